@@ -1,0 +1,192 @@
+package policies
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Cluster is what the caller knows of the rest of the cluster. A nil Cluster
+// means nothing is known, and rules decide from the object alone.
+type Cluster interface {
+	// LimitRanges returns the LimitRanges of a namespace.
+	LimitRanges(namespace string) []corev1.LimitRange
+}
+
+// HPAReview is one HorizontalPodAutoscaler to evaluate.
+type HPAReview struct {
+	// Object is the HPA as received, in its v2 form. It is not modified.
+	Object *autoscalingv2.HorizontalPodAutoscaler
+	// Old is the stored object on UPDATE, nil otherwise.
+	Old *autoscalingv2.HorizontalPodAutoscaler
+	// WrittenAs is the apiVersion the client wrote ("autoscaling/v1"); empty
+	// when unknown or v2.
+	WrittenAs string
+	// Final marks the object as final (the validating webhook): mutations can
+	// no longer be made, so a mutate rule the object still breaks refuses it.
+	Final bool
+}
+
+// HPAResult is the verdict on one HPA.
+type HPAResult struct {
+	Findings Findings
+	// Object is the HPA after the API server's defaults and every mutation.
+	Object *autoscalingv2.HorizontalPodAutoscaler
+	// Mutated says whether any mutation was applied.
+	Mutated bool
+}
+
+// EvaluateHPA runs every HPA rule.
+func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
+	obj := r.Object.DeepCopy()
+	if s.exemptNamespace(obj.Namespace) {
+		return HPAResult{Object: obj}
+	}
+	ApplyAPIServerDefaults(obj)
+	exempt, findings := exemptions(obj.Annotations, s)
+	on := func(id string) bool { return !exempt[id] && s.action(id) != Off }
+
+	if on(HPAAPIVersion) {
+		if f := apiVersionRule(r.WrittenAs, obj); f != nil {
+			findings = append(findings, *f)
+		}
+	}
+	mutated := false
+	mutate := func(id string, m *mutation) {
+		if m == nil || !on(id) {
+			return
+		}
+		switch {
+		case s.action(id) == Mutate && !r.Final:
+			m.apply(obj)
+			mutated = true
+			findings = append(findings, Finding{Rule: id, Action: Mutate, Path: m.path, Message: m.done})
+		case s.action(id) == Mutate:
+			findings = append(findings, Finding{Rule: id, Action: Deny, Path: m.path,
+				Message: m.fix + " (scaleguard's mutation was not applied)"})
+		default:
+			findings = append(findings, Finding{Rule: id, Action: Deny, Path: m.path, Message: m.fix})
+		}
+	}
+	if on(MinReplicas) {
+		m, f := minReplicasRule(obj, s.Rules.MinReplicas.Minimum)
+		if f != nil {
+			findings = append(findings, *f)
+		}
+		mutate(MinReplicas, m)
+	}
+	if on(MemoryTarget) {
+		mutate(MemoryTarget, memoryTargetRule(obj, s.Rules.MemoryTarget.AverageUtilization))
+	}
+	if on(BehaviorDefaults) {
+		mutate(BehaviorDefaults, behaviorDefaultsRule(obj, s.Rules.BehaviorDefaults.Behavior))
+	}
+	if on(BehaviorConsistency) {
+		findings = append(findings, behaviorConsistency(obj, s.Rules.BehaviorConsistency)...)
+	}
+	findings = s.cap(findings)
+	if r.Old != nil && s.AllowExistingViolations {
+		old := EvaluateHPA(HPAReview{Object: r.Old, WrittenAs: "", Final: true}, s)
+		findings = allowExisting(findings, old.Findings)
+	}
+	sortFindings(findings)
+	return HPAResult{Findings: findings, Object: obj, Mutated: mutated}
+}
+
+// Workload is a Deployment or StatefulSet, reduced to what the rules read.
+type Workload struct {
+	Kind     string
+	Meta     metav1.ObjectMeta
+	Template *corev1.PodTemplateSpec
+}
+
+// WorkloadOf returns the workload view of a Deployment or StatefulSet.
+func WorkloadOf(obj any) (Workload, bool) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return Workload{Kind: KindDeployment, Meta: o.ObjectMeta, Template: &o.Spec.Template}, true
+	case *appsv1.StatefulSet:
+		return Workload{Kind: KindStatefulSet, Meta: o.ObjectMeta, Template: &o.Spec.Template}, true
+	}
+	return Workload{}, false
+}
+
+// WorkloadReview is one Deployment or StatefulSet to evaluate.
+type WorkloadReview struct {
+	Object Workload
+	// Old is the stored object on UPDATE, nil otherwise.
+	Old *Workload
+	// Cluster is what is known of the cluster; nil if nothing.
+	Cluster Cluster
+}
+
+var templateSpecPath = field.NewPath("spec", "template", "spec")
+
+// EvaluateWorkload runs every workload rule.
+func EvaluateWorkload(r WorkloadReview, s *Settings) Findings {
+	w := r.Object
+	if s.exemptNamespace(w.Meta.Namespace) {
+		return nil
+	}
+	exempt, findings := exemptions(w.Meta.Annotations, s)
+	if !exempt[RequestsRequired] && s.action(RequestsRequired) != Off {
+		var lrs []corev1.LimitRange
+		if r.Cluster != nil {
+			lrs = r.Cluster.LimitRanges(w.Meta.Namespace)
+		}
+		findings = append(findings, requestsRequired(&w.Template.Spec, templateSpecPath, s.Rules.RequestsRequired.Resources, lrs)...)
+	}
+	findings = s.cap(findings)
+	if r.Old != nil && s.AllowExistingViolations {
+		old := EvaluateWorkload(WorkloadReview{Object: *r.Old, Cluster: r.Cluster}, s)
+		findings = allowExisting(findings, old)
+	}
+	sortFindings(findings)
+	return findings
+}
+
+// cap lowers each finding to its rule's configured action (a rule set to
+// warn never denies, one set to off says nothing) and then applies the
+// global warn mode.
+func (s *Settings) cap(fs Findings) Findings {
+	out := fs[:0]
+	for _, f := range fs {
+		switch s.action(f.Rule) {
+		case Off:
+			continue
+		case Warn:
+			if f.Action == Deny {
+				f.Action = Warn
+			}
+		}
+		if s.Mode == WarnOnly && f.Action == Deny {
+			f.Action = Warn
+			f.Message += " (not enforced: scaleguard is in warn mode)"
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// allowExisting turns a denial into a warning when the old object was
+// already denied by the same rule at the same place: an update must not be
+// blocked for what it did not make worse.
+func allowExisting(fs, old Findings) Findings {
+	was := map[string]bool{}
+	for _, f := range old {
+		if f.Action == Deny {
+			was[f.Rule+"\x00"+f.Path] = true
+		}
+	}
+	for i, f := range fs {
+		if f.Action == Deny && was[f.Rule+"\x00"+f.Path] {
+			fs[i].Action = Warn
+			fs[i].Message = fmt.Sprintf("%s (already so before this update; allowed by allowExistingViolations)", f.Message)
+		}
+	}
+	return fs
+}

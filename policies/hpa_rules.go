@@ -1,0 +1,155 @@
+package policies
+
+import (
+	"fmt"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
+)
+
+// A mutate rule looks at the HPA and, if it breaks the rule, says what it
+// would change (fix) and changes it when asked (apply). The caller decides,
+// from the rule's action, whether to apply, warn or deny.
+type mutation struct {
+	path string
+	// done says what was changed, for a mutate finding.
+	done string
+	// fix says what to write, for a warn or deny finding.
+	fix   string
+	apply func(*autoscalingv2.HorizontalPodAutoscaler)
+}
+
+const (
+	pathMinReplicas = "spec.minReplicas"
+	pathMaxReplicas = "spec.maxReplicas"
+	pathMetrics     = "spec.metrics"
+	pathBehavior    = "spec.behavior"
+	pathAPIVersion  = "apiVersion"
+)
+
+// minReplicasRule raises minReplicas to the minimum: with one replica, a
+// rollout or a node drain takes the whole workload down. The API server
+// defaults an absent minReplicas to 1, so absent and 1 are the same here.
+func minReplicasRule(hpa *autoscalingv2.HorizontalPodAutoscaler, minimum int32) (*mutation, *Finding) {
+	current := ptr.Deref(hpa.Spec.MinReplicas, 1)
+	if current >= minimum {
+		return nil, nil
+	}
+	if hpa.Spec.MaxReplicas < minimum {
+		return nil, &Finding{Rule: MinReplicas, Action: Deny, Path: pathMaxReplicas,
+			Message: fmt.Sprintf("maxReplicas is %d, below the required minimum of %d replicas; set spec.maxReplicas to at least %d",
+				hpa.Spec.MaxReplicas, minimum, minimum)}
+	}
+	return &mutation{
+		path:  pathMinReplicas,
+		done:  fmt.Sprintf("raised minReplicas from %d to %d", current, minimum),
+		fix:   fmt.Sprintf("minReplicas is %d; set spec.minReplicas: %d so one pod lost is not an outage", current, minimum),
+		apply: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To(minimum) },
+	}, nil
+}
+
+// memoryTargetRule adds a memory utilization target when the HPA has no
+// memory metric: a workload that runs out of memory before it runs out of
+// CPU is otherwise never scaled out.
+func memoryTargetRule(hpa *autoscalingv2.HorizontalPodAutoscaler, percent int32) *mutation {
+	for _, m := range hpa.Spec.Metrics {
+		if m.Resource != nil && m.Resource.Name == corev1.ResourceMemory {
+			return nil
+		}
+		if m.ContainerResource != nil && m.ContainerResource.Name == corev1.ResourceMemory {
+			return nil
+		}
+	}
+	return &mutation{
+		path: pathMetrics,
+		done: fmt.Sprintf("added a memory target of %d%% average utilization", percent),
+		fix: fmt.Sprintf("no memory metric; add {type: Resource, resource: {name: memory, target: {type: Utilization, averageUtilization: %d}}} to spec.metrics",
+			percent),
+		apply: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+			h.Spec.Metrics = append(h.Spec.Metrics, utilizationMetric(corev1.ResourceMemory, percent))
+		},
+	}
+}
+
+// behaviorDefaultsRule gives an HPA the standard behavior when it has none.
+// A direction equal to what the API server fills in by itself counts as
+// unset (the webhook only ever sees defaulted objects), and a nil scale-down
+// window, which means "the controller's flag", is written out.
+func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard autoscalingv2.HorizontalPodAutoscalerBehavior) *mutation {
+	b := hpa.Spec.Behavior
+	if b == nil {
+		return &mutation{
+			path: pathBehavior,
+			done: "added the standard behavior (scale up fast, down slowly)",
+			fix:  "no behavior; add spec.behavior with scaleUp and scaleDown policies (see docs/rules.md#behavior-defaults)",
+			apply: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+				h.Spec.Behavior = standard.DeepCopy()
+			},
+		}
+	}
+	upDefault, downDefault := KubernetesScaleUpDefault(), KubernetesScaleDownDefault()
+	replaceUp := b.ScaleUp == nil || apiequality.Semantic.DeepEqual(*b.ScaleUp, upDefault)
+	replaceDown := b.ScaleDown == nil || apiequality.Semantic.DeepEqual(*b.ScaleDown, downDefault)
+	fillWindow := !replaceDown && b.ScaleDown.StabilizationWindowSeconds == nil && standard.ScaleDown.StabilizationWindowSeconds != nil
+	if !replaceUp && !replaceDown && !fillWindow {
+		return nil
+	}
+	m := &mutation{path: pathBehavior}
+	switch {
+	case replaceUp && replaceDown:
+		m.done = "replaced Kubernetes's default scaleUp and scaleDown with the standard's"
+		m.fix = "behavior has only Kubernetes's defaults; set spec.behavior.scaleUp and .scaleDown"
+	case replaceUp:
+		m.path = pathBehavior + ".scaleUp"
+		m.done = "replaced Kubernetes's default scaleUp with the standard's"
+		m.fix = "scaleUp has only Kubernetes's defaults; set spec.behavior.scaleUp"
+	case replaceDown:
+		m.path = pathBehavior + ".scaleDown"
+		m.done = "replaced Kubernetes's default scaleDown with the standard's"
+		m.fix = "scaleDown has only Kubernetes's defaults; set spec.behavior.scaleDown"
+	}
+	window := ptr.Deref(standard.ScaleDown.StabilizationWindowSeconds, 0)
+	if fillWindow {
+		if m.done == "" {
+			m.path = pathBehavior + ".scaleDown.stabilizationWindowSeconds"
+			m.done = fmt.Sprintf("set scaleDown.stabilizationWindowSeconds to %d", window)
+			m.fix = fmt.Sprintf("scaleDown.stabilizationWindowSeconds is unset; set it to %d", window)
+		} else {
+			m.done += fmt.Sprintf("; set scaleDown.stabilizationWindowSeconds to %d", window)
+		}
+	}
+	m.apply = func(h *autoscalingv2.HorizontalPodAutoscaler) {
+		if replaceUp {
+			h.Spec.Behavior.ScaleUp = standard.ScaleUp.DeepCopy()
+		}
+		if replaceDown {
+			h.Spec.Behavior.ScaleDown = standard.ScaleDown.DeepCopy()
+		}
+		if fillWindow {
+			h.Spec.Behavior.ScaleDown.StabilizationWindowSeconds = ptr.To(window)
+		}
+	}
+	return m
+}
+
+// apiVersionRule refuses HPAs written in a removed or legacy form. The
+// webhook learns the form from request.requestKind, since the API server
+// converts a v1 object to v2 before calling it.
+func apiVersionRule(writtenAs string, hpa *autoscalingv2.HorizontalPodAutoscaler) *Finding {
+	if writtenAs == "" || writtenAs == "autoscaling/v2" {
+		return nil
+	}
+	target := ""
+	for _, m := range hpa.Spec.Metrics {
+		if writtenAs == "autoscaling/v1" && m.Resource != nil && m.Resource.Name == corev1.ResourceCPU && m.Resource.Target.AverageUtilization != nil {
+			target = fmt.Sprintf(" and replace targetCPUUtilizationPercentage with spec.metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: %d}}}]",
+				*m.Resource.Target.AverageUtilization)
+			break
+		}
+	}
+	return &Finding{Rule: HPAAPIVersion, Action: Deny, Path: pathAPIVersion,
+		Message: fmt.Sprintf("%s cannot express behavior or memory targets; write apiVersion: autoscaling/v2%s (scaleguard check --fix converts it)",
+			writtenAs, target)}
+}

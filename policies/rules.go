@@ -1,0 +1,77 @@
+package policies
+
+// Rule IDs. Each is also the rule's key in the settings file, its label in
+// metrics and its heading in docs/rules.md.
+const (
+	RequestsRequired    = "requests-required"
+	HPAAPIVersion       = "hpa-api-version"
+	MinReplicas         = "min-replicas"
+	MemoryTarget        = "memory-target"
+	BehaviorDefaults    = "behavior-defaults"
+	BehaviorConsistency = "behavior-consistency"
+	ExemptionReason     = "exemption-reason"
+)
+
+// RuleInfo describes a rule for the catalogue, the settings validator and
+// the exemption annotation.
+type RuleInfo struct {
+	ID string
+	// Kinds the rule looks at.
+	Kinds []string
+	// Actions the rule can be set to; the first is its default.
+	Actions []Action
+	// Summary is a one-line description for listings.
+	Summary string
+}
+
+// Catalogue lists every rule in the order findings are reported.
+var catalogue = []RuleInfo{
+	{RequestsRequired, []string{KindDeployment, KindStatefulSet}, []Action{Deny, Warn, Off},
+		"every container and sidecar requests the resources autoscaling measures"},
+	{HPAAPIVersion, []string{KindHPA}, []Action{Deny, Warn, Off},
+		"HorizontalPodAutoscalers are written as autoscaling/v2"},
+	{MinReplicas, []string{KindHPA}, []Action{Mutate, Deny, Warn, Off},
+		"minReplicas is at least the configured minimum"},
+	{MemoryTarget, []string{KindHPA}, []Action{Mutate, Deny, Warn, Off},
+		"a memory utilization target stands beside CPU"},
+	{BehaviorDefaults, []string{KindHPA}, []Action{Mutate, Deny, Warn, Off},
+		"scale up fast and down slowly unless the HPA says otherwise"},
+	{BehaviorConsistency, []string{KindHPA}, []Action{Deny, Warn, Off},
+		"behavior settings that can never work or move too slowly"},
+	{ExemptionReason, []string{KindDeployment, KindStatefulSet, KindHPA}, []Action{Warn, Deny, Off},
+		"an exemption annotation names known rules and gives a reason"},
+}
+
+// Catalogue returns a copy of the rule catalogue.
+func Catalogue() []RuleInfo {
+	return append([]RuleInfo(nil), catalogue...)
+}
+
+// Known reports whether id names a rule.
+func Known(id string) bool {
+	return ruleOrder(id) < len(catalogue)
+}
+
+func ruleOrder(id string) int {
+	for i, r := range catalogue {
+		if r.ID == id {
+			return i
+		}
+	}
+	return len(catalogue)
+}
+
+func ruleInfo(id string) (RuleInfo, bool) {
+	i := ruleOrder(id)
+	if i == len(catalogue) {
+		return RuleInfo{}, false
+	}
+	return catalogue[i], true
+}
+
+// Kinds the rules know.
+const (
+	KindDeployment  = "Deployment"
+	KindStatefulSet = "StatefulSet"
+	KindHPA         = "HorizontalPodAutoscaler"
+)

@@ -1,0 +1,316 @@
+package policies
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+)
+
+// Mode is the global switch used while rolling scaleguard out.
+type Mode string
+
+const (
+	// Enforce applies every action as configured.
+	Enforce Mode = "enforce"
+	// WarnOnly turns every deny into a warning; mutations still apply.
+	WarnOnly Mode = "warn"
+)
+
+// Settings are every number, action and exemption scaleguard uses. They come
+// from one YAML file; the zero value is not useful, start from Defaults.
+type Settings struct {
+	// Mode is enforce or warn.
+	Mode Mode `json:"mode"`
+	// AllowExistingViolations turns a deny into a warning on UPDATE when the
+	// old object already broke the same rule at the same place, so that an
+	// object stored before scaleguard can still be rolled out.
+	AllowExistingViolations bool `json:"allowExistingViolations"`
+	// ExemptNamespaces are never looked at.
+	ExemptNamespaces []string `json:"exemptNamespaces"`
+	// ExemptionAnnotations allows objects to opt out of named rules with
+	// scaleguard.io/exempt and scaleguard.io/exempt-reason.
+	ExemptionAnnotations bool `json:"exemptionAnnotations"`
+	// Rules holds each rule's action and numbers, keyed by rule ID.
+	Rules RuleSettings `json:"rules"`
+}
+
+// RuleSettings has one field per rule; the JSON keys are the rule IDs.
+type RuleSettings struct {
+	RequestsRequired    RequestsRequiredSettings    `json:"requests-required"`
+	HPAAPIVersion       ActionSetting               `json:"hpa-api-version"`
+	MinReplicas         MinReplicasSettings         `json:"min-replicas"`
+	MemoryTarget        MemoryTargetSettings        `json:"memory-target"`
+	BehaviorDefaults    BehaviorDefaultsSettings    `json:"behavior-defaults"`
+	BehaviorConsistency BehaviorConsistencySettings `json:"behavior-consistency"`
+	ExemptionReason     ActionSetting               `json:"exemption-reason"`
+}
+
+// ActionSetting is the part every rule has.
+type ActionSetting struct {
+	Action Action `json:"action"`
+}
+
+// RequestsRequiredSettings configures requests-required.
+type RequestsRequiredSettings struct {
+	ActionSetting `json:",inline"`
+	// Resources every container must request.
+	Resources []corev1.ResourceName `json:"resources"`
+}
+
+// MinReplicasSettings configures min-replicas.
+type MinReplicasSettings struct {
+	ActionSetting `json:",inline"`
+	Minimum       int32 `json:"minimum"`
+}
+
+// MemoryTargetSettings configures memory-target.
+type MemoryTargetSettings struct {
+	ActionSetting      `json:",inline"`
+	AverageUtilization int32 `json:"averageUtilization"`
+}
+
+// BehaviorDefaultsSettings configures behavior-defaults.
+type BehaviorDefaultsSettings struct {
+	ActionSetting `json:",inline"`
+	// Behavior is the block injected when an HPA has none.
+	Behavior autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior"`
+}
+
+// BehaviorConsistencySettings configures behavior-consistency.
+type BehaviorConsistencySettings struct {
+	ActionSetting `json:",inline"`
+	// MaxScaleUpSeconds is the longest acceptable fastest path from
+	// minReplicas to maxReplicas.
+	MaxScaleUpSeconds int32 `json:"maxScaleUpSeconds"`
+	// MaxScaleDownSeconds is the same from maxReplicas to minReplicas.
+	MaxScaleDownSeconds int32 `json:"maxScaleDownSeconds"`
+	// SyncPeriodSeconds is the HPA controller's sync period
+	// (--horizontal-pod-autoscaler-sync-period).
+	SyncPeriodSeconds int32 `json:"syncPeriodSeconds"`
+	// DownscaleStabilizationSeconds is the controller's default scale-down
+	// window (--horizontal-pod-autoscaler-downscale-stabilization), used when
+	// an HPA sets none.
+	DownscaleStabilizationSeconds int32 `json:"downscaleStabilizationSeconds"`
+}
+
+// Defaults returns the standard from the design card.
+func Defaults() Settings {
+	return Settings{
+		Mode:                    Enforce,
+		AllowExistingViolations: true,
+		ExemptNamespaces:        []string{"kube-system"},
+		ExemptionAnnotations:    true,
+		Rules: RuleSettings{
+			RequestsRequired: RequestsRequiredSettings{
+				ActionSetting: ActionSetting{Deny},
+				Resources:     []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory},
+			},
+			HPAAPIVersion:    ActionSetting{Deny},
+			MinReplicas:      MinReplicasSettings{ActionSetting{Mutate}, 2},
+			MemoryTarget:     MemoryTargetSettings{ActionSetting{Mutate}, 80},
+			BehaviorDefaults: BehaviorDefaultsSettings{ActionSetting{Mutate}, StandardBehavior()},
+			BehaviorConsistency: BehaviorConsistencySettings{
+				ActionSetting:                 ActionSetting{Deny},
+				MaxScaleUpSeconds:             300,
+				MaxScaleDownSeconds:           3600,
+				SyncPeriodSeconds:             15,
+				DownscaleStabilizationSeconds: 300,
+			},
+			ExemptionReason: ActionSetting{Warn},
+		},
+	}
+}
+
+// StandardBehavior is the design card's behavior block: scale up fast
+// (double or +2 pods every 30 s, whichever is more, no window) and down
+// slowly (half every minute after five stable minutes).
+func StandardBehavior() autoscalingv2.HorizontalPodAutoscalerBehavior {
+	maxPolicy := autoscalingv2.MaxChangePolicySelect
+	return autoscalingv2.HorizontalPodAutoscalerBehavior{
+		ScaleUp: &autoscalingv2.HPAScalingRules{
+			StabilizationWindowSeconds: ptr.To[int32](0),
+			SelectPolicy:               &maxPolicy,
+			Policies: []autoscalingv2.HPAScalingPolicy{
+				{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 30},
+				{Type: autoscalingv2.PodsScalingPolicy, Value: 2, PeriodSeconds: 30},
+			},
+		},
+		ScaleDown: &autoscalingv2.HPAScalingRules{
+			StabilizationWindowSeconds: ptr.To[int32](300),
+			SelectPolicy:               &maxPolicy,
+			Policies: []autoscalingv2.HPAScalingPolicy{
+				{Type: autoscalingv2.PercentScalingPolicy, Value: 50, PeriodSeconds: 60},
+			},
+		},
+	}
+}
+
+// ParseSettings reads a settings file over the defaults: keys left out keep
+// their default. Unknown keys and bad values are errors that name the key.
+func ParseSettings(data []byte) (Settings, error) {
+	s := Defaults()
+	// The standard behavior is replaced whole when the file gives one, so
+	// that a file's block is not merged with the default's policies.
+	s.Rules.BehaviorDefaults.Behavior = autoscalingv2.HorizontalPodAutoscalerBehavior{}
+	if err := yaml.UnmarshalStrict(data, &s); err != nil {
+		return Settings{}, fmt.Errorf("settings: %w", err)
+	}
+	if s.Rules.BehaviorDefaults.Behavior.ScaleUp == nil && s.Rules.BehaviorDefaults.Behavior.ScaleDown == nil {
+		s.Rules.BehaviorDefaults.Behavior = StandardBehavior()
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// Validate checks every value and reports all problems at once, each with
+// the key that holds it.
+func (s *Settings) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("settings: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if s.Mode != Enforce && s.Mode != WarnOnly {
+		bad("mode", "%q is not a mode: use enforce or warn", s.Mode)
+	}
+	for i, ns := range s.ExemptNamespaces {
+		if strings.TrimSpace(ns) == "" {
+			bad(fmt.Sprintf("exemptNamespaces[%d]", i), "empty namespace name")
+		}
+	}
+	r := &s.Rules
+	checkAction := func(id string, a Action) {
+		info, _ := ruleInfo(id)
+		for _, ok := range info.Actions {
+			if a == ok {
+				return
+			}
+		}
+		bad("rules."+id+".action", "%q is not allowed: use one of %s", a, joinActions(info.Actions))
+	}
+	checkAction(RequestsRequired, r.RequestsRequired.Action)
+	checkAction(HPAAPIVersion, r.HPAAPIVersion.Action)
+	checkAction(MinReplicas, r.MinReplicas.Action)
+	checkAction(MemoryTarget, r.MemoryTarget.Action)
+	checkAction(BehaviorDefaults, r.BehaviorDefaults.Action)
+	checkAction(BehaviorConsistency, r.BehaviorConsistency.Action)
+	checkAction(ExemptionReason, r.ExemptionReason.Action)
+
+	for i, name := range r.RequestsRequired.Resources {
+		if name == "" {
+			bad(fmt.Sprintf("rules.%s.resources[%d]", RequestsRequired, i), "empty resource name")
+		}
+	}
+	if r.MinReplicas.Minimum < 1 {
+		bad("rules."+MinReplicas+".minimum", "must be at least 1, got %d", r.MinReplicas.Minimum)
+	}
+	if u := r.MemoryTarget.AverageUtilization; u < 1 || u > 1000 {
+		bad("rules."+MemoryTarget+".averageUtilization", "must be between 1 and 1000 (percent), got %d", u)
+	}
+	for _, e := range validateBehavior(r.BehaviorDefaults.Behavior) {
+		bad("rules."+BehaviorDefaults+".behavior."+e.key, "%s", e.msg)
+	}
+	c := r.BehaviorConsistency
+	if c.MaxScaleUpSeconds < 1 {
+		bad("rules."+BehaviorConsistency+".maxScaleUpSeconds", "must be at least 1, got %d", c.MaxScaleUpSeconds)
+	}
+	if c.MaxScaleDownSeconds < 1 {
+		bad("rules."+BehaviorConsistency+".maxScaleDownSeconds", "must be at least 1, got %d", c.MaxScaleDownSeconds)
+	}
+	if c.SyncPeriodSeconds < 1 || c.SyncPeriodSeconds > 600 {
+		bad("rules."+BehaviorConsistency+".syncPeriodSeconds", "must be between 1 and 600, got %d", c.SyncPeriodSeconds)
+	}
+	if c.DownscaleStabilizationSeconds < 0 || c.DownscaleStabilizationSeconds > 3600 {
+		bad("rules."+BehaviorConsistency+".downscaleStabilizationSeconds", "must be between 0 and 3600, got %d", c.DownscaleStabilizationSeconds)
+	}
+	return errors.Join(errs...)
+}
+
+type keyError struct{ key, msg string }
+
+// validateBehavior applies the API server's own limits to the configured
+// block, so scaleguard never injects something the API server would refuse.
+func validateBehavior(b autoscalingv2.HorizontalPodAutoscalerBehavior) []keyError {
+	var errs []keyError
+	check := func(dir string, r *autoscalingv2.HPAScalingRules) {
+		if r == nil {
+			errs = append(errs, keyError{dir, "missing: give stabilizationWindowSeconds, selectPolicy and policies"})
+			return
+		}
+		if w := r.StabilizationWindowSeconds; w == nil || *w < 0 || *w > 3600 {
+			errs = append(errs, keyError{dir + ".stabilizationWindowSeconds", "must be set, between 0 and 3600"})
+		}
+		if p := r.SelectPolicy; p == nil || (*p != autoscalingv2.MaxChangePolicySelect && *p != autoscalingv2.MinChangePolicySelect) {
+			errs = append(errs, keyError{dir + ".selectPolicy", "must be Max or Min (a Disabled default would stop every HPA)"})
+		}
+		if len(r.Policies) == 0 {
+			errs = append(errs, keyError{dir + ".policies", "needs at least one policy"})
+		}
+		for i, p := range r.Policies {
+			key := fmt.Sprintf("%s.policies[%d]", dir, i)
+			if p.Type != autoscalingv2.PodsScalingPolicy && p.Type != autoscalingv2.PercentScalingPolicy {
+				errs = append(errs, keyError{key + ".type", fmt.Sprintf("%q: use Pods or Percent", p.Type)})
+			}
+			if p.Value <= 0 {
+				errs = append(errs, keyError{key + ".value", "must be greater than 0"})
+			}
+			if p.PeriodSeconds <= 0 || p.PeriodSeconds > 1800 {
+				errs = append(errs, keyError{key + ".periodSeconds", "must be between 1 and 1800"})
+			}
+		}
+	}
+	check("scaleUp", b.ScaleUp)
+	check("scaleDown", b.ScaleDown)
+	return errs
+}
+
+func joinActions(as []Action) string {
+	names := make([]string, len(as))
+	for i, a := range as {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
+}
+
+// action returns the configured action for a rule ID.
+func (s *Settings) action(id string) Action {
+	r := &s.Rules
+	switch id {
+	case RequestsRequired:
+		return r.RequestsRequired.Action
+	case HPAAPIVersion:
+		return r.HPAAPIVersion.Action
+	case MinReplicas:
+		return r.MinReplicas.Action
+	case MemoryTarget:
+		return r.MemoryTarget.Action
+	case BehaviorDefaults:
+		return r.BehaviorDefaults.Action
+	case BehaviorConsistency:
+		return r.BehaviorConsistency.Action
+	case ExemptionReason:
+		return r.ExemptionReason.Action
+	}
+	return Off
+}
+
+// exemptNamespace reports whether ns is listed as exempt.
+func (s *Settings) exemptNamespace(ns string) bool {
+	for _, e := range s.ExemptNamespaces {
+		if e == ns {
+			return true
+		}
+	}
+	return false
+}
+
+// IsExemptNamespace reports whether ns is listed as exempt.
+func (s *Settings) IsExemptNamespace(ns string) bool {
+	return s.exemptNamespace(ns)
+}

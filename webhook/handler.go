@@ -1,0 +1,114 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// Paths the API server calls; config/webhook and the chart use the same.
+const (
+	PathMutateHPA        = "/mutate/hpa"
+	PathValidateHPA      = "/validate/hpa"
+	PathValidateWorkload = "/validate/workload"
+)
+
+// SettingsSource gives the settings in force now. The settings file can be
+// reloaded while the server runs, so handlers ask for every review.
+type SettingsSource interface {
+	Current() *policies.Settings
+}
+
+// StaticSettings is a SettingsSource that never changes.
+type StaticSettings struct{ S *policies.Settings }
+
+// Current returns the settings.
+func (s StaticSettings) Current() *policies.Settings { return s.S }
+
+// decide is the part of a handler that differs between resources: it turns
+// one request into a response, given the settings.
+type decide func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string)
+
+// handler is the mechanism shared by every endpoint: skip what is not ours,
+// time the call, recover from a bug without taking the server down, count
+// the outcome.
+type handler struct {
+	name     string
+	settings SettingsSource
+	metrics  *Metrics
+	log      logr.Logger
+	decide   decide
+}
+
+// Handle implements admission.Handler.
+func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+	start := time.Now()
+	result := "error"
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error(fmt.Errorf("panic: %v", p), "review failed", "uid", req.UID, "stack", string(debug.Stack()))
+			resp = admission.Errored(http.StatusInternalServerError,
+				fmt.Errorf("scaleguard failed on %s %s/%s; this is a bug, see the scaleguard logs", req.Kind.Kind, req.Namespace, req.Name))
+		}
+		h.metrics.review(h.name, result, time.Since(start))
+	}()
+	s := h.settings.Current()
+	// Subresources (/scale, /status) are written by controllers and must
+	// never be judged; the webhook configurations exclude them, this is the
+	// second line of defence. DELETE and CONNECT carry nothing to judge.
+	if req.SubResource != "" || (req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
+		result = "skipped"
+		return admission.Allowed("")
+	}
+	if s.IsExemptNamespace(req.Namespace) {
+		result = "skipped"
+		return admission.Allowed("")
+	}
+	resp, result = h.decide(ctx, req, s)
+	return resp
+}
+
+// respond turns findings into the admission response: denials in the
+// message, the rest as warnings short enough for kubectl to print.
+func respond(kind, namespace, name string, findings policies.Findings) (admission.Response, string) {
+	var denied, warnings []string
+	for _, f := range findings {
+		switch f.Action {
+		case policies.Deny:
+			denied = append(denied, f.String())
+		default:
+			warnings = append(warnings, f.String())
+		}
+	}
+	if len(denied) > 0 {
+		msg := fmt.Sprintf("scaleguard refused %s %s: %s", kind, objectName(namespace, name), strings.Join(denied, "; "))
+		return admission.Denied(msg).WithWarnings(warnings...), "denied"
+	}
+	return admission.Allowed("").WithWarnings(warnings...), "allowed"
+}
+
+func objectName(namespace, name string) string {
+	if name == "" {
+		name = "(generated name)"
+	}
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+func (h *handler) count(req admission.Request, kind string, findings policies.Findings) {
+	dryRun := req.DryRun != nil && *req.DryRun
+	for _, f := range findings {
+		h.metrics.decision(f.Rule, string(f.Action), kind, string(req.Operation), dryRun)
+	}
+}
