@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -10,6 +9,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/scaleguard/scaleguard/internal/patch"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -29,7 +29,7 @@ func NewHPAMutator(src SettingsSource, m *Metrics, log logr.Logger) admission.Ha
 		if !result.Mutated {
 			return admission.Allowed(""), "allowed"
 		}
-		ops, err := patchFor(review.Object, result.Object)
+		ops, err := patch.Between(review.Object, result.Object)
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err), "error"
 		}
@@ -85,21 +85,4 @@ func hpaReview(req admission.Request, final bool) (policies.HPAReview, error) {
 		review.Old = old
 	}
 	return review, nil
-}
-
-// patchFor diffs the typed object as received against the mutated one. Both
-// sides come from the same Go types, so fields those types do not know (a
-// newer API server's) appear on neither side, and the patch, applied by the
-// API server to the full stored JSON, leaves them alone. Diffing the raw
-// request against the typed result instead would delete them.
-func patchFor(before, after any) ([]jsonpatchOperation, error) {
-	a, err := json.Marshal(before)
-	if err != nil {
-		return nil, fmt.Errorf("encoding object: %w", err)
-	}
-	b, err := json.Marshal(after)
-	if err != nil {
-		return nil, fmt.Errorf("encoding mutated object: %w", err)
-	}
-	return createPatch(a, b)
 }

@@ -1,0 +1,201 @@
+// Package manifests runs scaleguard's rules over manifest files, the way the
+// webhook runs them over admission requests, for `scaleguard check`.
+package manifests
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// Document is one object read from a file.
+type Document struct {
+	// Source names where it came from: file and 1-based document number.
+	Source string
+	// Raw is the document as written, used verbatim when nothing changes.
+	Raw []byte
+	// JSON is the document converted to JSON.
+	JSON             []byte
+	APIVersion, Kind string
+	Namespace, Name  string
+}
+
+// ParseError names the file and document that could not be read.
+type ParseError struct {
+	Source string
+	Err    error
+}
+
+func (e *ParseError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Load reads every path: a file, a directory (its .yaml, .yml and .json files,
+// recursively, in name order) or "-" for stdin.
+func Load(paths []string, stdin io.Reader) ([]Document, error) {
+	var docs []Document
+	for _, p := range paths {
+		files, err := expand(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			var data []byte
+			if f == "-" {
+				data, err = io.ReadAll(stdin)
+			} else {
+				data, err = os.ReadFile(f)
+			}
+			if err != nil {
+				return nil, &ParseError{Source: f, Err: err}
+			}
+			name := f
+			if f == "-" {
+				name = "<stdin>"
+			}
+			d, err := Parse(name, data)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, d...)
+		}
+	}
+	return docs, nil
+}
+
+func expand(p string) ([]string, error) {
+	if p == "-" {
+		return []string{p}, nil
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, &ParseError{Source: p, Err: err}
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &ParseError{Source: p, Err: err}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// Parse splits a multi-document YAML (or JSON) stream into documents. A
+// `kind: List` is expanded into its items.
+func Parse(name string, data []byte) ([]Document, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []Document
+	for n := 1; ; n++ {
+		raw, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		source := fmt.Sprintf("%s#%d", name, n)
+		if err != nil {
+			return nil, &ParseError{Source: source, Err: err}
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			continue
+		}
+		js, err := yaml.YAMLToJSON(raw)
+		if err != nil {
+			return nil, &ParseError{Source: source, Err: err}
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		d, err := document(source, raw, js)
+		if err != nil {
+			return nil, err
+		}
+		if d.Kind == "List" {
+			items, err := listItems(source, js)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, items...)
+			continue
+		}
+		out = append(out, d)
+	}
+}
+
+type header struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+}
+
+func document(source string, raw, js []byte) (Document, error) {
+	var h header
+	if err := json.Unmarshal(js, &h); err != nil {
+		return Document{}, &ParseError{Source: source, Err: fmt.Errorf("not a Kubernetes object: %w", err)}
+	}
+	if h.APIVersion == "" || h.Kind == "" {
+		return Document{}, &ParseError{Source: source, Err: errors.New("apiVersion and kind are required")}
+	}
+	return Document{Source: source, Raw: raw, JSON: js, APIVersion: h.APIVersion, Kind: h.Kind,
+		Namespace: h.Metadata.Namespace, Name: h.Metadata.Name}, nil
+}
+
+func listItems(source string, js []byte) ([]Document, error) {
+	var list struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(js, &list); err != nil {
+		return nil, &ParseError{Source: source, Err: err}
+	}
+	var out []Document
+	for i, item := range list.Items {
+		s := fmt.Sprintf("%s.items[%d]", source, i)
+		raw, err := yaml.JSONToYAML(item)
+		if err != nil {
+			return nil, &ParseError{Source: s, Err: err}
+		}
+		d, err := document(s, raw, item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// stripComments drops comment-only lines so that a document of comments
+// counts as empty.
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			out = append(out, line)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}

@@ -1,0 +1,91 @@
+package manifests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// jsonFinding is one line of `check -o json`; its keys are a public format.
+type jsonFinding struct {
+	Rule      string `json:"rule"`
+	Action    string `json:"action"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	Message   string `json:"message"`
+}
+
+// WriteJSON prints {"findings":[…]}.
+func (r Report) WriteJSON(w io.Writer) error {
+	out := struct {
+		Findings []jsonFinding `json:"findings"`
+	}{Findings: []jsonFinding{}}
+	for _, res := range r.Results {
+		for _, f := range res.Findings {
+			out.Findings = append(out.Findings, jsonFinding{
+				Rule: f.Rule, Action: string(f.Action), Kind: res.Doc.Kind,
+				Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path, Message: f.Message,
+			})
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteText prints one line per finding and a summary.
+func (r Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	counts := map[policies.Action]int{}
+	objects := 0
+	for _, res := range r.Results {
+		if len(res.Findings) > 0 {
+			objects++
+		}
+		for _, f := range res.Findings {
+			counts[f.Action]++
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\t[%s] %s: %s\n", f.Action, res.Doc.Kind,
+				qualified(res.Doc.Namespace, res.Doc.Name), res.Doc.Source, f.Rule, f.Path, f.Message)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d objects checked: %d denied, %d warnings, %d mutations (%d objects with findings)\n",
+		len(r.Results), counts[policies.Deny], counts[policies.Warn], counts[policies.Mutate], objects)
+	return err
+}
+
+// WriteFixed prints every document, mutated where a rule mutates it and as
+// written otherwise, separated by "---".
+func (r Report) WriteFixed(w io.Writer) error {
+	for i, res := range r.Results {
+		doc := res.Doc.Raw
+		if res.Fixed != nil {
+			doc = res.Fixed
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		doc = bytes.TrimRight(doc, "\n")
+		if _, err := w.Write(append(doc, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func qualified(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
