@@ -8,6 +8,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -157,8 +158,20 @@ func ParseSettings(data []byte) (Settings, error) {
 	// The standard behavior is replaced whole when the file gives one, so
 	// that a file's block is not merged with the default's policies.
 	s.Rules.BehaviorDefaults.Behavior = autoscalingv2.HorizontalPodAutoscalerBehavior{}
-	if err := yaml.UnmarshalStrict(data, &s); err != nil {
-		return Settings{}, fmt.Errorf("settings: %w", err)
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return Settings{}, fmt.Errorf("settings: not valid YAML: %w", err)
+	}
+	if len(js) > 0 && string(js) != "null" {
+		// The strict decoder names unknown and duplicate keys by their full
+		// path (rules.min-replicas.minimun), which is what a user needs.
+		strict, err := kjson.UnmarshalStrict(js, &s, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+		if err != nil {
+			return Settings{}, fmt.Errorf("settings: %w", err)
+		}
+		if len(strict) > 0 {
+			return Settings{}, fmt.Errorf("settings: %w", errors.Join(strict...))
+		}
 	}
 	if s.Rules.BehaviorDefaults.Behavior.ScaleUp == nil && s.Rules.BehaviorDefaults.Behavior.ScaleDown == nil {
 		s.Rules.BehaviorDefaults.Behavior = StandardBehavior()
