@@ -148,7 +148,7 @@ func fixHPA(d Document, before, after *autoscalingv2.HorizontalPodAutoscaler, co
 		}
 		return yaml.Marshal(m)
 	}
-	ops, err := patch.Between(before, after)
+	ops, err := patch.ForDocument(d.JSON, before, after)
 	if err != nil || len(ops) == 0 {
 		return nil, err
 	}

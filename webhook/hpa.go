@@ -29,7 +29,7 @@ func NewHPAMutator(src SettingsSource, m *Metrics, log logr.Logger) admission.Ha
 		if !result.Mutated {
 			return admission.Allowed(""), "allowed"
 		}
-		ops, err := patch.Between(review.Object, result.Object)
+		ops, err := patch.ForDocument(req.Object.Raw, review.Object, result.Object)
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err), "error"
 		}

@@ -159,13 +159,16 @@ func (c *Controller) recordScaleEvent(now time.Time, from, to int32) {
 }
 
 // nextExit returns the earliest instant after now at which a remembered
-// recommendation or scale event stops counting for some window or policy
-// period. Between two such instants, with the same current count and the
-// same metric proposal, every sync decides the same thing; the path analyses
-// use this to skip syncs that cannot change anything. It over-approximates
-// (every period of both directions is considered), which costs steps, never
-// exactness. ok is false when nothing will ever expire.
-func (c *Controller) nextExit(now time.Time) (next time.Time, ok bool) {
+// recommendation or scale event stops counting in a way that can change a
+// sync whose metric proposal is desired. Between two such instants, with the
+// same current count and the same proposal, every sync decides the same
+// thing; the path analyses use this to skip syncs that cannot change
+// anything. A recommendation matters only while it can move the stabilized
+// value: below desired for the scale-up window, above it for the scale-down
+// window. Every event is considered for every policy period of both
+// directions, an over-approximation that costs steps, never exactness. ok is
+// false when nothing that matters will ever expire.
+func (c *Controller) nextExit(now time.Time, desired int32) (next time.Time, ok bool) {
 	consider := func(t time.Time) {
 		if t.After(now) && (!ok || t.Before(next)) {
 			next, ok = t, true
@@ -173,15 +176,22 @@ func (c *Controller) nextExit(now time.Time) (next time.Time, ok bool) {
 	}
 	if c.behavior == nil {
 		for _, r := range c.recommendations {
-			// The legacy window is closed at the old end: a recommendation
-			// stops counting one instant after it is window-old.
-			consider(r.at.Add(c.legacyWindow + time.Nanosecond))
+			if r.replicas > desired {
+				// The legacy window is closed at the old end: a
+				// recommendation stops counting one instant after it is
+				// window-old.
+				consider(r.at.Add(c.legacyWindow + time.Nanosecond))
+			}
 		}
 		return next, ok
 	}
 	for _, r := range c.recommendations {
-		consider(r.at.Add(c.upWindow))
-		consider(r.at.Add(c.downWindow))
+		switch {
+		case r.replicas < desired:
+			consider(r.at.Add(c.upWindow))
+		case r.replicas > desired:
+			consider(r.at.Add(c.downWindow))
+		}
 	}
 	for _, rules := range []*autoscalingv2.HPAScalingRules{c.behavior.ScaleUp, c.behavior.ScaleDown} {
 		for _, p := range rules.Policies {

@@ -33,7 +33,10 @@ const (
 
 // StuckReason explains why scaling in one direction stops at Replicas.
 type StuckReason struct {
-	Cause Cause
+	// Direction is the scaling that is blocked; empty for invalid bounds,
+	// which block both.
+	Direction Direction
+	Cause     Cause
 	// Field is the spec field to change to fix it.
 	Field *field.Path
 	// Replicas is the count the HPA cannot move away from.
@@ -50,14 +53,14 @@ func (r StuckReason) String() string {
 }
 
 var (
-	specPath          = field.NewPath("spec")
-	behaviorPath      = specPath.Child("behavior")
-	scaleUpPath       = behaviorPath.Child("scaleUp")
-	scaleDownPath     = behaviorPath.Child("scaleDown")
-	minReplicasPath   = specPath.Child("minReplicas")
-	maxReplicasPath   = specPath.Child("maxReplicas")
-	scaleUpTolerance  = scaleUpPath.Child("tolerance")
-	scaleDownToleranc = scaleDownPath.Child("tolerance")
+	specPath               = field.NewPath("spec")
+	behaviorPath           = specPath.Child("behavior")
+	scaleUpPath            = behaviorPath.Child("scaleUp")
+	scaleDownPath          = behaviorPath.Child("scaleDown")
+	minReplicasPath        = specPath.Child("minReplicas")
+	maxReplicasPath        = specPath.Child("maxReplicas")
+	scaleUpTolerancePath   = scaleUpPath.Child("tolerance")
+	scaleDownTolerancePath = scaleDownPath.Child("tolerance")
 )
 
 // Stuck reports, without simulating, why spec can never scale from
@@ -95,32 +98,32 @@ func boundsReasons(spec *autoscalingv2.HorizontalPodAutoscalerSpec) []StuckReaso
 // once its history has expired; nil means it can.
 func (c *Controller) stuckUp(replicas int32) []StuckReason {
 	if c.tolerances.Within(math.Inf(1)) {
-		return []StuckReason{{Cause: CauseTolerance, Field: scaleUpTolerance, Replicas: replicas,
+		return []StuckReason{{Direction: ScaleUp, Cause: CauseTolerance, Field: scaleUpTolerancePath, Replicas: replicas,
 			Message: "scale-up tolerance is infinite: never scales up"}}
 	}
 	if c.behavior == nil {
 		if legacyScaleUpLimit(replicas) > replicas {
 			return nil
 		}
-		return []StuckReason{{Cause: CauseNoProgress, Field: maxReplicasPath, Replicas: replicas,
+		return []StuckReason{{Direction: ScaleUp, Cause: CauseNoProgress, Field: maxReplicasPath, Replicas: replicas,
 			Message: fmt.Sprintf("cannot scale above %d replicas", replicas)}}
 	}
 	rules := c.behavior.ScaleUp
 	if selectPolicy(rules) == autoscalingv2.DisabledPolicySelect {
-		return []StuckReason{{Cause: CauseDisabled, Field: scaleUpPath.Child("selectPolicy"), Replicas: replicas,
+		return []StuckReason{{Direction: ScaleUp, Cause: CauseDisabled, Field: scaleUpPath.Child("selectPolicy"), Replicas: replicas,
 			Message: fmt.Sprintf("scale-up is Disabled: stays at %d replicas", replicas)}}
 	}
 	if scaleUpLimit(analysisEpoch, replicas, nil, nil, rules) > replicas {
 		return nil
 	}
-	return []StuckReason{explainNoChange(rules, scaleUpPath, replicas, "up")}
+	return []StuckReason{explainNoChange(rules, scaleUpPath, replicas, ScaleUp)}
 }
 
 // stuckDown explains why zero demand cannot move the HPA below replicas once
 // its history has expired; nil means it can.
 func (c *Controller) stuckDown(replicas int32) []StuckReason {
 	if c.tolerances.Within(0) {
-		return []StuckReason{{Cause: CauseTolerance, Field: scaleDownToleranc, Replicas: replicas,
+		return []StuckReason{{Direction: ScaleDown, Cause: CauseTolerance, Field: scaleDownTolerancePath, Replicas: replicas,
 			Message: fmt.Sprintf("scale-down tolerance %g >= 1: usage can never fall below the band, stays at %d replicas",
 				c.tolerances.ScaleDown, replicas)}}
 	}
@@ -129,37 +132,45 @@ func (c *Controller) stuckDown(replicas int32) []StuckReason {
 	}
 	rules := c.behavior.ScaleDown
 	if selectPolicy(rules) == autoscalingv2.DisabledPolicySelect {
-		return []StuckReason{{Cause: CauseDisabled, Field: scaleDownPath.Child("selectPolicy"), Replicas: replicas,
+		return []StuckReason{{Direction: ScaleDown, Cause: CauseDisabled, Field: scaleDownPath.Child("selectPolicy"), Replicas: replicas,
 			Message: fmt.Sprintf("scale-down is Disabled: stays at %d replicas", replicas)}}
 	}
 	if scaleDownLimit(analysisEpoch, replicas, nil, nil, rules) < replicas {
 		return nil
 	}
-	return []StuckReason{explainNoChange(rules, scaleDownPath, replicas, "down")}
+	return []StuckReason{explainNoChange(rules, scaleDownPath, replicas, ScaleDown)}
 }
 
 // explainNoChange names the policy problem behind a rate limit that allows no
 // change at replicas.
-func explainNoChange(rules *autoscalingv2.HPAScalingRules, path *field.Path, replicas int32, direction string) StuckReason {
+func explainNoChange(rules *autoscalingv2.HPAScalingRules, path *field.Path, replicas int32, dir Direction) StuckReason {
+	direction := "up"
+	if dir == ScaleDown {
+		direction = "down"
+	}
 	policies := path.Child("policies")
 	if len(rules.Policies) == 0 {
-		return StuckReason{Cause: CauseNoPolicies, Field: policies, Replicas: replicas,
+		return StuckReason{Direction: dir, Cause: CauseNoPolicies, Field: policies, Replicas: replicas,
 			Message: fmt.Sprintf("no policies: never scales %s from %d replicas", direction, replicas)}
 	}
-	if replicas == 0 && direction == "up" {
+	if replicas == 0 && dir == ScaleUp {
 		for _, p := range rules.Policies {
-			if p.Type == autoscalingv2.PercentScalingPolicy {
-				return StuckReason{Cause: CausePercentFromZero, Field: policies, Replicas: 0,
-					Message: "a Percent policy allows 0% of 0 replicas: never scales up from 0; add a Pods policy"}
+			if p.Type != autoscalingv2.PercentScalingPolicy {
+				continue
 			}
+			msg := "Percent policies add nothing to 0 replicas: never scales up from 0; add a Pods policy"
+			if selectPolicy(rules) == autoscalingv2.MinChangePolicySelect {
+				msg = "selectPolicy Min picks a Percent policy, which adds nothing to 0 replicas: never scales up from 0"
+			}
+			return StuckReason{Direction: dir, Cause: CausePercentFromZero, Field: policies, Replicas: 0, Message: msg}
 		}
 	}
 	for i, p := range rules.Policies {
 		if p.Value <= 0 {
-			return StuckReason{Cause: CauseNonPositivePolicy, Field: policies.Index(i).Child("value"), Replicas: replicas,
+			return StuckReason{Direction: dir, Cause: CauseNonPositivePolicy, Field: policies.Index(i).Child("value"), Replicas: replicas,
 				Message: fmt.Sprintf("value %d allows no change: never scales %s from %d replicas", p.Value, direction, replicas)}
 		}
 	}
-	return StuckReason{Cause: CauseNoProgress, Field: policies, Replicas: replicas,
+	return StuckReason{Direction: dir, Cause: CauseNoProgress, Field: policies, Replicas: replicas,
 		Message: fmt.Sprintf("policies allow no change: never scales %s from %d replicas", direction, replicas)}
 }

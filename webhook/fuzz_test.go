@@ -1,0 +1,56 @@
+package webhook
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/scaleguard/scaleguard/internal/patch"
+)
+
+// FuzzHPAMutator feeds arbitrary objects through decode, the rules and the
+// patch: no input may make a handler fail internally (the handler turns a
+// panic into a 500, which this target treats as a failure), and whatever it
+// patches must be stable: the patched object gets no further patch.
+func FuzzHPAMutator(f *testing.F) {
+	f.Add(minimalHPA)
+	f.Add(`{"spec":{"maxReplicas":1,"minReplicas":0,"behavior":{"scaleUp":{"selectPolicy":"Disabled"}}}}`)
+	f.Add(`{"spec":{"maxReplicas":3,"behavior":{"scaleDown":{"policies":[{"type":"Percent","value":90,"periodSeconds":15}]}}}}`)
+	f.Add(`{"spec":{"metrics":[{"type":"ContainerResource"},{"type":"Resource"}]}}`)
+	mutator, validator, _, _ := handlers()
+	f.Fuzz(func(t *testing.T, object string) {
+		resp := mutator.Handle(context.Background(), request(hpaV2, object))
+		if !resp.Allowed && resp.Result.Code != http.StatusBadRequest {
+			t.Fatalf("mutator failed with %d: %s", resp.Result.Code, resp.Result.Message)
+		}
+		if v := validator.Handle(context.Background(), request(hpaV2, object)); !v.Allowed && v.Result.Code == http.StatusInternalServerError {
+			t.Fatalf("validator failed: %s", v.Result.Message)
+		}
+		if len(resp.Patches) == 0 {
+			return
+		}
+		patched, err := patch.Apply([]byte(object), resp.Patches)
+		if err != nil {
+			t.Fatalf("patch does not apply to its own object: %v", err)
+		}
+		again := mutator.Handle(context.Background(), request(hpaV2, string(patched)))
+		if len(again.Patches) != 0 {
+			t.Fatalf("patched object patched again: %v\n%s", again.Patches, patched)
+		}
+	})
+}
+
+// FuzzWorkloadValidator checks that no Deployment makes the validator fail
+// internally.
+func FuzzWorkloadValidator(f *testing.F) {
+	f.Add(deploymentNoRequests)
+	f.Add(deploymentWithRequests)
+	f.Add(`{"metadata":{"annotations":{"scaleguard.io/exempt":"*,,x"}},"spec":{"template":{"spec":{"initContainers":[{"restartPolicy":"Always"}],"resources":{}}}}}`)
+	_, _, validator, _ := handlers()
+	f.Fuzz(func(t *testing.T, object string) {
+		resp := validator.Handle(context.Background(), request(deployment, object))
+		if !resp.Allowed && resp.Result.Code == http.StatusInternalServerError {
+			t.Fatalf("validator failed: %s", resp.Result.Message)
+		}
+	})
+}
