@@ -1,8 +1,132 @@
 package policies
 
-import autoscalingv2 "k8s.io/api/autoscaling/v2"
+import (
+	"fmt"
+	"time"
 
-// behaviorConsistency is written against policies/scaling (pending).
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies/scaling"
+)
+
+// behaviorConsistency runs the HPA controller's own arithmetic on the HPA
+// (after scaleguard's mutations) and reports settings that contradict each
+// other. What can never work is a denial; what works badly is a warning:
+//
+//   - a direction that can never move (selectPolicy Disabled, scale-up from
+//     0 replicas with only Percent policies, a tolerance no usage ratio can
+//     leave): deny — the HPA would sit at one bound forever;
+//   - the fastest path from minReplicas to maxReplicas, or back, takes longer
+//     than the configured bound: warn, with the computed time;
+//   - a scale-up window longer than the scale-down window: warn — the HPA
+//     reacts to load more slowly than to its absence, the inverse of safe;
+//   - minReplicas equal to maxReplicas: warn — the HPA can never scale.
 func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorConsistencySettings) Findings {
-	return nil
+	spec := &hpa.Spec
+	opts := scaling.Options{
+		SyncPeriod:                   time.Duration(s.SyncPeriodSeconds) * time.Second,
+		DownscaleStabilizationWindow: ptr.To(time.Duration(s.DownscaleStabilizationSeconds) * time.Second),
+	}
+	minReplicas, maxReplicas := ptr.Deref(spec.MinReplicas, 1), spec.MaxReplicas
+	if maxReplicas < minReplicas || minReplicas < 0 {
+		// The API server refuses these bounds itself, with its own message.
+		return nil
+	}
+	var out Findings
+	if minReplicas == maxReplicas {
+		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: pathMaxReplicas,
+			Message: fmt.Sprintf("minReplicas equals maxReplicas (%d), so this HPA can never scale; raise spec.maxReplicas or remove the HPA", maxReplicas)})
+		return out
+	}
+	stuck := scaling.Stuck(spec, opts)
+	blocked := map[scaling.Direction]bool{}
+	for _, r := range stuck {
+		blocked[r.Direction] = true
+		path := pathBehavior
+		if r.Field != nil {
+			path = r.Field.String()
+		}
+		out = append(out, Finding{Rule: BehaviorConsistency, Action: Deny, Path: path,
+			Message: fmt.Sprintf("this HPA can never %s: %s%s", verb(r.Direction), r.Message, stuckFix(r.Cause))})
+	}
+	check := func(dir scaling.Direction, limitSeconds int32, path scaling.Path, fieldPath string) {
+		if blocked[dir] {
+			return
+		}
+		limit := time.Duration(limitSeconds) * time.Second
+		switch {
+		case !path.Reached:
+			out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: fieldPath,
+				Message: fmt.Sprintf("%s from %d to %d replicas does not finish within %s (%s); allow larger or more frequent steps",
+					noun(dir), path.From, path.To, path.Horizon, describeStuck(path.Stuck))})
+		case path.Duration > limit:
+			out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: fieldPath,
+				Message: fmt.Sprintf("%s from %d to %d replicas takes at least %s, over the %s allowed; allow larger or more frequent steps or a shorter window",
+					noun(dir), path.From, path.To, path.Duration, limit)})
+		}
+	}
+	check(scaling.ScaleUp, s.MaxScaleUpSeconds, scaling.FastestScaleUp(spec, opts), pathBehavior+".scaleUp")
+	check(scaling.ScaleDown, s.MaxScaleDownSeconds, scaling.FastestScaleDown(spec, opts), pathBehavior+".scaleDown")
+
+	if up, down := windows(spec.Behavior, s.DownscaleStabilizationSeconds); up > down {
+		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: pathBehavior + ".scaleUp.stabilizationWindowSeconds",
+			Message: fmt.Sprintf("scale-up waits %ds but scale-down only %ds, so load is answered more slowly than its absence; make the scale-up window the shorter", up, down)})
+	}
+	return out
+}
+
+// windows returns the effective stabilization windows in seconds: an unset
+// scale-down window is the controller's flag, an unset scale-up window 0.
+func windows(b *autoscalingv2.HorizontalPodAutoscalerBehavior, defaultDown int32) (up, down int32) {
+	down = defaultDown
+	if b == nil {
+		return 0, down
+	}
+	if b.ScaleUp != nil {
+		up = ptr.Deref(b.ScaleUp.StabilizationWindowSeconds, 0)
+	}
+	if b.ScaleDown != nil && b.ScaleDown.StabilizationWindowSeconds != nil {
+		down = *b.ScaleDown.StabilizationWindowSeconds
+	}
+	return up, down
+}
+
+// stuckFix says what to write for each way a direction can be stuck.
+func stuckFix(c scaling.Cause) string {
+	switch c {
+	case scaling.CauseDisabled:
+		return "; set selectPolicy: Max or Min"
+	case scaling.CausePercentFromZero:
+		return "; add a Pods policy or set minReplicas to at least 1"
+	case scaling.CauseTolerance:
+		return "; lower the tolerance"
+	case scaling.CauseNoPolicies, scaling.CauseNonPositivePolicy:
+		return "; give a policy with a positive value"
+	}
+	return ""
+}
+
+func describeStuck(rs []scaling.StuckReason) string {
+	if len(rs) == 0 {
+		return "no progress"
+	}
+	return rs[0].Message
+}
+
+func verb(d scaling.Direction) string {
+	switch d {
+	case scaling.ScaleUp:
+		return "scale up"
+	case scaling.ScaleDown:
+		return "scale down"
+	}
+	return "scale"
+}
+
+func noun(d scaling.Direction) string {
+	if d == scaling.ScaleDown {
+		return "scaling down"
+	}
+	return "scaling up"
 }
