@@ -66,7 +66,10 @@ func TestBehaviorConsistency(t *testing.T) {
 			want: []string{"warn spec.maxReplicas"}, mention: []string{"can never scale"},
 		},
 		"max below min is left to the API server": {
-			edit: func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](5); h.Spec.MaxReplicas = 3 },
+			edit: func(h *autoscalingv2.HorizontalPodAutoscaler) {
+				h.Spec.MinReplicas = ptr.To[int32](5)
+				h.Spec.MaxReplicas = 3
+			},
 		},
 	}
 	s := Defaults()
