@@ -1,0 +1,30 @@
+package policies
+
+import (
+	"os"
+	"regexp"
+	"testing"
+)
+
+// TestCatalogueIsDocumented keeps docs/rules.md true to the code: exactly
+// one heading per rule ID, in catalogue order, and no heading for a rule
+// that does not exist.
+func TestCatalogueIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/rules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headings []string
+	for _, m := range regexp.MustCompile(`(?m)^## (\S+)\s*$`).FindAllStringSubmatch(string(doc), -1) {
+		headings = append(headings, m[1])
+	}
+	rules := Catalogue()
+	if len(headings) != len(rules) {
+		t.Fatalf("docs/rules.md has headings %v, the catalogue has %d rules", headings, len(rules))
+	}
+	for i, r := range rules {
+		if headings[i] != r.ID {
+			t.Errorf("heading %d is %q, want %q", i, headings[i], r.ID)
+		}
+	}
+}
