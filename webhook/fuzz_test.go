@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/scaleguard/scaleguard/internal/patch"
@@ -20,8 +21,13 @@ func FuzzHPAMutator(f *testing.F) {
 	mutator, validator, _, _ := handlers()
 	f.Fuzz(func(t *testing.T, object string) {
 		resp := mutator.Handle(context.Background(), request(hpaV2, object))
-		if !resp.Allowed && resp.Result.Code != http.StatusBadRequest {
-			t.Fatalf("mutator failed with %d: %s", resp.Result.Code, resp.Result.Message)
+		if !resp.Allowed {
+			t.Fatalf("mutator must fail open, got %d: %s", resp.Result.Code, resp.Result.Message)
+		}
+		for _, w := range resp.Warnings {
+			if strings.Contains(w, "this is a bug") {
+				t.Fatalf("mutator failed internally: %s", w)
+			}
 		}
 		if v := validator.Handle(context.Background(), request(hpaV2, object)); !v.Allowed && v.Result.Code == http.StatusInternalServerError {
 			t.Fatalf("validator failed: %s", v.Result.Message)

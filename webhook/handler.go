@@ -47,6 +47,11 @@ type handler struct {
 	metrics  *Metrics
 	log      logr.Logger
 	decide   decide
+	// failOpen turns an error into an admission with a warning. A mutating
+	// webhook's error response is a denial whatever its failurePolicy, so
+	// the mutator must fail open itself; the validating webhook, which runs
+	// after it, still judges the final object.
+	failOpen bool
 }
 
 // Handle implements admission.Handler.
@@ -57,7 +62,14 @@ func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		if p := recover(); p != nil {
 			h.log.Error(fmt.Errorf("panic: %v", p), "review failed", "uid", req.UID, "stack", string(debug.Stack()))
 			resp = admission.Errored(http.StatusInternalServerError,
-				fmt.Errorf("scaleguard failed on %s %s/%s; this is a bug, see the scaleguard logs", req.Kind.Kind, req.Namespace, req.Name))
+				fmt.Errorf("scaleguard failed on %s %s; this is a bug, see the scaleguard logs", req.Kind.Kind, objectName(req.Namespace, req.Name)))
+		}
+		if h.failOpen && !resp.Allowed {
+			msg := "scaleguard could not judge this object"
+			if resp.Result != nil {
+				msg = resp.Result.Message
+			}
+			resp = admission.Allowed("").WithWarnings("scaleguard did not mutate: " + msg)
 		}
 		h.metrics.review(h.name, result, time.Since(start))
 	}()

@@ -192,8 +192,12 @@ func TestHandlers(t *testing.T) {
 			handler: workloadValidator, req: request(deployment, "", func(r *admission.Request) { r.Operation = admissionv1.Delete }), allowed: true,
 		},
 		"malformed object is a 400 naming the object": {
-			handler: mutator, req: request(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), code: http.StatusBadRequest,
+			handler: hpaValidator, req: request(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), code: http.StatusBadRequest,
 			message: []string{"HorizontalPodAutoscaler shop/checkout", "request.object is not valid"},
+		},
+		"the mutator fails open, with a warning": {
+			handler: mutator, req: request(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), allowed: true,
+			warnings: []string{"scaleguard did not mutate: HorizontalPodAutoscaler shop/checkout: request.object is not valid"},
 		},
 		"empty object is a 400": {
 			handler: workloadValidator, req: request(deployment, ""), code: http.StatusBadRequest,

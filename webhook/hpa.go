@@ -17,7 +17,7 @@ import (
 // it applies the mutate rules and says what it changed. Denials are left to
 // the validating webhook, which sees the final object.
 func NewHPAMutator(src SettingsSource, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "hpa-mutate", settings: src, metrics: m, log: log}
+	h := &handler{name: "hpa-mutate", settings: src, metrics: m, log: log, failOpen: true}
 	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
 		review, err := hpaReview(req, false)
 		if err != nil {

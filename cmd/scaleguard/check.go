@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/scaleguard/scaleguard/manifests"
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// Exit codes of `scaleguard check`, a contract for CI pipelines.
+const (
+	exitOK     = 0
+	exitDenied = 1
+	exitUsage  = 2
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files stringList
+	fs.Var(&files, "f", "manifest file, directory or - for stdin (repeatable)")
+	output := fs.String("o", "text", "output format: text or json")
+	fix := fs.Bool("fix", false, "print the manifests with every mutation applied (findings go to stderr)")
+	configPath := fs.String("config", "", "settings file (default: the built-in standard)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json] [--fix] [--config settings.yaml]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) == 0 || fs.NArg() > 0 || (*output != "text" && *output != "json") {
+		fs.Usage()
+		return exitUsage
+	}
+	settings, err := loadSettings(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "scaleguard check:", err)
+		return exitUsage
+	}
+	docs, err := manifests.Load(files, stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, "scaleguard check:", err)
+		return exitUsage
+	}
+	report, err := manifests.Check(docs, &settings)
+	if err != nil {
+		fmt.Fprintln(stderr, "scaleguard check:", err)
+		return exitUsage
+	}
+	findingsOut := stdout
+	if *fix {
+		if err := report.WriteFixed(stdout); err != nil {
+			fmt.Fprintln(stderr, "scaleguard check:", err)
+			return exitUsage
+		}
+		findingsOut = stderr
+	}
+	if *output == "json" {
+		err = report.WriteJSON(findingsOut)
+	} else {
+		err = report.WriteText(findingsOut)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "scaleguard check:", err)
+		return exitUsage
+	}
+	if report.Denied() {
+		return exitDenied
+	}
+	return exitOK
+}
+
+// loadSettings reads a settings file, or returns the standard when path is
+// empty.
+func loadSettings(path string) (policies.Settings, error) {
+	if path == "" {
+		return policies.Defaults(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return policies.Settings{}, err
+	}
+	s, err := policies.ParseSettings(data)
+	if err != nil {
+		return policies.Settings{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}

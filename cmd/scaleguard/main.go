@@ -1,0 +1,53 @@
+// Command scaleguard enforces autoscaling standards: `serve` runs the
+// admission webhook, `check` runs the same rules over manifests offline.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// exitFailure is the exit code of a command that could not do its job.
+const exitFailure = 1
+
+const usage = `usage: scaleguard <command> [flags]
+
+commands:
+  serve    run the admission webhook server
+  check    check manifests offline, as the webhook would
+  version  print the version
+  help     show this help, or a command's flags: scaleguard help <command>
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return runServe(rest, stderr)
+	case "check":
+		return runCheck(rest, stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "scaleguard", version)
+		return exitOK
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check") {
+			return run([]string{rest[0], "-h"}, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stderr, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "scaleguard: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/go-logr/zapr"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/scaleguard/scaleguard/webhook"
+)
+
+func runServe(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "settings file, reloaded when it changes (default: the built-in standard)")
+	port := fs.Int("port", webhook.DefaultPort, "webhook HTTPS port")
+	certDir := fs.String("cert-dir", "", "directory holding the serving certificate and key, reloaded when they change (default: <tmp>/k8s-webhook-server/serving-certs)")
+	certName := fs.String("cert-name", webhook.DefaultCertName, "serving certificate file name in --cert-dir")
+	keyName := fs.String("key-name", webhook.DefaultKeyName, "serving key file name in --cert-dir")
+	tlsMin := fs.String("tls-min-version", "1.3", "minimum TLS version: 1.3 or 1.2")
+	// Off by default: HTTP/2 rapid reset (CVE-2023-44487, CVE-2023-39325);
+	// see webhook.Options.EnableHTTP2.
+	enableHTTP2 := fs.Bool("enable-http2", false, "offer HTTP/2 (off by default because of CVE-2023-44487 and CVE-2023-39325)")
+	probeAddr := fs.String("probe-addr", webhook.DefaultProbeAddr, "address serving /healthz and /readyz, or 0 for none")
+	metricsAddr := fs.String("metrics-addr", webhook.DefaultMetricsAddr, "address serving /metrics, or 0 for none")
+	logLevel := fs.String("log-level", "info", "debug, info, warn, error, or a verbosity N > 0 (debug is 1)")
+	logFormat := fs.String("log-format", "json", "json or console")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: scaleguard serve [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	tlsVersion, err := webhook.ParseTLSVersion(*tlsMin)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var zl *zap.Logger
+	if err == nil {
+		zl, err = newZapLogger(*logLevel, *logFormat, stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "scaleguard serve:", err)
+		return exitUsage
+	}
+	defer func() { _ = zl.Sync() }()
+	defer zap.RedirectStdLog(zl)() // net/http's TLS handshake errors
+	log := zapr.NewLogger(zl)
+	// controller-runtime (webhook server, certwatcher) and client-go log
+	// through their own globals; send both to the same logger.
+	ctrllog.SetLogger(log)
+	klog.SetLogger(log.WithName("klog"))
+	log.Info("starting", "version", version)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills at once instead of waiting for the drain
+	}()
+
+	metrics := webhook.NewMetrics()
+	settings, err := webhook.NewSettingsFile(*configPath, metrics, log.WithName("settings"))
+	if err != nil {
+		log.Error(err, "cannot start")
+		return exitFailure
+	}
+	srv, err := webhook.NewServer(webhook.Options{
+		Port:          *port,
+		CertDir:       *certDir,
+		CertName:      *certName,
+		KeyName:       *keyName,
+		TLSMinVersion: tlsVersion,
+		EnableHTTP2:   *enableHTTP2,
+		ProbeAddr:     *probeAddr,
+		MetricsAddr:   *metricsAddr,
+	}, settings, metrics, log)
+	if err != nil {
+		log.Error(err, "cannot start")
+		return exitFailure
+	}
+
+	// The first of the two to stop stops the other; after a signal both
+	// stop and the server drains the requests in flight.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 2)
+	go func() { done <- wrap("settings watch", settings.Start(ctx)) }()
+	go func() { done <- wrap("server", srv.Start(ctx)) }()
+	err = <-done
+	cancel()
+	err = errors.Join(err, <-done)
+	if err != nil {
+		log.Error(err, "stopped")
+		return exitFailure
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+func wrap(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// newZapLogger builds the process logger. Verbosity N maps to zap level -N,
+// which is how zapr passes logr's V(N) through.
+func newZapLogger(level, format string, w io.Writer) (*zap.Logger, error) {
+	var lvl zapcore.Level
+	if n, err := strconv.Atoi(level); err == nil && n > 0 {
+		lvl = zapcore.Level(-n)
+	} else if err := lvl.UnmarshalText([]byte(level)); err != nil || lvl > zapcore.ErrorLevel {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn, error or a verbosity N > 0", level)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console":
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("log format %q: use json or console", format)
+	}
+	out := zapcore.Lock(zapcore.AddSync(w))
+	return zap.New(zapcore.NewCore(enc, out, lvl), zap.ErrorOutput(out)), nil
+}
