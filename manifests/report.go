@@ -57,7 +57,7 @@ func (r Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d objects checked: %d denied, %d warnings, %d mutations (%d objects with findings)\n",
+	_, err := fmt.Fprintf(w, "%d objects checked: %d denied, %d warnings, %d mutations (%d with findings)\n",
 		len(r.Results), counts[policies.Deny], counts[policies.Warn], counts[policies.Mutate], objects)
 	return err
 }
