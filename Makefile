@@ -13,6 +13,11 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator \
 	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath
 
+# The test bed's binaries live in a cache folder keyed by their pins; only
+# hack/build-tools.sh computes the key.
+TOOLS_BIN := $(shell hack/build-tools.sh --print-dir)
+export KUBEBUILDER_ASSETS := $(TOOLS_BIN)
+
 .DEFAULT_GOAL := help
 
 ##@ General
@@ -43,7 +48,7 @@ build: ## Build bin/scaleguard.
 ##@ Test
 
 .PHONY: test
-test: lint unit fuzz-short ## Everything CI runs: lint, unit and handler tests, short fuzzing.
+test: lint tools unit fuzz-short ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing.
 
 .PHONY: lint
 lint: ## gofmt and go vet.
@@ -51,7 +56,7 @@ lint: ## gofmt and go vet.
 	$(GO) vet ./...
 
 .PHONY: unit
-unit: ## Unit, golden and handler tests.
+unit: ## Unit, golden, handler and end-to-end tests (the last need `make tools`).
 	$(GO) test -count=1 ./...
 
 .PHONY: fuzz-short

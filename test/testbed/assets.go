@@ -1,0 +1,88 @@
+package testbed
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Binaries are the executables the test bed needs in its assets folder.
+var Binaries = []string{"kube-apiserver", "etcd", "kubectl", "helm"}
+
+// buildScript is the script, relative to the repository root, that builds the
+// binaries and alone knows where they are cached.
+const buildScript = "hack/build-tools.sh"
+
+// ErrToolsMissing is returned (wrapped) when the binaries have not been built.
+var ErrToolsMissing = errors.New("test bed binaries not built: run `make tools` (hack/build-tools.sh)")
+
+// AssetsDir returns the folder holding kube-apiserver, etcd, kubectl and helm:
+// $KUBEBUILDER_ASSETS when set, otherwise the folder hack/build-tools.sh
+// builds into (asked of the script itself with --print-dir, so the cache key
+// is computed in one place). It returns an error wrapping ErrToolsMissing when
+// the folder lacks any binary.
+func AssetsDir() (string, error) {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	source := "KUBEBUILDER_ASSETS"
+	if dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return "", err
+		}
+		cmd := exec.Command("bash", filepath.Join(root, buildScript), "--print-dir")
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr string
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = strings.TrimSpace(string(ee.Stderr))
+			}
+			return "", fmt.Errorf("%s --print-dir: %w: %s", buildScript, err, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		dir = strings.TrimSpace(lines[len(lines)-1])
+		source = buildScript + " --print-dir"
+	}
+	var missing []string
+	for _, b := range Binaries {
+		fi, err := os.Stat(filepath.Join(dir, b))
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) > 0 {
+		return dir, fmt.Errorf("%w: %s missing from %s (from %s)",
+			ErrToolsMissing, strings.Join(missing, ", "), dir, source)
+	}
+	return dir, nil
+}
+
+// repoRoot walks up from the working directory (a test's package folder) to
+// the folder holding hack/build-tools.sh.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, buildScript)); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no %s above %s; set KUBEBUILDER_ASSETS", buildScript, wd)
+		}
+	}
+}
+
+// InCI reports whether the tests run in CI (CI set to anything but
+// "", "0" or "false"), where missing binaries are a failure, not a skip.
+func InCI() bool {
+	switch strings.ToLower(os.Getenv("CI")) {
+	case "", "0", "false":
+		return false
+	}
+	return true
+}
