@@ -86,3 +86,7 @@ func InCI() bool {
 	}
 	return true
 }
+
+// RepoRoot returns the repository's root folder, found from the working
+// directory.
+func RepoRoot() (string, error) { return repoRoot() }

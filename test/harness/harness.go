@@ -1,0 +1,201 @@
+// Package harness runs scaleguard the way a cluster does, on one machine:
+// `scaleguard serve` as a real process with its own certificates, and the
+// webhook configurations from config/webhook — the ones users install —
+// pointed at it. The end-to-end tests and `make demo` both use it.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Build compiles cmd/scaleguard into dir and returns the binary's path.
+func Build(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "scaleguard")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/scaleguard")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/scaleguard: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Scaleguard is a running `scaleguard serve` process.
+type Scaleguard struct {
+	// Binary is the scaleguard executable.
+	Binary string
+	// Dir holds the certificates, the settings file and the log.
+	Dir string
+	// Port is the webhook's HTTPS port on 127.0.0.1.
+	Port int
+	// CABundle is the PEM CA that signed the serving certificate.
+	CABundle []byte
+	// ProbeAddr and MetricsAddr are the plain-HTTP endpoints.
+	ProbeAddr, MetricsAddr string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *os.File
+}
+
+// Start writes certificates and settings into dir and starts `scaleguard
+// serve`, returning once /readyz answers. settings is the settings file's
+// content ("" for the built-in standard).
+func Start(ctx context.Context, binary, dir, settings string) (*Scaleguard, error) {
+	ca, err := writeServingCerts(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "settings.yaml"), []byte(settings), 0o644); err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scaleguard{
+		Binary: binary, Dir: dir, Port: ports[0], CABundle: ca,
+		ProbeAddr:   "127.0.0.1:" + strconv.Itoa(ports[1]),
+		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[2]),
+	}
+	return s, s.Restart(ctx)
+}
+
+// URL is the base URL the API server calls.
+func (s *Scaleguard) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
+
+// SettingsPath is the settings file the process watches.
+func (s *Scaleguard) SettingsPath() string { return filepath.Join(s.Dir, "settings.yaml") }
+
+// LogPath is where the process's output goes.
+func (s *Scaleguard) LogPath() string { return filepath.Join(s.Dir, "scaleguard.log") }
+
+// Restart starts the process again after Stop or Kill (or for the first
+// time) and waits until it is ready.
+func (s *Scaleguard) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("scaleguard is already running")
+	}
+	log, err := os.OpenFile(s.LogPath(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.Binary, "serve",
+		"--port", strconv.Itoa(s.Port), "--cert-dir", s.Dir, "--config", s.SettingsPath(),
+		"--probe-addr", s.ProbeAddr, "--metrics-addr", s.MetricsAddr, "--log-format", "console")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("starting scaleguard serve: %w", err)
+	}
+	s.cmd, s.log, s.done = cmd, log, make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(s.done)
+	return s.waitReady(ctx)
+}
+
+func (s *Scaleguard) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.ProbeAddr+"/readyz", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("scaleguard serve exited before it was ready; see %s:\n%s", s.LogPath(), tail(s.LogPath()))
+		case <-ctx.Done():
+			return fmt.Errorf("scaleguard serve not ready: %w; see %s", ctx.Err(), s.LogPath())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Stop ends the process with SIGTERM and waits for it to drain and exit.
+func (s *Scaleguard) Stop() error { return s.signal(syscall.SIGTERM) }
+
+// Kill ends the process with SIGKILL.
+func (s *Scaleguard) Kill() error { return s.signal(syscall.SIGKILL) }
+
+func (s *Scaleguard) signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+	err := s.log.Close()
+	// The port must refuse connections before a caller tests "webhook down".
+	for i := 0; i < 100; i++ {
+		c, dialErr := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 100*time.Millisecond)
+		if dialErr != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}
+
+// Handshake checks that the webhook port serves TLS with a certificate the
+// CA bundle trusts.
+func (s *Scaleguard) Handshake() error {
+	pool := x509Pool(s.CABundle)
+	conn, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(bytes.TrimSpace(b))
+}

@@ -1,0 +1,135 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+)
+
+// WebhookConfigs are scaleguard's webhook configurations as config/webhook
+// ships them.
+type WebhookConfigs struct {
+	Mutating   *admissionregistrationv1.MutatingWebhookConfiguration
+	Validating *admissionregistrationv1.ValidatingWebhookConfiguration
+}
+
+// LoadWebhookConfigs reads config/webhook/manifests.yaml under root.
+func LoadWebhookConfigs(root string) (WebhookConfigs, error) {
+	path := filepath.Join(root, "config", "webhook", "manifests.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return WebhookConfigs{}, err
+	}
+	var out WebhookConfigs
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", path, err)
+		}
+		var head struct{ Kind string }
+		if err := yaml.Unmarshal(doc, &head); err != nil {
+			return out, fmt.Errorf("%s: %w", path, err)
+		}
+		switch head.Kind {
+		case "MutatingWebhookConfiguration":
+			out.Mutating = &admissionregistrationv1.MutatingWebhookConfiguration{}
+			err = yaml.UnmarshalStrict(doc, out.Mutating)
+		case "ValidatingWebhookConfiguration":
+			out.Validating = &admissionregistrationv1.ValidatingWebhookConfiguration{}
+			err = yaml.UnmarshalStrict(doc, out.Validating)
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s: %s: %w", path, head.Kind, err)
+		}
+	}
+	if out.Mutating == nil || out.Validating == nil {
+		return out, fmt.Errorf("%s: want one MutatingWebhookConfiguration and one ValidatingWebhookConfiguration", path)
+	}
+	return out, nil
+}
+
+// PointAt replaces each webhook's in-cluster Service with a URL on the
+// local process, keeping its path, and sets the CA bundle. Everything else
+// (rules, match policy, selectors, failure policies) stays as shipped.
+func (w WebhookConfigs) PointAt(baseURL string, caBundle []byte) error {
+	point := func(name string, cc *admissionregistrationv1.WebhookClientConfig) error {
+		if cc.Service == nil || cc.Service.Path == nil {
+			return fmt.Errorf("webhook %s has no service path", name)
+		}
+		cc.URL = ptr.To(baseURL + *cc.Service.Path)
+		cc.Service = nil
+		cc.CABundle = caBundle
+		return nil
+	}
+	for i := range w.Mutating.Webhooks {
+		if err := point(w.Mutating.Webhooks[i].Name, &w.Mutating.Webhooks[i].ClientConfig); err != nil {
+			return err
+		}
+	}
+	for i := range w.Validating.Webhooks {
+		if err := point(w.Validating.Webhooks[i].Name, &w.Validating.Webhooks[i].ClientConfig); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetValidatingFailurePolicy sets the failure policy of every validating
+// webhook.
+func (w WebhookConfigs) SetValidatingFailurePolicy(p admissionregistrationv1.FailurePolicyType) {
+	for i := range w.Validating.Webhooks {
+		w.Validating.Webhooks[i].FailurePolicy = ptr.To(p)
+	}
+}
+
+// Apply creates the configurations, or replaces them if they exist.
+func (w WebhookConfigs) Apply(ctx context.Context, c client.Client) error {
+	for _, obj := range []client.Object{w.Mutating.DeepCopy(), w.Validating.DeepCopy()} {
+		existing := obj.DeepCopyObject().(client.Object)
+		err := c.Get(ctx, client.ObjectKeyFromObject(obj), existing)
+		switch {
+		case apierrors.IsNotFound(err):
+			err = c.Create(ctx, obj)
+		case err == nil:
+			obj.SetResourceVersion(existing.GetResourceVersion())
+			err = c.Update(ctx, obj)
+		}
+		if err != nil {
+			return fmt.Errorf("applying %s: %w", obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Delete removes the configurations.
+func (w WebhookConfigs) Delete(ctx context.Context, c client.Client) error {
+	for _, obj := range []client.Object{w.Mutating.DeepCopy(), w.Validating.DeepCopy()} {
+		if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func x509Pool(pemCerts []byte) *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemCerts)
+	return pool
+}
