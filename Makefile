@@ -45,6 +45,10 @@ check-examples: build ## Run `scaleguard check` over examples/ (no cluster neede
 build: ## Build bin/scaleguard.
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/scaleguard ./cmd/scaleguard
 
+.PHONY: chart-docs
+chart-docs: ## Regenerate the chart README's values table from values.yaml.
+	$(GO) run ./hack/chartdoc -chart charts/scaleguard
+
 ##@ Test
 
 .PHONY: test

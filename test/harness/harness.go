@@ -51,20 +51,48 @@ type Scaleguard struct {
 	log  *os.File
 }
 
+// Options choose what a started scaleguard uses; the zero value is fine.
+type Options struct {
+	// Settings is the settings file's content ("" for the built-in standard).
+	Settings string
+	// Port is the webhook port on 127.0.0.1; 0 picks a free one.
+	Port int
+	// CA, Cert and Key (PEM) are a serving certificate to use, such as the
+	// one a Helm release stored in its Secret; empty generates one.
+	CA, Cert, Key []byte
+}
+
 // Start writes certificates and settings into dir and starts `scaleguard
 // serve`, returning once /readyz answers. settings is the settings file's
 // content ("" for the built-in standard).
 func Start(ctx context.Context, binary, dir, settings string) (*Scaleguard, error) {
-	ca, err := writeServingCerts(dir)
+	return StartWith(ctx, binary, dir, Options{Settings: settings})
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, binary, dir string, o Options) (*Scaleguard, error) {
+	ca := o.CA
+	if len(o.Cert) == 0 {
+		var err error
+		if ca, err = writeServingCerts(dir); err != nil {
+			return nil, err
+		}
+	} else {
+		for name, data := range map[string][]byte{"tls.crt": o.Cert, "tls.key": o.Key} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "settings.yaml"), []byte(o.Settings), 0o644); err != nil {
+		return nil, err
+	}
+	ports, err := FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "settings.yaml"), []byte(settings), 0o644); err != nil {
-		return nil, err
-	}
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
+	if o.Port != 0 {
+		ports[0] = o.Port
 	}
 	s := &Scaleguard{
 		Binary: binary, Dir: dir, Port: ports[0], CABundle: ca,
@@ -173,7 +201,8 @@ func (s *Scaleguard) Handshake() error {
 	return conn.Close()
 }
 
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n ports on 127.0.0.1 that were free a moment ago.
+func FreePorts(n int) ([]int, error) {
 	var ports []int
 	var listeners []net.Listener
 	defer func() {

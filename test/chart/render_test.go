@@ -1,0 +1,204 @@
+// Package chart tests the Helm chart with the real helm binary: lint,
+// rendered snapshots, schema rejections, what the rendered objects must
+// hold, and install, upgrade and uninstall against a real API server.
+package chart
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/scaleguard/scaleguard/test/testbed"
+)
+
+var update = flag.Bool("update", false, "rewrite the snapshots from the current render")
+
+// helm runs the test bed's helm binary without a cluster.
+func helm(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	dir, err := testbed.AssetsDir()
+	if err != nil {
+		if testbed.IsToolsMissing(err) && !testbed.InCI() {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), args...)
+	// A private home, so no user configuration or repository leaks in.
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+home+"/cache",
+		"HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+func chartDir(t *testing.T) string {
+	t.Helper()
+	root, err := testbed.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "charts", "scaleguard")
+}
+
+// combos are the value sets the chart is rendered and snapshotted with.
+var combos = map[string][]string{
+	"default":           nil,
+	"generated-tls":     {"--set", "certManager.enabled=false"},
+	"existing-issuer":   {"--set", "certManager.issuerRef.name=corp-ca", "--set", "certManager.issuerRef.kind=ClusterIssuer"},
+	"all-optional-on":   {"--set", "autoscaling.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServerCIDRs={10.0.0.1/32}", "--set", "priorityClassName=system-cluster-critical"},
+	"warn-mode-tls12":   {"--set", "settings.mode=warn", "--set", "tls.minVersion=1.2", "--set", "webhook.validating.failurePolicy=Ignore"},
+	"external-endpoint": {"--set", "certManager.enabled=false", "--set", "webhook.url=https://203.0.113.7:9443", "--set", "tls.extraIPAddresses={203.0.113.7}"},
+}
+
+func render(t *testing.T, extra ...string) string {
+	t.Helper()
+	args := append([]string{"template", "sg", chartDir(t), "--namespace", "scaleguard-system"}, extra...)
+	out, stderr, err := helm(t, args...)
+	if err != nil {
+		t.Fatalf("helm template %v: %v\n%s", extra, err, stderr)
+	}
+	return out
+}
+
+// generated certificate material differs on every render.
+var secretData = regexp.MustCompile(`(?m)^(\s*(?:ca\.crt|tls\.crt|tls\.key|caBundle):) \S+$`)
+
+func TestLint(t *testing.T) {
+	for name, values := range combos {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"lint", "--strict", chartDir(t)}, values...)
+			if out, stderr, err := helm(t, args...); err != nil {
+				t.Fatalf("helm lint: %v\n%s%s", err, out, stderr)
+			}
+		})
+	}
+}
+
+func TestSnapshots(t *testing.T) {
+	for name, values := range combos {
+		t.Run(name, func(t *testing.T) {
+			got := secretData.ReplaceAllString(render(t, values...), "$1 <generated>")
+			path := filepath.Join("testdata", name+".yaml")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test ./test/chart -update writes it)", err)
+			}
+			if string(want) != got {
+				t.Errorf("render differs from %s; review and run go test ./test/chart -update\n%s", path, diffLines(string(want), got))
+			}
+		})
+	}
+}
+
+func TestSchemaRejects(t *testing.T) {
+	tests := map[string]struct {
+		set  []string
+		want string
+	}{
+		"no replicas":                   {[]string{"replicaCount=0"}, "/replicaCount"},
+		"unknown mode":                  {[]string{"settings.mode=strict"}, "/settings/mode"},
+		"unknown rule action":           {[]string{"settings.rules.requests-required.action=mutate"}, "/settings/rules/requests-required/action"},
+		"TLS 1.1":                       {[]string{"tls.minVersion=1.1"}, "/tls/minVersion"},
+		"timeout over the API's 30s":    {[]string{"webhook.timeoutSeconds=31"}, "/webhook/timeoutSeconds"},
+		"bad failure policy":            {[]string{"webhook.validating.failurePolicy=Maybe"}, "/webhook/validating/failurePolicy"},
+		"network policy without CIDRs":  {[]string{"networkPolicy.enabled=true"}, "/networkPolicy/apiServerCIDRs"},
+		"own HPA below two":             {[]string{"autoscaling.minReplicas=1"}, "/autoscaling/minReplicas"},
+		"unknown top-level key":         {[]string{"replicas=3"}, "replicas"},
+		"plain http webhook URL":        {[]string{"webhook.url=http://example.com"}, "/webhook/url"},
+		"scale-up policy period > 1800": {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, "periodSeconds"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", "sg", chartDir(t)}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			_, stderr, err := helm(t, args...)
+			if err == nil {
+				t.Fatalf("helm template accepted %v", tc.set)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("error does not name %q:\n%s", tc.want, stderr)
+			}
+		})
+	}
+}
+
+// objects splits a render into decoded documents.
+func objects(t *testing.T, manifest string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m != nil {
+			out = append(out, m)
+		}
+	}
+}
+
+func find(t *testing.T, objs []map[string]any, kind string) map[string]any {
+	t.Helper()
+	for _, o := range objs {
+		if o["kind"] == kind {
+			return o
+		}
+	}
+	t.Fatalf("no %s rendered", kind)
+	return nil
+}
+
+func diffLines(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, "- "+x, "+ "+y)
+			if len(out) > 20 {
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
