@@ -152,6 +152,12 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 		m = NewMetrics()
 	}
 	s := &Server{opts: o, settings: src, metrics: m, log: log}
+	// One registry per Metrics: a second server on the same Metrics keeps
+	// the first one's gauge.
+	var already prometheus.AlreadyRegisteredError
+	if err := m.Registry.Register(certExpiry(servingCertPath(o))); err != nil && !errors.As(err, &already) {
+		return nil, err
+	}
 	s.webhooks = ctrlwebhook.NewServer(ctrlwebhook.Options{
 		Host:     o.Host,
 		Port:     o.Port,

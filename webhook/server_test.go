@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,6 +287,15 @@ func TestServerAnswersEachPath(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
+		}
+		// The serving certificate's expiry, read from disk, for the chart's
+		// expiry alert: a real timestamp in the future, not NaN.
+		m := regexp.MustCompile(`(?m)^scaleguard_serving_certificate_expiry_timestamp_seconds (\S+)$`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("/metrics lacks the certificate expiry gauge")
+		}
+		if v, err := strconv.ParseFloat(m[1], 64); err != nil || v < float64(time.Now().Unix()) {
+			t.Errorf("certificate expiry = %s, want a future Unix time", m[1])
 		}
 	})
 
