@@ -39,92 +39,98 @@ func (r Report) Denied() bool {
 	return false
 }
 
-// files is the cluster as the files describe it: their LimitRanges apply
-// to the workloads in the same namespace.
-type files struct {
-	limitRanges map[string][]corev1.LimitRange
+// object is one document decoded into what the rules read.
+type object struct {
+	workload  *policies.Workload
+	hpa       *autoscalingv2.HorizontalPodAutoscaler
+	writtenAs string
 }
 
-func (f files) LimitRanges(ns string) []corev1.LimitRange { return f.limitRanges[ns] }
-
-// Check runs the rules over every document.
+// Check runs the rules over every document. The documents are also the
+// rules' view of the cluster: a LimitRange, a workload or an HPA in one file
+// counts for the others, as if they were all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
-	cluster := files{limitRanges: map[string][]corev1.LimitRange{}}
-	for _, d := range docs {
-		if d.APIVersion == "v1" && d.Kind == "LimitRange" {
-			lr := corev1.LimitRange{}
-			if err := decode(d, &lr); err != nil {
-				return Report{}, err
-			}
-			cluster.limitRanges[d.Namespace] = append(cluster.limitRanges[d.Namespace], lr)
-		}
-	}
-	var report Report
-	for _, d := range docs {
-		res, err := checkOne(d, cluster, s)
+	cluster := policies.NewStaticCluster()
+	objects := make([]object, len(docs))
+	for i, d := range docs {
+		o, err := decodeDocument(d, cluster)
 		if err != nil {
 			return Report{}, err
+		}
+		objects[i] = o
+	}
+	var report Report
+	for i, d := range docs {
+		res := Result{Doc: d}
+		o := objects[i]
+		switch {
+		case o.workload != nil:
+			res.Findings = policies.EvaluateWorkload(policies.WorkloadReview{Object: *o.workload, Cluster: cluster}, s)
+		case o.hpa != nil:
+			result := policies.EvaluateHPA(policies.HPAReview{Object: o.hpa, WrittenAs: o.writtenAs, Cluster: cluster}, s)
+			res.Findings = result.Findings
+			if result.Mutated || o.writtenAs != "" {
+				fixed, err := fixHPA(d, o.hpa, result.Object, o.writtenAs != "")
+				if err != nil {
+					return Report{}, &ParseError{Source: d.Source, Err: err}
+				}
+				res.Fixed = fixed
+			}
 		}
 		report.Results = append(report.Results, res)
 	}
 	return report, nil
 }
 
-func checkOne(d Document, cluster files, s *policies.Settings) (Result, error) {
-	res := Result{Doc: d}
+// decodeDocument decodes the kinds the rules read and adds them to cluster.
+func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error) {
 	switch {
+	case d.APIVersion == "v1" && d.Kind == "LimitRange":
+		lr := corev1.LimitRange{}
+		if err := decode(d, &lr); err != nil {
+			return object{}, err
+		}
+		cluster.AddLimitRange(lr)
 	case d.APIVersion == "apps/v1" && (d.Kind == policies.KindDeployment || d.Kind == policies.KindStatefulSet):
 		var obj any = &appsv1.Deployment{}
 		if d.Kind == policies.KindStatefulSet {
 			obj = &appsv1.StatefulSet{}
 		}
 		if err := decode(d, obj); err != nil {
-			return res, err
+			return object{}, err
 		}
 		w, _ := policies.WorkloadOf(obj)
-		res.Findings = policies.EvaluateWorkload(policies.WorkloadReview{Object: w, Cluster: cluster}, s)
+		cluster.AddWorkload(w)
+		return object{workload: &w}, nil
 	case d.Kind == policies.KindHPA:
-		return checkHPA(d, s)
+		hpa, writtenAs, err := decodeHPA(d)
+		if err != nil {
+			return object{}, err
+		}
+		cluster.AddHPA(hpa)
+		return object{hpa: hpa, writtenAs: writtenAs}, nil
 	}
-	return res, nil
+	return object{}, nil
 }
 
-func checkHPA(d Document, s *policies.Settings) (Result, error) {
-	res := Result{Doc: d}
+// decodeHPA reads any served or recently removed HPA version as v2, and
+// says which version was written when it is not v2.
+func decodeHPA(d Document) (*autoscalingv2.HorizontalPodAutoscaler, string, error) {
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
-	writtenAs := ""
 	switch d.APIVersion {
 	case "autoscaling/v2":
-		if err := decode(d, hpa); err != nil {
-			return res, err
-		}
+		return hpa, "", decode(d, hpa)
 	case "autoscaling/v2beta2":
 		// v2beta2 has the same schema as v2; only the version is wrong.
-		if err := decode(d, hpa); err != nil {
-			return res, err
-		}
-		writtenAs = d.APIVersion
+		return hpa, d.APIVersion, decode(d, hpa)
 	case "autoscaling/v1":
 		v1 := &autoscalingv1.HorizontalPodAutoscaler{}
 		if err := decode(d, v1); err != nil {
-			return res, err
+			return nil, "", err
 		}
-		hpa = policies.ConvertV1HPA(v1)
-		writtenAs = d.APIVersion
-	default:
-		return res, &ParseError{Source: d.Source, Err: fmt.Errorf("%s HorizontalPodAutoscaler is not served by Kubernetes any more; write autoscaling/v2", d.APIVersion)}
+		return policies.ConvertV1HPA(v1), d.APIVersion, nil
 	}
-	result := policies.EvaluateHPA(policies.HPAReview{Object: hpa, WrittenAs: writtenAs}, s)
-	res.Findings = result.Findings
-	if !result.Mutated && writtenAs == "" {
-		return res, nil
-	}
-	fixed, err := fixHPA(d, hpa, result.Object, writtenAs != "")
-	if err != nil {
-		return res, &ParseError{Source: d.Source, Err: err}
-	}
-	res.Fixed = fixed
-	return res, nil
+	return nil, "", &ParseError{Source: d.Source, Err: fmt.Errorf("%s HorizontalPodAutoscaler is not served by Kubernetes any more; write autoscaling/v2", d.APIVersion)}
 }
 
 // fixHPA writes the mutated HPA. For a v2 document the change is applied as

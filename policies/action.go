@@ -1,6 +1,9 @@
 package policies
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Action is what a rule does when an object breaks it.
 type Action string
@@ -23,4 +26,20 @@ func ParseAction(s string) (Action, error) {
 		return a, nil
 	}
 	return "", fmt.Errorf("unknown action %q: use deny, warn, mutate or off", s)
+}
+
+// UnmarshalJSON reads an action, accepting a bare YAML `off`, which YAML 1.1
+// (and so sigs.k8s.io/yaml) reads as the boolean false: writing
+// `action: off` must turn a rule off, not fail.
+func (a *Action) UnmarshalJSON(data []byte) error {
+	if string(data) == "false" {
+		*a = Off
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("action must be a string (deny, warn, mutate or off), got %s", data)
+	}
+	*a = Action(s)
+	return nil
 }

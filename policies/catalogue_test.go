@@ -15,7 +15,7 @@ func TestCatalogueIsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	var headings []string
-	for _, m := range regexp.MustCompile(`(?m)^## (\S+)\s*$`).FindAllStringSubmatch(string(doc), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^## ([a-z0-9-]+)\s*$`).FindAllStringSubmatch(string(doc), -1) {
 		headings = append(headings, m[1])
 	}
 	rules := Catalogue()

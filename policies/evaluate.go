@@ -10,13 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Cluster is what the caller knows of the rest of the cluster. A nil Cluster
-// means nothing is known, and rules decide from the object alone.
-type Cluster interface {
-	// LimitRanges returns the LimitRanges of a namespace.
-	LimitRanges(namespace string) []corev1.LimitRange
-}
-
 // HPAReview is one HorizontalPodAutoscaler to evaluate.
 type HPAReview struct {
 	// Object is the HPA as received, in its v2 form. It is not modified.
@@ -29,6 +22,8 @@ type HPAReview struct {
 	// Final marks the object as final (the validating webhook): mutations can
 	// no longer be made, so a mutate rule the object still breaks refuses it.
 	Final bool
+	// Cluster is what is known of the cluster; nil if nothing.
+	Cluster Cluster
 }
 
 // HPAResult is the verdict on one HPA.
@@ -56,11 +51,15 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 		}
 	}
 	mutated := false
+	managedBy := externalOwner(obj, s.ExternallyManaged)
 	mutate := func(id string, m *mutation) {
 		if m == nil || !on(id) {
 			return
 		}
 		switch {
+		case managedBy != "" && s.action(id) == Mutate:
+			findings = append(findings, Finding{Rule: id, Action: Warn, Path: m.path,
+				Message: m.fix + " (not mutated: " + managedBy + " owns this HPA and would revert it; set it there)"})
 		case s.action(id) == Mutate && !r.Final:
 			m.apply(obj)
 			mutated = true
@@ -88,9 +87,10 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 	if on(BehaviorConsistency) {
 		findings = append(findings, behaviorConsistency(obj, s.Rules.BehaviorConsistency)...)
 	}
+	findings = append(findings, hpaClusterRules(obj, r.Cluster, s, on)...)
 	findings = s.cap(findings)
 	if r.Old != nil && s.AllowExistingViolations {
-		old := EvaluateHPA(HPAReview{Object: r.Old, WrittenAs: "", Final: true}, s)
+		old := EvaluateHPA(HPAReview{Object: r.Old, WrittenAs: "", Final: true, Cluster: r.Cluster}, s)
 		findings = allowExisting(findings, old.Findings)
 	}
 	sortFindings(findings)
@@ -101,6 +101,7 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 type Workload struct {
 	Kind     string
 	Meta     metav1.ObjectMeta
+	Replicas *int32
 	Template *corev1.PodTemplateSpec
 }
 
@@ -108,9 +109,9 @@ type Workload struct {
 func WorkloadOf(obj any) (Workload, bool) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
-		return Workload{Kind: KindDeployment, Meta: o.ObjectMeta, Template: &o.Spec.Template}, true
+		return Workload{Kind: KindDeployment, Meta: o.ObjectMeta, Replicas: o.Spec.Replicas, Template: &o.Spec.Template}, true
 	case *appsv1.StatefulSet:
-		return Workload{Kind: KindStatefulSet, Meta: o.ObjectMeta, Template: &o.Spec.Template}, true
+		return Workload{Kind: KindStatefulSet, Meta: o.ObjectMeta, Replicas: o.Spec.Replicas, Template: &o.Spec.Template}, true
 	}
 	return Workload{}, false
 }
@@ -126,19 +127,46 @@ type WorkloadReview struct {
 
 var templateSpecPath = field.NewPath("spec", "template", "spec")
 
+// WorkloadResult is the verdict on one workload.
+type WorkloadResult struct {
+	Findings Findings
+	// Replicas, when not nil, is the replica count a mutate rule wants
+	// spec.replicas set to (hpa-replicas-conflict keeps the current one).
+	Replicas *int32
+}
+
 // EvaluateWorkload runs every workload rule.
 func EvaluateWorkload(r WorkloadReview, s *Settings) Findings {
+	return EvaluateWorkloadFull(r, s).Findings
+}
+
+// EvaluateWorkloadFull runs every workload rule and returns its mutation too.
+func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 	w := r.Object
 	if s.exemptNamespace(w.Meta.Namespace) {
-		return nil
+		return WorkloadResult{}
 	}
 	exempt, findings := exemptions(w.Meta.Annotations, s)
-	if !exempt[RequestsRequired] && s.action(RequestsRequired) != Off {
+	on := func(id string) bool { return !exempt[id] && s.action(id) != Off }
+	if on(RequestsRequired) {
 		var lrs []corev1.LimitRange
+		var lrErr error
 		if r.Cluster != nil {
-			lrs = r.Cluster.LimitRanges(w.Meta.Namespace)
+			lrs, lrErr = r.Cluster.LimitRanges(w.Meta.Namespace)
 		}
-		findings = append(findings, requestsRequired(&w.Template.Spec, templateSpecPath, s.Rules.RequestsRequired.Resources, lrs)...)
+		rr := requestsRequired(&w.Template.Spec, templateSpecPath, s.Rules.RequestsRequired.Resources, lrs)
+		if lrErr != nil {
+			// A LimitRange might fill the missing requests; without knowing,
+			// scaleguard warns rather than deny on its own blind spot.
+			rr = softened(rr, "the namespace's LimitRanges are unknown right now")
+		}
+		findings = append(findings, rr...)
+	}
+	var result WorkloadResult
+	if r.Cluster != nil {
+		f, replicas := workloadClusterRules(r, s, on)
+		findings = append(findings, f...)
+		result.Replicas = replicas
 	}
 	findings = s.cap(findings)
 	if r.Old != nil && s.AllowExistingViolations {
@@ -146,7 +174,8 @@ func EvaluateWorkload(r WorkloadReview, s *Settings) Findings {
 		findings = allowExisting(findings, old)
 	}
 	sortFindings(findings)
-	return findings
+	result.Findings = findings
+	return result
 }
 
 // cap lowers each finding to its rule's configured action (a rule set to

@@ -37,19 +37,26 @@ func deployment(spec corev1.PodSpec) Workload {
 	return w
 }
 
-type limitRanges map[string][]corev1.LimitRange
-
-func (l limitRanges) LimitRanges(ns string) []corev1.LimitRange { return l[ns] }
+func limitRanges(lrs map[string][]corev1.LimitRange) Cluster {
+	c := NewStaticCluster()
+	for ns, list := range lrs {
+		for _, lr := range list {
+			lr.Namespace = ns
+			c.AddLimitRange(lr)
+		}
+	}
+	return c
+}
 
 func TestRequestsRequired(t *testing.T) {
 	both := res("cpu", "100m", "memory", "128Mi")
-	containerDefaults := limitRanges{"shop": {{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+	containerDefaults := limitRanges(map[string][]corev1.LimitRange{"shop": {{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
 		{Type: corev1.LimitTypeContainer, DefaultRequest: res("cpu", "100m")},
 		{Type: corev1.LimitTypeContainer, Default: res("memory", "256Mi")},
-	}}}}}
-	podTypeOnly := limitRanges{"shop": {{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+	}}}}})
+	podTypeOnly := limitRanges(map[string][]corev1.LimitRange{"shop": {{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
 		{Type: corev1.LimitTypePod, Default: res("cpu", "1", "memory", "1Gi")},
-	}}}}}
+	}}}}})
 	tests := map[string]struct {
 		spec    corev1.PodSpec
 		cluster Cluster

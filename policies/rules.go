@@ -10,6 +10,15 @@ const (
 	BehaviorDefaults    = "behavior-defaults"
 	BehaviorConsistency = "behavior-consistency"
 	ExemptionReason     = "exemption-reason"
+
+	TargetExists         = "target-exists"
+	TargetRequests       = "target-requests"
+	UtilizationReachable = "utilization-reachable"
+	HPAReplicasConflict  = "hpa-replicas-conflict"
+	DuplicateHPA         = "duplicate-hpa"
+	ScaleTargetKind      = "scale-target-kind"
+	CostCeiling          = "cost-ceiling"
+	MetricsAvailable     = "metrics-available"
 )
 
 // RuleInfo describes a rule for the catalogue, the settings validator and
@@ -38,6 +47,22 @@ var catalogue = []RuleInfo{
 		"scale up fast and down slowly unless the HPA says otherwise"},
 	{BehaviorConsistency, []string{KindHPA}, []Action{Deny, Warn, Off},
 		"behavior settings that can never work or move too slowly"},
+	{TargetExists, []string{KindHPA}, []Action{Warn, Deny, Off},
+		"the HPA's scaleTargetRef names an existing workload"},
+	{ScaleTargetKind, []string{KindHPA}, []Action{Deny, Warn, Off},
+		"the scale target's kind has a /scale subresource"},
+	{DuplicateHPA, []string{KindHPA}, []Action{Deny, Warn, Off},
+		"one HPA per scale target"},
+	{TargetRequests, []string{KindHPA, KindDeployment, KindStatefulSet}, []Action{Deny, Warn, Off},
+		"the target requests every resource the HPA's metrics measure"},
+	{UtilizationReachable, []string{KindHPA, KindDeployment, KindStatefulSet}, []Action{Deny, Warn, Off},
+		"a utilization target the pods can reach under their limits"},
+	{MetricsAvailable, []string{KindHPA}, []Action{Warn, Deny, Off},
+		"the cluster serves the metrics APIs the HPA needs"},
+	{CostCeiling, []string{KindHPA}, []Action{Off, Warn, Deny},
+		"the most an HPA can cost a month stays within budget"},
+	{HPAReplicasConflict, []string{KindDeployment, KindStatefulSet}, []Action{Warn, Mutate, Deny, Off},
+		"a workload update does not reset the replica count its HPA manages"},
 	{ExemptionReason, []string{KindDeployment, KindStatefulSet, KindHPA}, []Action{Warn, Deny, Off},
 		"an exemption annotation names known rules and gives a reason"},
 }

@@ -36,19 +36,67 @@ type Settings struct {
 	// ExemptionAnnotations allows objects to opt out of named rules with
 	// scaleguard.io/exempt and scaleguard.io/exempt-reason.
 	ExemptionAnnotations bool `json:"exemptionAnnotations"`
+	// ExternallyManaged lists owners whose HPAs scaleguard validates but
+	// never mutates: the owner would revert the patch and the two would
+	// fight (KEDA rewrites the HPAs of its ScaledObjects).
+	ExternallyManaged []OwnerKind `json:"externallyManaged"`
+	// Audit configures the periodic scan of stored objects.
+	Audit AuditSettings `json:"audit"`
 	// Rules holds each rule's action and numbers, keyed by rule ID.
 	Rules RuleSettings `json:"rules"`
 }
 
+// OwnerKind names a kind of owner by API group and kind.
+type OwnerKind struct {
+	APIGroup string `json:"apiGroup"`
+	Kind     string `json:"kind"`
+}
+
+// AuditSettings configures the audit of objects already in the cluster.
+type AuditSettings struct {
+	// Enabled turns the audit on.
+	Enabled bool `json:"enabled"`
+	// IntervalSeconds is the time between two scans.
+	IntervalSeconds int32 `json:"intervalSeconds"`
+	// PolicyReports writes one wgpolicyk8s.io PolicyReport per namespace
+	// when that CRD is installed.
+	PolicyReports bool `json:"policyReports"`
+}
+
 // RuleSettings has one field per rule; the JSON keys are the rule IDs.
 type RuleSettings struct {
-	RequestsRequired    RequestsRequiredSettings    `json:"requests-required"`
-	HPAAPIVersion       ActionSetting               `json:"hpa-api-version"`
-	MinReplicas         MinReplicasSettings         `json:"min-replicas"`
-	MemoryTarget        MemoryTargetSettings        `json:"memory-target"`
-	BehaviorDefaults    BehaviorDefaultsSettings    `json:"behavior-defaults"`
-	BehaviorConsistency BehaviorConsistencySettings `json:"behavior-consistency"`
-	ExemptionReason     ActionSetting               `json:"exemption-reason"`
+	RequestsRequired     RequestsRequiredSettings    `json:"requests-required"`
+	HPAAPIVersion        ActionSetting               `json:"hpa-api-version"`
+	MinReplicas          MinReplicasSettings         `json:"min-replicas"`
+	MemoryTarget         MemoryTargetSettings        `json:"memory-target"`
+	BehaviorDefaults     BehaviorDefaultsSettings    `json:"behavior-defaults"`
+	BehaviorConsistency  BehaviorConsistencySettings `json:"behavior-consistency"`
+	ExemptionReason      ActionSetting               `json:"exemption-reason"`
+	TargetExists         ActionSetting               `json:"target-exists"`
+	TargetRequests       ActionSetting               `json:"target-requests"`
+	UtilizationReachable ActionSetting               `json:"utilization-reachable"`
+	HPAReplicasConflict  ActionSetting               `json:"hpa-replicas-conflict"`
+	DuplicateHPA         ActionSetting               `json:"duplicate-hpa"`
+	ScaleTargetKind      ActionSetting               `json:"scale-target-kind"`
+	CostCeiling          CostCeilingSettings         `json:"cost-ceiling"`
+	MetricsAvailable     ActionSetting               `json:"metrics-available"`
+}
+
+// CostCeilingSettings configures cost-ceiling: the most an HPA can cost a
+// month is maxReplicas × one replica's requests × these prices.
+type CostCeilingSettings struct {
+	ActionSetting `json:",inline"`
+	// CPUHourPrice is the price of one requested CPU for an hour.
+	CPUHourPrice float64 `json:"cpuHourPrice"`
+	// MemoryGiBHourPrice is the price of one requested GiB of memory for an hour.
+	MemoryGiBHourPrice float64 `json:"memoryGiBHourPrice"`
+	// MonthlyBudget is the most one HPA may cost a month; 0 means no
+	// budget, only the figure in a warning.
+	MonthlyBudget float64 `json:"monthlyBudget"`
+	// Currency is printed beside the figures.
+	Currency string `json:"currency"`
+	// HoursPerMonth converts hourly prices (730 = 8760 / 12).
+	HoursPerMonth float64 `json:"hoursPerMonth"`
 }
 
 // ActionSetting is the part every rule has.
@@ -122,8 +170,24 @@ func Defaults() Settings {
 				SyncPeriodSeconds:             15,
 				DownscaleStabilizationSeconds: 300,
 			},
-			ExemptionReason: ActionSetting{Warn},
+			ExemptionReason:      ActionSetting{Warn},
+			TargetExists:         ActionSetting{Warn},
+			TargetRequests:       ActionSetting{Deny},
+			UtilizationReachable: ActionSetting{Deny},
+			HPAReplicasConflict:  ActionSetting{Warn},
+			DuplicateHPA:         ActionSetting{Deny},
+			ScaleTargetKind:      ActionSetting{Deny},
+			CostCeiling: CostCeilingSettings{
+				ActionSetting:      ActionSetting{Off},
+				CPUHourPrice:       0.0316,
+				MemoryGiBHourPrice: 0.0042,
+				Currency:           "USD",
+				HoursPerMonth:      730,
+			},
+			MetricsAvailable: ActionSetting{Warn},
 		},
+		ExternallyManaged: []OwnerKind{{APIGroup: "keda.sh", Kind: "ScaledObject"}},
+		Audit:             AuditSettings{Enabled: true, IntervalSeconds: 300, PolicyReports: true},
 	}
 }
 
@@ -214,6 +278,29 @@ func (s *Settings) Validate() error {
 	checkAction(BehaviorDefaults, r.BehaviorDefaults.Action)
 	checkAction(BehaviorConsistency, r.BehaviorConsistency.Action)
 	checkAction(ExemptionReason, r.ExemptionReason.Action)
+	checkAction(TargetExists, r.TargetExists.Action)
+	checkAction(TargetRequests, r.TargetRequests.Action)
+	checkAction(UtilizationReachable, r.UtilizationReachable.Action)
+	checkAction(HPAReplicasConflict, r.HPAReplicasConflict.Action)
+	checkAction(DuplicateHPA, r.DuplicateHPA.Action)
+	checkAction(ScaleTargetKind, r.ScaleTargetKind.Action)
+	checkAction(CostCeiling, r.CostCeiling.Action)
+	checkAction(MetricsAvailable, r.MetricsAvailable.Action)
+	cc := r.CostCeiling
+	if cc.CPUHourPrice < 0 || cc.MemoryGiBHourPrice < 0 || cc.MonthlyBudget < 0 {
+		bad("rules."+CostCeiling, "prices and budget cannot be negative")
+	}
+	if cc.HoursPerMonth <= 0 || cc.HoursPerMonth > 744 {
+		bad("rules."+CostCeiling+".hoursPerMonth", "must be between 1 and 744, got %g", cc.HoursPerMonth)
+	}
+	for i, o := range s.ExternallyManaged {
+		if o.Kind == "" {
+			bad(fmt.Sprintf("externallyManaged[%d].kind", i), "required")
+		}
+	}
+	if s.Audit.IntervalSeconds < 10 {
+		bad("audit.intervalSeconds", "must be at least 10, got %d", s.Audit.IntervalSeconds)
+	}
 
 	for i, name := range r.RequestsRequired.Resources {
 		if name == "" {
@@ -309,6 +396,22 @@ func (s *Settings) action(id string) Action {
 		return r.BehaviorConsistency.Action
 	case ExemptionReason:
 		return r.ExemptionReason.Action
+	case TargetExists:
+		return r.TargetExists.Action
+	case TargetRequests:
+		return r.TargetRequests.Action
+	case UtilizationReachable:
+		return r.UtilizationReachable.Action
+	case HPAReplicasConflict:
+		return r.HPAReplicasConflict.Action
+	case DuplicateHPA:
+		return r.DuplicateHPA.Action
+	case ScaleTargetKind:
+		return r.ScaleTargetKind.Action
+	case CostCeiling:
+		return r.CostCeiling.Action
+	case MetricsAvailable:
+		return r.MetricsAvailable.Action
 	}
 	return Off
 }

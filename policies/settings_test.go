@@ -61,6 +61,14 @@ func TestParseSettings(t *testing.T) {
 				}
 			},
 		},
+		"a bare YAML off turns a rule off": {
+			yaml: "rules:\n  target-exists:\n    action: off\n",
+			check: func(t *testing.T, s Settings) {
+				if s.Rules.TargetExists.Action != Off {
+					t.Errorf("action = %q, want off", s.Rules.TargetExists.Action)
+				}
+			},
+		},
 		"unknown key is named": {
 			yaml: "rules:\n  min-replicas:\n    minimun: 3\n",
 			errs: []string{`unknown field "rules.min-replicas.minimun"`},

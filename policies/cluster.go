@@ -1,0 +1,50 @@
+package policies
+
+import (
+	"errors"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// ErrUnknown is returned by a Cluster that cannot answer right now (its
+// cache is not synced, or a lookup failed). Rules that need the answer are
+// skipped with a warning saying so: scaleguard never denies because of its
+// own blind spot.
+var ErrUnknown = errors.New("scaleguard's view of the cluster is not available")
+
+// Cluster is what the caller knows of the rest of the cluster: the webhook's
+// informer caches, or the objects in the files `scaleguard check` reads. A
+// nil Cluster means nothing is known, and the rules that need it are
+// silently skipped (the offline default).
+type Cluster interface {
+	// LimitRanges returns the LimitRanges of a namespace.
+	LimitRanges(namespace string) ([]corev1.LimitRange, error)
+	// Workload returns the Deployment or StatefulSet kind/name in namespace,
+	// or nil when there is none.
+	Workload(namespace, kind, name string) (*Workload, error)
+	// HPAsFor returns the HPAs in namespace whose scaleTargetRef names
+	// kind/name.
+	HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
+	// Scalable reports whether objects of apiVersion/kind have a /scale
+	// subresource.
+	Scalable(apiVersion, kind string) (bool, error)
+	// MetricsAPIAvailable reports whether the aggregated API of group
+	// (metrics.k8s.io, custom.metrics.k8s.io, external.metrics.k8s.io) is
+	// registered and Available.
+	MetricsAPIAvailable(group string) (bool, error)
+}
+
+// knownScalable are the built-in kinds whose answer needs no discovery.
+var knownScalable = map[string]bool{
+	"apps/Deployment": true, "apps/StatefulSet": true, "apps/ReplicaSet": true, "/ReplicationController": true,
+	"apps/DaemonSet": false, "batch/Job": false, "batch/CronJob": false, "/Pod": false, "/Service": false,
+	"/ConfigMap": false, "/Secret": false,
+}
+
+// KnownScalable answers Scalable for built-in kinds; ok is false for kinds
+// that need discovery (custom resources).
+func KnownScalable(group, kind string) (scalable, ok bool) {
+	scalable, ok = knownScalable[group+"/"+kind]
+	return scalable, ok
+}

@@ -1,0 +1,368 @@
+package policies
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies/scaling"
+)
+
+const pathScaleTargetRef = "spec.scaleTargetRef"
+
+// notChecked is the warning given when a rule needs the cluster and the
+// cluster cannot answer: the object is judged without it, and says so.
+func notChecked(rule, what string, err error) Finding {
+	msg := fmt.Sprintf("not checked: %s could not be looked up (%v)", what, err)
+	if errors.Is(err, ErrUnknown) {
+		msg = fmt.Sprintf("not checked: scaleguard's view of %s is not ready yet", what)
+	}
+	return Finding{Rule: rule, Action: Warn, Path: "metadata", Message: msg}
+}
+
+// softened turns denials into warnings that say why.
+func softened(fs Findings, why string) Findings {
+	for i := range fs {
+		if fs[i].Action == Deny {
+			fs[i].Action = Warn
+			fs[i].Message += " (warning only: " + why + ")"
+		}
+	}
+	return fs
+}
+
+// externalOwner names the controller that owns the HPA when it is one of the
+// externally managed kinds, e.g. "keda.sh ScaledObject orders".
+func externalOwner(hpa *autoscalingv2.HorizontalPodAutoscaler, managed []OwnerKind) string {
+	for _, ref := range hpa.OwnerReferences {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			continue
+		}
+		for _, m := range managed {
+			if m.APIGroup == gv.Group && m.Kind == ref.Kind {
+				return fmt.Sprintf("%s %s %q", gv.Group, ref.Kind, ref.Name)
+			}
+		}
+	}
+	return ""
+}
+
+// hpaClusterRules are the HPA rules that look beyond the object. The kind
+// check needs no cluster for built-in kinds; the rest are skipped offline.
+func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *Settings, on func(string) bool) Findings {
+	var out Findings
+	ref := hpa.Spec.ScaleTargetRef
+	gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+	ns := hpa.Namespace
+
+	if on(ScaleTargetKind) {
+		scalable, known := KnownScalable(gv.Group, ref.Kind)
+		if !known && c != nil {
+			var err error
+			scalable, err = c.Scalable(ref.APIVersion, ref.Kind)
+			if err != nil {
+				out = append(out, notChecked(ScaleTargetKind, "the API's scale subresources", err))
+			}
+			known = err == nil
+		}
+		if known && !scalable {
+			out = append(out, Finding{Rule: ScaleTargetKind, Action: Deny, Path: pathScaleTargetRef + ".kind",
+				Message: fmt.Sprintf("%s %s has no /scale subresource, so no HPA can scale it; target a Deployment, StatefulSet, ReplicaSet or a custom resource with a scale subresource",
+					ref.APIVersion, ref.Kind)})
+			return out
+		}
+	}
+	if c == nil {
+		return out
+	}
+	isWorkload := gv.Group == "apps" && (ref.Kind == KindDeployment || ref.Kind == KindStatefulSet)
+	var target *Workload
+	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling)) {
+		var err error
+		target, err = c.Workload(ns, ref.Kind, ref.Name)
+		switch {
+		case err != nil:
+			out = append(out, notChecked(TargetExists, "the scale target", err))
+		case target == nil && on(TargetExists):
+			out = append(out, Finding{Rule: TargetExists, Action: Warn, Path: pathScaleTargetRef + ".name",
+				Message: fmt.Sprintf("%s %q does not exist in namespace %s (yet); until it does the HPA reports FailedGetScale — check the name, or apply the workload too",
+					ref.Kind, ref.Name, ns)})
+		}
+	}
+	if on(DuplicateHPA) {
+		others, err := c.HPAsFor(ns, ref.Kind, ref.Name)
+		if err != nil {
+			out = append(out, notChecked(DuplicateHPA, "the other HPAs", err))
+		}
+		for _, o := range others {
+			if o.Name != hpa.Name {
+				out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: pathScaleTargetRef,
+					Message: fmt.Sprintf("HPA %q already scales %s %q; two HPAs on one target fight over its replicas — put all metrics in one HPA",
+						o.Name, ref.Kind, ref.Name)})
+				break
+			}
+		}
+	}
+	if target != nil {
+		if on(TargetRequests) {
+			out = append(out, targetRequests(hpa, target, c)...)
+		}
+		if on(UtilizationReachable) {
+			out = append(out, utilizationReachable(hpa, target)...)
+		}
+		if on(CostCeiling) {
+			out = append(out, costCeiling(hpa, target, s.Rules.CostCeiling)...)
+		}
+	}
+	if on(MetricsAvailable) {
+		out = append(out, metricsAvailable(hpa, c)...)
+	}
+	return out
+}
+
+// workloadClusterRules judge a Deployment or StatefulSet against the HPAs
+// that scale it: the same requests and utilization checks from the other
+// side (a workload update must not break its HPA), and replica conflicts.
+func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool) (Findings, *int32) {
+	w := r.Object
+	if !on(TargetRequests) && !on(UtilizationReachable) && !on(HPAReplicasConflict) {
+		return nil, nil
+	}
+	hpas, err := r.Cluster.HPAsFor(w.Meta.Namespace, w.Kind, w.Meta.Name)
+	if err != nil {
+		return Findings{notChecked(TargetRequests, "the HPAs scaling this workload", err)}, nil
+	}
+	var out Findings
+	for _, hpa := range hpas {
+		if on(TargetRequests) {
+			out = append(out, targetRequests(hpa, &w, r.Cluster)...)
+		}
+		if on(UtilizationReachable) {
+			out = append(out, utilizationReachable(hpa, &w)...)
+		}
+	}
+	var keep *int32
+	if on(HPAReplicasConflict) && r.Old != nil && len(hpas) > 0 && r.Object.Replicas != nil &&
+		ptr.Deref(r.Old.Replicas, 1) != *r.Object.Replicas {
+		oldN := ptr.Deref(r.Old.Replicas, 1)
+		f := Finding{Rule: HPAReplicasConflict, Action: Warn, Path: "spec.replicas",
+			Message: fmt.Sprintf("spec.replicas changed from %d to %d while HPA %q manages it; every apply or GitOps sync resets the HPA's count — drop spec.replicas from the manifest",
+				oldN, *r.Object.Replicas, hpas[0].Name)}
+		switch s.action(HPAReplicasConflict) {
+		case Mutate:
+			keep = ptr.To(oldN)
+			f.Action = Mutate
+			f.Message = fmt.Sprintf("kept spec.replicas at %d, the count HPA %q manages (the update asked for %d)", oldN, hpas[0].Name, *r.Object.Replicas)
+		case Deny:
+			f.Action = Deny
+		}
+		out = append(out, f)
+	}
+	// Findings about an HPA's needs, seen from the workload, point at the
+	// workload's own fields.
+	for i := range out {
+		if strings.HasPrefix(out[i].Path, "spec.metrics") {
+			out[i].Path = templateSpecPath.String()
+		}
+	}
+	return out, keep
+}
+
+// countedContainers are the containers the HPA controller sums requests
+// over: app containers and restartable init containers.
+func countedContainers(spec *corev1.PodSpec) []corev1.Container {
+	out := append([]corev1.Container(nil), spec.Containers...)
+	for i := range spec.InitContainers {
+		if isSidecar(&spec.InitContainers[i]) {
+			out = append(out, spec.InitContainers[i])
+		}
+	}
+	return out
+}
+
+// targetRequests checks that the target requests what the HPA's Utilization
+// metrics divide by: every counted container for a Resource metric, the named
+// container for a ContainerResource metric. AverageValue targets need no
+// request and are left alone.
+func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Cluster) Findings {
+	var out Findings
+	spec := &w.Template.Spec
+	podRequests, _ := podLevelResources(spec)
+	var defaults map[corev1.ResourceName]bool
+	if lrs, err := c.LimitRanges(w.Meta.Namespace); err == nil {
+		defaults = limitRangeDefaults(lrs)
+	}
+	has := func(ctr *corev1.Container, r corev1.ResourceName) bool {
+		if q, ok := ctr.Resources.Requests[r]; ok && !q.IsZero() {
+			return true
+		}
+		_, limit := ctr.Resources.Limits[r]
+		_, pod := podRequests[r]
+		return limit || pod || defaults[r]
+	}
+	for i, m := range hpa.Spec.Metrics {
+		path := fmt.Sprintf("spec.metrics[%d]", i)
+		switch {
+		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
+			r := m.Resource.Name
+			for _, ctr := range countedContainers(spec) {
+				if !has(&ctr, r) {
+					out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
+						Message: fmt.Sprintf("HPA %q measures %s utilization, but container %q of %s %q requests no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
+							hpa.Name, r, ctr.Name, w.Kind, w.Meta.Name, r, r)})
+				}
+			}
+		case m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:
+			cr := m.ContainerResource
+			var found *corev1.Container
+			for _, ctr := range countedContainers(spec) {
+				if ctr.Name == cr.Container {
+					found = &ctr
+					break
+				}
+			}
+			switch {
+			case found == nil:
+				out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path + ".containerResource.container",
+					Message: fmt.Sprintf("HPA %q measures container %q, which %s %q does not have; name one of its containers",
+						hpa.Name, cr.Container, w.Kind, w.Meta.Name)})
+			case !has(found, cr.Name):
+				out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
+					Message: fmt.Sprintf("HPA %q measures %s utilization of container %q, which requests no %s; add resources.requests.%s",
+						hpa.Name, cr.Name, cr.Container, cr.Name, cr.Name)})
+			}
+		}
+	}
+	return out
+}
+
+// utilizationReachable: when every measured container's limit equals its
+// request, usage cannot pass 100 % of the request (CPU is throttled at the
+// limit, memory is OOM-killed), and the controller scales up only when
+// usage/target exceeds 1 + tolerance. A target with target × (1 + tolerance)
+// ≥ 100 % can then never scale up.
+func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload) Findings {
+	var out Findings
+	tol := scaling.TolerancesFor(&hpa.Spec, scaling.Options{}).ScaleUp
+	spec := &w.Template.Spec
+	capped := func(ctrs []corev1.Container, r corev1.ResourceName) bool {
+		if len(ctrs) == 0 || (spec.Resources != nil && len(spec.Resources.Requests) > 0) {
+			return false
+		}
+		for _, c := range ctrs {
+			req, okR := c.Resources.Requests[r]
+			lim, okL := c.Resources.Limits[r]
+			if !okL || (okR && req.Cmp(lim) != 0) {
+				return false
+			}
+		}
+		return true
+	}
+	for i, m := range hpa.Spec.Metrics {
+		var r corev1.ResourceName
+		var target *int32
+		ctrs := countedContainers(spec)
+		switch {
+		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
+			r, target = m.Resource.Name, m.Resource.Target.AverageUtilization
+		case m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:
+			r, target = m.ContainerResource.Name, m.ContainerResource.Target.AverageUtilization
+			var named []corev1.Container
+			for _, c := range ctrs {
+				if c.Name == m.ContainerResource.Container {
+					named = append(named, c)
+				}
+			}
+			ctrs = named
+		default:
+			continue
+		}
+		if target == nil || !capped(ctrs, r) {
+			continue
+		}
+		needed := float64(*target) * (1 + tol)
+		if needed >= 100 {
+			out = append(out, Finding{Rule: UtilizationReachable, Action: Deny, Path: fmt.Sprintf("spec.metrics[%d]", i),
+				Message: fmt.Sprintf("a %s target of %d%% scales up only above %.1f%% of requests (tolerance %g), but %s %q limits %s to its request, so usage stays at or below 100%%: set averageUtilization below %d or raise the limits",
+					r, *target, needed, tol, w.Kind, w.Meta.Name, r, int(math.Ceil(100/(1+tol)))-1)})
+		}
+	}
+	return out
+}
+
+// metricsAvailable warns when the aggregated API a metric needs is not
+// served: the HPA then reports <unknown> and never scales.
+func metricsAvailable(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) Findings {
+	needs := map[string]string{}
+	for _, m := range hpa.Spec.Metrics {
+		switch m.Type {
+		case autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
+			needs["metrics.k8s.io"] = "Resource metrics need metrics-server"
+		case autoscalingv2.PodsMetricSourceType, autoscalingv2.ObjectMetricSourceType:
+			needs["custom.metrics.k8s.io"] = "Pods and Object metrics need a custom metrics adapter"
+		case autoscalingv2.ExternalMetricSourceType:
+			needs["external.metrics.k8s.io"] = "External metrics need an external metrics adapter"
+		}
+	}
+	var out Findings
+	for _, group := range []string{"metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io"} {
+		why, ok := needs[group]
+		if !ok {
+			continue
+		}
+		available, err := c.MetricsAPIAvailable(group)
+		if err != nil {
+			out = append(out, notChecked(MetricsAvailable, "the metrics APIs", err))
+			continue
+		}
+		if !available {
+			out = append(out, Finding{Rule: MetricsAvailable, Action: Warn, Path: pathMetrics,
+				Message: fmt.Sprintf("%s (%s), which this cluster does not serve; the HPA will report <unknown> and never scale", why, group)})
+		}
+	}
+	return out
+}
+
+// costCeiling states the most the HPA can cost a month at maxReplicas.
+func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, s CostCeilingSettings) Findings {
+	cpu, mem := replicaRequests(&w.Template.Spec)
+	gib := float64(mem.Value()) / (1 << 30)
+	cores := float64(cpu.MilliValue()) / 1000
+	monthly := float64(hpa.Spec.MaxReplicas) * (cores*s.CPUHourPrice + gib*s.MemoryGiBHourPrice) * s.HoursPerMonth
+	msg := fmt.Sprintf("at maxReplicas %d, %s %q requests %.2f CPU and %.2f GiB: up to %.2f %s a month",
+		hpa.Spec.MaxReplicas, w.Kind, w.Meta.Name, cores*float64(hpa.Spec.MaxReplicas), gib*float64(hpa.Spec.MaxReplicas), monthly, s.Currency)
+	if s.MonthlyBudget > 0 && monthly > s.MonthlyBudget {
+		return Findings{{Rule: CostCeiling, Action: Deny, Path: pathMaxReplicas,
+			Message: fmt.Sprintf("%s, over the budget of %.2f %s; lower spec.maxReplicas or the requests", msg, s.MonthlyBudget, s.Currency)}}
+	}
+	return Findings{{Rule: CostCeiling, Action: Warn, Path: pathMaxReplicas, Message: msg}}
+}
+
+// replicaRequests sums one replica's requests as the scheduler counts them:
+// pod-level requests when set, else the counted containers'.
+func replicaRequests(spec *corev1.PodSpec) (cpu, mem resource.Quantity) {
+	if spec.Resources != nil && len(spec.Resources.Requests) > 0 {
+		return spec.Resources.Requests[corev1.ResourceCPU], spec.Resources.Requests[corev1.ResourceMemory]
+	}
+	for _, c := range countedContainers(spec) {
+		if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
+			cpu.Add(q)
+		} else if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
+			cpu.Add(q)
+		}
+		if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
+			mem.Add(q)
+		} else if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+			mem.Add(q)
+		}
+	}
+	return cpu, mem
+}

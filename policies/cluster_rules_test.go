@@ -1,0 +1,262 @@
+package policies
+
+import (
+	"strings"
+	"testing"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// web is the Deployment the test HPA targets, requesting cpu and memory.
+func web(opts ...func(*Workload)) Workload {
+	w := deployment(corev1.PodSpec{Containers: []corev1.Container{container("app", res("cpu", "500m", "memory", "1Gi"), res("memory", "2Gi"))}})
+	w.Replicas = ptr.To[int32](3)
+	for _, o := range opts {
+		o(&w)
+	}
+	return w
+}
+
+func clusterWith(ws []Workload, hpas ...*autoscalingv2.HorizontalPodAutoscaler) *StaticCluster {
+	c := NewStaticCluster()
+	for _, w := range ws {
+		c.AddWorkload(w)
+	}
+	for _, h := range hpas {
+		c.AddHPA(h)
+	}
+	return c
+}
+
+func findingsOf(fs Findings, rule string) Findings {
+	var out Findings
+	for _, f := range fs {
+		if f.Rule == rule {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestHPAClusterRules(t *testing.T) {
+	memoryAverageValue := autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+		Name: corev1.ResourceMemory, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("1Gi"))}}}
+	containerCPU := func(name string) autoscalingv2.MetricSpec {
+		return autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+			Name: corev1.ResourceCPU, Container: name, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](70)}}}
+	}
+	capped := func(w *Workload) {
+		w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "1Gi"), Limits: res("cpu", "1", "memory", "1Gi")}
+	}
+	tests := map[string]struct {
+		hpa     *autoscalingv2.HorizontalPodAutoscaler
+		cluster *StaticCluster
+		rule    string
+		want    []string // "action path"
+		mention string
+	}{
+		"target exists": {hpa: hpa(), cluster: clusterWith([]Workload{web()}), rule: TargetExists},
+		"target missing warns": {hpa: hpa(), cluster: clusterWith(nil), rule: TargetExists,
+			want: []string{"warn spec.scaleTargetRef.name"}, mention: `Deployment "web" does not exist in namespace shop`},
+		"DaemonSet cannot scale": {
+			hpa: hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+				h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "agent"}
+			}),
+			rule: ScaleTargetKind, want: []string{"deny spec.scaleTargetRef.kind"}, mention: "has no /scale subresource"},
+		"custom resource without scale": {
+			hpa: hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+				h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "example.com/v1", Kind: "Widget", Name: "w"}
+			}),
+			cluster: func() *StaticCluster {
+				c := clusterWith(nil)
+				c.ScalableKinds = map[string]bool{"example.com/Widget": false}
+				return c
+			}(),
+			rule: ScaleTargetKind, want: []string{"deny spec.scaleTargetRef.kind"}},
+		"second HPA on a target": {
+			hpa:     hpa(),
+			cluster: clusterWith([]Workload{web()}, hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Name = "web-memory" })),
+			rule:    DuplicateHPA, want: []string{"deny spec.scaleTargetRef"}, mention: `HPA "web-memory" already scales Deployment "web"`},
+		"the HPA itself is no duplicate": {hpa: hpa(), cluster: clusterWith([]Workload{web()}, hpa()), rule: DuplicateHPA},
+		"memory utilization without a memory request": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1")}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[1]"}, mention: `container "app" of Deployment "web" requests no memory`},
+		"AverageValue needs no request": {
+			hpa: hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 70), memoryAverageValue)),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1")}
+			})}),
+			rule: TargetRequests},
+		"a sidecar is measured too": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.InitContainers = []corev1.Container{sidecar(container("proxy", res("cpu", "10m"), nil))}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[1]"}, mention: `container "proxy"`},
+		"ContainerResource names a missing container": {
+			hpa:     hpa(withMetrics(containerCPU("server"), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web()}),
+			rule:    TargetRequests, want: []string{"deny spec.metrics[0].containerResource.container"}, mention: `container "server", which Deployment "web" does not have`},
+		"ContainerResource on an existing container": {
+			hpa:     hpa(withMetrics(containerCPU("app"), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web()}), rule: TargetRequests},
+		"target 95 with limits equal to requests can never scale up": {
+			hpa:     hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 95), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web(capped)}),
+			rule:    UtilizationReachable, want: []string{"deny spec.metrics[0]"},
+			mention: "a cpu target of 95% scales up only above 104.5% of requests (tolerance 0.1)",
+		},
+		"target 90 is reachable under the same limits": {
+			hpa:     hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 90), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web(capped)}), rule: UtilizationReachable},
+		"a smaller tolerance makes 95 reachable": {
+			hpa: hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 95), utilizationMetric(corev1.ResourceMemory, 80)), func(h *autoscalingv2.HorizontalPodAutoscaler) {
+				h.Spec.Behavior.ScaleUp.Tolerance = ptr.To(resource.MustParse("0.05"))
+			}),
+			cluster: clusterWith([]Workload{web(capped)}), rule: UtilizationReachable},
+		"limits above requests leave room": {
+			hpa:     hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 95), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web()}), rule: UtilizationReachable},
+		"no metrics-server": {
+			hpa: hpa(),
+			cluster: func() *StaticCluster {
+				c := clusterWith([]Workload{web()})
+				c.MetricsAPIs = map[string]bool{"metrics.k8s.io": false}
+				return c
+			}(),
+			rule: MetricsAvailable, want: []string{"warn spec.metrics"}, mention: "metrics-server (metrics.k8s.io)"},
+	}
+	s := Defaults()
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var c Cluster
+			if tc.cluster != nil {
+				c = tc.cluster
+			}
+			r := EvaluateHPA(HPAReview{Object: tc.hpa, Cluster: c}, &s)
+			assertFindings(t, findingsOf(r.Findings, tc.rule), tc.want, nonEmpty(tc.mention))
+		})
+	}
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func TestCostCeiling(t *testing.T) {
+	s := Defaults()
+	s.Rules.CostCeiling.Action = Deny
+	s.Rules.CostCeiling.CPUHourPrice = 0.04
+	s.Rules.CostCeiling.MemoryGiBHourPrice = 0.005
+	// One replica: 500m CPU and 1 GiB. At 10 replicas: 5 CPU and 10 GiB,
+	// (5 × 0.04 + 10 × 0.005) × 730 h = 0.25 × 730 = 182.50 a month.
+	c := clusterWith([]Workload{web()})
+	r := EvaluateHPA(HPAReview{Object: hpa(), Cluster: c}, &s)
+	assertFindings(t, findingsOf(r.Findings, CostCeiling), []string{"warn spec.maxReplicas"},
+		[]string{"requests 5.00 CPU and 10.00 GiB: up to 182.50 USD a month"})
+	s.Rules.CostCeiling.MonthlyBudget = 150
+	r = EvaluateHPA(HPAReview{Object: hpa(), Cluster: c}, &s)
+	assertFindings(t, findingsOf(r.Findings, CostCeiling), []string{"deny spec.maxReplicas"}, []string{"over the budget of 150.00 USD"})
+}
+
+func TestWorkloadSideOfHPARules(t *testing.T) {
+	s := Defaults()
+	dropsMemory := web(func(w *Workload) {
+		w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "1Gi")}
+		w.Template.Spec.Containers = append(w.Template.Spec.Containers, container("cache", res("cpu", "100m"), nil))
+	})
+	c := clusterWith(nil, hpa())
+	old := web()
+	got := EvaluateWorkload(WorkloadReview{Object: dropsMemory, Old: &old, Cluster: c}, &s)
+	assertFindings(t, findingsOf(got, TargetRequests), []string{"deny spec.template.spec"}, []string{`container "cache" of Deployment "web" requests no memory`})
+}
+
+func TestHPAReplicasConflict(t *testing.T) {
+	old := web()
+	scaledDown := web(func(w *Workload) { w.Replicas = ptr.To[int32](1) })
+	tests := map[string]struct {
+		action   Action
+		old      *Workload
+		hpas     []*autoscalingv2.HorizontalPodAutoscaler
+		want     []string
+		replicas *int32
+	}{
+		"warn":                {action: Warn, old: &old, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"warn spec.replicas"}},
+		"mutate keeps 3":      {action: Mutate, old: &old, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"mutate spec.replicas"}, replicas: ptr.To[int32](3)},
+		"no HPA, no conflict": {action: Warn, old: &old},
+		"create is no change": {action: Warn, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := Defaults()
+			s.Rules.HPAReplicasConflict.Action = tc.action
+			r := EvaluateWorkloadFull(WorkloadReview{Object: scaledDown, Old: tc.old, Cluster: clusterWith(nil, tc.hpas...)}, &s)
+			assertFindings(t, findingsOf(r.Findings, HPAReplicasConflict), tc.want, nil)
+			if (r.Replicas == nil) != (tc.replicas == nil) || (r.Replicas != nil && *r.Replicas != *tc.replicas) {
+				t.Errorf("replicas = %v, want %v", r.Replicas, tc.replicas)
+			}
+		})
+	}
+}
+
+func TestExternallyManagedHPAIsNotMutated(t *testing.T) {
+	s := Defaults()
+	owned := hpa(withMin(nil), withBehavior(nil), func(h *autoscalingv2.HorizontalPodAutoscaler) {
+		h.OwnerReferences = []metav1.OwnerReference{{APIVersion: "keda.sh/v1alpha1", Kind: "ScaledObject", Name: "orders", Controller: ptr.To(true)}}
+	})
+	for _, final := range []bool{false, true} {
+		r := EvaluateHPA(HPAReview{Object: owned, Final: final}, &s)
+		if r.Mutated {
+			t.Fatalf("final=%v: a KEDA-owned HPA was mutated", final)
+		}
+		if r.Findings.Denied() {
+			t.Fatalf("final=%v: a KEDA-owned HPA was denied for what only a mutation would fix: %v", final, r.Findings)
+		}
+		if len(r.Findings) == 0 || !strings.Contains(r.Findings[0].Message, `keda.sh ScaledObject "orders" owns this HPA`) {
+			t.Errorf("final=%v: want warnings naming the owner, got %v", final, r.Findings)
+		}
+	}
+}
+
+// unknownCluster answers nothing, like an unsynced cache.
+type unknownCluster struct{}
+
+func (unknownCluster) LimitRanges(string) ([]corev1.LimitRange, error) { return nil, ErrUnknown }
+func (unknownCluster) Workload(string, string, string) (*Workload, error) {
+	return nil, ErrUnknown
+}
+func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+	return nil, ErrUnknown
+}
+func (unknownCluster) Scalable(string, string) (bool, error)    { return false, ErrUnknown }
+func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, ErrUnknown }
+
+func TestUnknownClusterNeverDenies(t *testing.T) {
+	s := Defaults()
+	got := EvaluateWorkload(WorkloadReview{Object: deployment(corev1.PodSpec{Containers: []corev1.Container{container("app", nil, nil)}}), Cluster: unknownCluster{}}, &s)
+	if got.Denied() {
+		t.Errorf("a missing request was denied while LimitRanges were unknown: %v", got)
+	}
+	if len(got) == 0 || !strings.Contains(got[0].Message, "LimitRanges are unknown") {
+		t.Errorf("want a warning saying LimitRanges are unknown, got %v", got)
+	}
+	r := EvaluateHPA(HPAReview{Object: hpa(), Cluster: unknownCluster{}}, &s)
+	if r.Findings.Denied() {
+		t.Errorf("denied on an unknown cluster: %v", r.Findings)
+	}
+	for _, f := range r.Findings {
+		if !strings.Contains(f.Message, "not checked") {
+			t.Errorf("unexpected finding %v", f)
+		}
+	}
+}
