@@ -39,6 +39,14 @@ check-examples: build ## Run `scaleguard check` over examples/ (no cluster neede
 	@echo; echo "\$$ scaleguard check --fix -f examples/04-checkout-hpa-minimal.yaml"
 	@$(BIN)/scaleguard check --fix -f examples/04-checkout-hpa-minimal.yaml 2>/dev/null
 
+.PHONY: demo
+demo: tools ## Start etcd, kube-apiserver and scaleguard here, apply examples/, show the verdicts; stays up until `make demo-stop` (DEMO_FLAGS=--once: exit after).
+	$(GO) run ./hack/demo $(DEMO_FLAGS)
+
+.PHONY: demo-stop
+demo-stop: ## Stop the cluster `make demo` left running, and wait until it is down.
+	@$(GO) run ./hack/demo --stop
+
 ##@ Build
 
 .PHONY: build

@@ -4,6 +4,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies/scaling"
 )
 
 // The API server defaults an HPA before any webhook sees it. The offline
@@ -14,28 +16,14 @@ import (
 // KubernetesScaleUpDefault is what the API server fills into a scaleUp
 // direction left empty in a non-nil behavior.
 func KubernetesScaleUpDefault() autoscalingv2.HPAScalingRules {
-	maxPolicy := autoscalingv2.MaxChangePolicySelect
-	return autoscalingv2.HPAScalingRules{
-		StabilizationWindowSeconds: ptr.To[int32](0),
-		SelectPolicy:               &maxPolicy,
-		Policies: []autoscalingv2.HPAScalingPolicy{
-			{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: 15},
-			{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15},
-		},
-	}
+	return *scaling.KubernetesScaleUpRules()
 }
 
 // KubernetesScaleDownDefault is the same for scaleDown; its window stays nil
 // so that the controller's --horizontal-pod-autoscaler-downscale-stabilization
 // applies.
 func KubernetesScaleDownDefault() autoscalingv2.HPAScalingRules {
-	maxPolicy := autoscalingv2.MaxChangePolicySelect
-	return autoscalingv2.HPAScalingRules{
-		SelectPolicy: &maxPolicy,
-		Policies: []autoscalingv2.HPAScalingPolicy{
-			{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15},
-		},
-	}
+	return *scaling.KubernetesScaleDownRules()
 }
 
 // KubernetesDefaultCPUUtilization is the target the API server gives an HPA
@@ -52,32 +40,7 @@ func ApplyAPIServerDefaults(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 	if len(spec.Metrics) == 0 {
 		spec.Metrics = []autoscalingv2.MetricSpec{utilizationMetric(corev1.ResourceCPU, KubernetesDefaultCPUUtilization)}
 	}
-	if b := spec.Behavior; b != nil {
-		up, down := KubernetesScaleUpDefault(), KubernetesScaleDownDefault()
-		b.ScaleUp = overlayScalingRules(b.ScaleUp, &up)
-		b.ScaleDown = overlayScalingRules(b.ScaleDown, &down)
-	}
-}
-
-// overlayScalingRules fills the fields the user left nil from base, as the
-// API server's copyHPAScalingRules does.
-func overlayScalingRules(user, base *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
-	if user == nil {
-		return base
-	}
-	if user.SelectPolicy != nil {
-		base.SelectPolicy = user.SelectPolicy
-	}
-	if user.StabilizationWindowSeconds != nil {
-		base.StabilizationWindowSeconds = user.StabilizationWindowSeconds
-	}
-	if user.Policies != nil {
-		base.Policies = user.Policies
-	}
-	if user.Tolerance != nil {
-		base.Tolerance = user.Tolerance
-	}
-	return base
+	spec.Behavior = scaling.DefaultedBehavior(spec.Behavior)
 }
 
 func utilizationMetric(name corev1.ResourceName, percent int32) autoscalingv2.MetricSpec {

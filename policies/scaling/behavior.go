@@ -16,7 +16,9 @@ const (
 	defaultScaleDownPeriod  int32 = 15
 )
 
-func defaultScaleUpRules() *autoscalingv2.HPAScalingRules {
+// KubernetesScaleUpRules is what the API server fills into a scaleUp
+// direction left empty in a non-nil behavior.
+func KubernetesScaleUpRules() *autoscalingv2.HPAScalingRules {
 	window := int32(0)
 	selectMax := autoscalingv2.MaxChangePolicySelect
 	return &autoscalingv2.HPAScalingRules{
@@ -29,7 +31,8 @@ func defaultScaleUpRules() *autoscalingv2.HPAScalingRules {
 	}
 }
 
-func defaultScaleDownRules() *autoscalingv2.HPAScalingRules {
+// KubernetesScaleDownRules is the same for scaleDown.
+func KubernetesScaleDownRules() *autoscalingv2.HPAScalingRules {
 	selectMax := autoscalingv2.MaxChangePolicySelect
 	return &autoscalingv2.HPAScalingRules{
 		// Left nil on purpose: the controller substitutes its
@@ -51,8 +54,8 @@ func DefaultedBehavior(b *autoscalingv2.HorizontalPodAutoscalerBehavior) *autosc
 		return nil
 	}
 	return &autoscalingv2.HorizontalPodAutoscalerBehavior{
-		ScaleUp:   overlayRules(b.ScaleUp, defaultScaleUpRules()),
-		ScaleDown: overlayRules(b.ScaleDown, defaultScaleDownRules()),
+		ScaleUp:   overlayRules(b.ScaleUp, KubernetesScaleUpRules()),
+		ScaleDown: overlayRules(b.ScaleDown, KubernetesScaleDownRules()),
 	}
 }
 
