@@ -127,6 +127,11 @@ func New(ctx context.Context, opts Options) (*Testbed, error) {
 	api.Path = filepath.Join(binDir, "kube-apiserver")
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(binDir, "etcd")}
 	env.ControlPlane.KubectlPath = filepath.Join(binDir, "kubectl")
+	// Webhooks and aggregated APIs backed by a Service are called at the
+	// Service's endpoints, not its ClusterIP: no kube-proxy runs here, and a
+	// ClusterIP (10.0.0.x) would send the API server's calls off this
+	// machine. With no endpoints the call fails locally, as it should.
+	api.Configure().Set("enable-aggregator-routing", "true")
 	for flag, values := range opts.APIServerFlags {
 		api.Configure().Set(flag, values...)
 	}
