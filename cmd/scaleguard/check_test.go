@@ -33,7 +33,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 	}{
 		"compliant file":          {args: []string{"-f", good}, code: 0, stdout: []string{"2 objects checked: 0 denied"}},
 		"denied file":             {args: []string{"-f", bad}, code: 1, stdout: []string{"deny", "[requests-required] spec.template.spec.containers[0].resources.requests"}},
-		"directory":               {args: []string{"-f", "../../examples"}, code: 1, stdout: []string{"11 objects checked: 4 denied"}},
+		"directory":               {args: []string{"-f", "../../examples"}, code: 1, stdout: []string{"16 objects checked: 4 denied"}},
 		"stdin":                   {args: []string{"-f", "-"}, stdin: mustRead(t, "../../examples/03-worker-hpa-v1.yaml"), code: 1, stdout: []string{"<stdin>#1", "hpa-api-version"}},
 		"parse error names doc":   {args: []string{"-f", broken}, code: 2, stderr: []string{"broken.yaml#2"}},
 		"missing kind":            {args: []string{"-f", noKind}, code: 2, stderr: []string{"nokind.yaml#1: apiVersion and kind are required"}},

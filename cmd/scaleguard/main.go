@@ -19,6 +19,8 @@ const usage = `usage: scaleguard <command> [flags]
 commands:
   serve    run the admission webhook server
   check    check manifests offline, as the webhook would
+  explain  show an HPA as stored, its fastest paths step by step, a chart and its findings
+  simulate replay a metric trace through an HPA, as the controller would scale it
   version  print the version
   help     show this help, or a command's flags: scaleguard help <command>
 `
@@ -37,11 +39,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runServe(rest, stderr)
 	case "check":
 		return runCheck(rest, stdin, stdout, stderr)
+	case "explain":
+		return runExplain(rest, stdin, stdout, stderr)
+	case "simulate":
+		return runSimulate(rest, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "scaleguard", version)
 		return exitOK
 	case "help", "-h", "-help", "--help":
-		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check") {
+		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check" || rest[0] == "explain" || rest[0] == "simulate") {
 			return run([]string{rest[0], "-h"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stderr, usage)

@@ -1,0 +1,59 @@
+package explain
+
+import "time"
+
+// Summary condenses a run into the numbers that tell behaviors apart.
+type Summary struct {
+	Syncs                          int
+	Rescales, ScaleUps, ScaleDowns int
+	// Reversals counts rescales opposite in direction to the one before:
+	// flapping.
+	Reversals    int
+	PeakReplicas int32
+	// ReplicaMinutes is what the run paid for: each sync's replica count
+	// held for one sync period.
+	ReplicaMinutes float64
+	// ShortMinutes is how long the replica count after a sync stayed below
+	// what the metrics asked for (capped at maxReplicas): time the workload
+	// ran short of capacity.
+	ShortMinutes float64
+}
+
+// Summarize computes r's Summary.
+func (r Run) Summarize() Summary {
+	s := Summary{Syncs: len(r.Syncs)}
+	period := r.SyncPeriod.Minutes()
+	last := 0
+	for _, x := range r.Syncs {
+		s.PeakReplicas = max(s.PeakReplicas, x.Current, x.Replicas)
+		s.ReplicaMinutes += float64(x.Replicas) * period
+		if x.Replicas < min(x.MetricReplicas, r.MaxReplicas) {
+			s.ShortMinutes += period
+		}
+		if !x.Rescaled {
+			continue
+		}
+		s.Rescales++
+		dir := 1
+		if x.Replicas < x.Current {
+			dir = -1
+			s.ScaleDowns++
+		} else {
+			s.ScaleUps++
+		}
+		if last != 0 && dir != last {
+			s.Reversals++
+		}
+		last = dir
+	}
+	return s
+}
+
+// Duration is the simulated span: from the first sync to one period after
+// the last.
+func (r Run) Duration() time.Duration {
+	if len(r.Syncs) == 0 {
+		return 0
+	}
+	return r.Syncs[len(r.Syncs)-1].At - r.Syncs[0].At + r.SyncPeriod
+}
