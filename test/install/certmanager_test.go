@@ -1,50 +1,37 @@
 package install
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
-// cert-manager's CRDs come from its Go module, which ships them under
-// deploy/crds: the proxy is the only registry these machines reach, and
-// the module zip is verified against the hash below as go.sum would. The
-// module is not a requirement of go.mod, because nothing imports its
-// packages and requiring it would pull its dependency graph into ours.
-const (
-	certManagerModule  = "github.com/cert-manager/cert-manager"
-	certManagerVersion = "v1.21.2"
-	// The h1: hash of the module zip (`go mod download -json` prints it).
-	certManagerSum = "h1:UWgoYM+KLNtRlqmoWOKjKBOBUPVHeepQ6/ac3ERJW68="
-)
-
-// certManagerCRDs returns the folder of cert-manager's CRDs in the module
-// cache, downloading the module through the module proxy when the cache
-// lacks it.
+// certManagerCRDs returns the folder of cert-manager's CRDs (deploy/crds)
+// of the version go.mod requires — the same one test/certmanager runs — as
+// the module cache holds it. go.mod is the one place its version is pinned.
 func certManagerCRDs(t *testing.T) string {
 	t.Helper()
-	mod := certManagerModule + "@" + certManagerVersion
-	cmd := exec.CommandContext(t.Context(), "go", "mod", "download", "-json", mod)
-	// Outside any module, so that our go.mod and go.sum are never touched.
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOWORK=off")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	var info struct{ Dir, Sum, Error string }
-	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil || runErr != nil || info.Error != "" {
-		t.Fatalf("go mod download %s (needs the Go module proxy or a module cache that has it): %v %s %s",
-			mod, runErr, info.Error, bytes.TrimSpace(stderr.Bytes()))
+	root, err := testbed.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if info.Sum != certManagerSum {
-		t.Fatalf("%s: module hash %s, want %s", mod, info.Sum, certManagerSum)
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-m", "-json", "github.com/cert-manager/cert-manager")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -m github.com/cert-manager/cert-manager: %v", err)
 	}
-	dir := filepath.Join(info.Dir, "deploy", "crds")
+	var mod struct{ Version, Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(mod.Dir, "deploy", "crds")
 	if _, err := os.Stat(filepath.Join(dir, "cert-manager.io_certificates.yaml")); err != nil {
-		t.Fatalf("%s no longer ships its CRDs under deploy/crds: %v", mod, err)
+		t.Fatalf("cert-manager %s no longer ships its CRDs under deploy/crds: %v", mod.Version, err)
 	}
 	return dir
 }

@@ -101,7 +101,7 @@ func TestConfigDefaultInstallsAndUninstalls(t *testing.T) {
 		// this machine.
 		APIServerFlags: map[string][]string{"enable-aggregator-routing": {"true"}},
 	})
-	t.Logf("control plane with cert-manager %s CRDs started in %s", certManagerVersion, bed.StartDuration)
+	t.Logf("control plane with cert-manager CRDs started in %s", bed.StartDuration)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 
