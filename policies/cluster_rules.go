@@ -178,11 +178,14 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool) (
 
 // countedContainers are the containers the HPA controller sums requests
 // over: app containers and restartable init containers.
-func countedContainers(spec *corev1.PodSpec) []corev1.Container {
-	out := append([]corev1.Container(nil), spec.Containers...)
+func countedContainers(spec *corev1.PodSpec) []*corev1.Container {
+	out := make([]*corev1.Container, 0, len(spec.Containers)+len(spec.InitContainers))
+	for i := range spec.Containers {
+		out = append(out, &spec.Containers[i])
+	}
 	for i := range spec.InitContainers {
 		if isSidecar(&spec.InitContainers[i]) {
-			out = append(out, spec.InitContainers[i])
+			out = append(out, &spec.InitContainers[i])
 		}
 	}
 	return out
@@ -214,7 +217,7 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
 			r := m.Resource.Name
 			for _, ctr := range countedContainers(spec) {
-				if !has(&ctr, r) {
+				if !has(ctr, r) {
 					out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
 						Message: fmt.Sprintf("HPA %q measures %s utilization, but container %q of %s %q requests no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
 							hpa.Name, r, ctr.Name, w.Kind, w.Meta.Name, r, r)})
@@ -225,7 +228,7 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 			var found *corev1.Container
 			for _, ctr := range countedContainers(spec) {
 				if ctr.Name == cr.Container {
-					found = &ctr
+					found = ctr
 					break
 				}
 			}
@@ -253,7 +256,7 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 	var out Findings
 	tol := scaling.TolerancesFor(&hpa.Spec, scaling.Options{}).ScaleUp
 	spec := &w.Template.Spec
-	capped := func(ctrs []corev1.Container, r corev1.ResourceName) bool {
+	capped := func(ctrs []*corev1.Container, r corev1.ResourceName) bool {
 		if len(ctrs) == 0 || (spec.Resources != nil && len(spec.Resources.Requests) > 0) {
 			return false
 		}
@@ -275,7 +278,7 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 			r, target = m.Resource.Name, m.Resource.Target.AverageUtilization
 		case m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:
 			r, target = m.ContainerResource.Name, m.ContainerResource.Target.AverageUtilization
-			var named []corev1.Container
+			var named []*corev1.Container
 			for _, c := range ctrs {
 				if c.Name == m.ContainerResource.Container {
 					named = append(named, c)
