@@ -1,0 +1,247 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// SettingsSource gives the settings in force now; the webhook's
+// SettingsFile is one. The audit asks before every scan, so an edited
+// ConfigMap (interval, rules, audit turned off) applies without a restart.
+type SettingsSource interface {
+	Current() *policies.Settings
+}
+
+// Options are what an Auditor is built from.
+type Options struct {
+	// Reader lists Deployments, StatefulSets and HPAs, and LimitRanges
+	// when Cluster is nil: in a Manager, its cache.
+	Reader client.Reader
+	// Client writes the PolicyReports, and its RESTMapper tells whether
+	// their CRD is installed: in a Manager, its client.
+	Client client.Client
+	// Cluster is what the cross-object rules look up: the webhook's
+	// informer-backed view. If it has a Synced() bool method (cluster.View
+	// has), no scan runs before it returns true. Nil means a snapshot of the
+	// listed objects (see Snapshot), which knows no metrics APIs or custom
+	// scale kinds.
+	Cluster policies.Cluster
+	// Settings gives the rules and audit settings, read at every scan.
+	Settings SettingsSource
+	// Registerer receives the audit's gauges.
+	Registerer prometheus.Registerer
+	// Log receives one line per scan and any error.
+	Log logr.Logger
+}
+
+// Auditor scans the stored objects every audit.intervalSeconds and
+// publishes what it finds. It is a manager.Runnable that runs on the
+// elected leader only, so that replicas neither repeat the work nor fight
+// over the PolicyReports.
+type Auditor struct {
+	reader   client.Reader
+	client   client.Client
+	cluster  policies.Cluster
+	settings SettingsSource
+	metrics  *metrics
+	log      logr.Logger
+	// poll is how often Start looks at the settings between scans, which
+	// bounds how late an edit of the interval or of audit.enabled applies.
+	poll time.Duration
+}
+
+var (
+	_ manager.Runnable               = (*Auditor)(nil)
+	_ manager.LeaderElectionRunnable = (*Auditor)(nil)
+)
+
+// New builds an Auditor and registers its gauges.
+func New(o Options) (*Auditor, error) {
+	var missing []string
+	if o.Reader == nil {
+		missing = append(missing, "Reader")
+	}
+	if o.Client == nil {
+		missing = append(missing, "Client")
+	}
+	if o.Settings == nil {
+		missing = append(missing, "Settings")
+	}
+	if o.Registerer == nil {
+		missing = append(missing, "Registerer")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("audit: options %v are required", missing)
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("audit: registering metrics: %w", err)
+	}
+	return &Auditor{
+		reader: o.Reader, client: o.Client, cluster: o.Cluster, settings: o.Settings,
+		metrics: m, log: o.Log, poll: 10 * time.Second,
+	}, nil
+}
+
+// SetupWithManager builds an Auditor on mgr and adds it to mgr: Reader,
+// Client and Log default to mgr's cache, client and logger. It runs only
+// while mgr holds the leader lease (or always, without leader election).
+func SetupWithManager(mgr manager.Manager, o Options) (*Auditor, error) {
+	if o.Reader == nil {
+		o.Reader = mgr.GetCache()
+	}
+	if o.Client == nil {
+		o.Client = mgr.GetClient()
+	}
+	if o.Log.GetSink() == nil {
+		o.Log = mgr.GetLogger().WithName("audit")
+	}
+	a, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(a); err != nil {
+		return nil, fmt.Errorf("audit: adding to the manager: %w", err)
+	}
+	return a, nil
+}
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable: only the
+// leader scans.
+func (a *Auditor) NeedLeaderElection() bool { return true }
+
+// Start implements manager.Runnable. It scans at once, then every
+// audit.intervalSeconds as the settings say at the time, until ctx ends.
+// A failed scan is logged and retried at the next interval: the audit never
+// stops the manager, which also serves admission.
+func (a *Auditor) Start(ctx context.Context) error {
+	a.log.Info("audit running on this replica")
+	var last time.Time
+	cleared := false
+	for {
+		s := a.settings.Current()
+		// The settings validator asks for at least 10 s; settings built in
+		// code are not validated, and 0 must not spin.
+		interval := max(time.Duration(s.Audit.IntervalSeconds)*time.Second, time.Second)
+		wait := a.poll
+		switch {
+		case !s.Audit.Enabled:
+			if !cleared {
+				cleared = a.turnOff(ctx)
+			}
+		case !a.clusterSynced():
+			// Judged before the view has synced, every cross-object rule
+			// would come back unchecked and requests-required softened:
+			// not a report worth publishing.
+			wait = min(wait, time.Second)
+		default:
+			if last.IsZero() || time.Since(last) >= interval {
+				cleared = false
+				last = time.Now()
+				if _, err := a.ScanOnce(ctx); err != nil && ctx.Err() == nil {
+					a.log.Error(err, "audit incomplete; retrying at the next interval")
+				}
+			}
+			wait = min(wait, max(time.Until(last.Add(interval)), 0))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// clusterSynced reports whether the cluster view can answer, for a view
+// that says (cluster.View does); a view that does not say is taken as ready.
+func (a *Auditor) clusterSynced() bool {
+	v, ok := a.cluster.(interface{ Synced() bool })
+	return !ok || v.Synced()
+}
+
+// turnOff removes what the audit published: with the audit off, old
+// numbers and reports would read as current. It reports whether it is done;
+// if not, Start tries again.
+func (a *Auditor) turnOff(ctx context.Context) bool {
+	a.metrics.clear()
+	done, err := a.syncReports(ctx, nil, metav1.Timestamp{})
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Error(err, "audit turned off; removing its PolicyReports failed, retrying")
+		}
+		return false
+	}
+	a.log.Info("audit turned off in the settings", "policyReportsDeleted", done.Deleted)
+	return true
+}
+
+// ScanOnce lists, scans and publishes once, whatever audit.enabled says.
+// The gauges are set even when writing the PolicyReports fails.
+func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
+	s := a.settings.Current()
+	start := time.Now()
+	objs, err := a.list(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Scan(objs, a.cluster, s)
+	finished := time.Now()
+	a.metrics.publish(res, finished, finished.Sub(start))
+
+	var keep *Result
+	if s.Audit.PolicyReports {
+		keep = &res
+	}
+	done, err := a.syncReports(ctx, keep, metav1.Timestamp{Seconds: finished.Unix()})
+	a.log.Info("audit scan",
+		"objects", res.Scanned, "findings", len(res.Findings), "namespaces", len(res.Namespaces),
+		"took", finished.Sub(start).String(),
+		"policyReportsInstalled", done.Installed, "policyReportsWritten", done.Written,
+		"policyReportsUnchanged", done.Unchanged, "policyReportsDeleted", done.Deleted)
+	return res, err
+}
+
+// list reads the objects to judge. The cache's objects are not copied:
+// Scan only reads them, and 20,000 deep copies per scan would be most of
+// its cost.
+func (a *Auditor) list(ctx context.Context) (Objects, error) {
+	var (
+		deps   appsv1.DeploymentList
+		sts    appsv1.StatefulSetList
+		hpas   autoscalingv2.HorizontalPodAutoscalerList
+		ranges corev1.LimitRangeList
+	)
+	type listing struct {
+		what string
+		into client.ObjectList
+	}
+	lists := []listing{{"Deployments", &deps}, {"StatefulSets", &sts}, {"HorizontalPodAutoscalers", &hpas}}
+	if a.cluster == nil {
+		lists = append(lists, listing{"LimitRanges", &ranges})
+	}
+	var errs []error
+	for _, l := range lists {
+		if err := a.reader.List(ctx, l.into, client.UnsafeDisableDeepCopy); err != nil {
+			errs = append(errs, fmt.Errorf("listing %s: %w", l.what, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Objects{}, err
+	}
+	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items}, nil
+}

@@ -1,0 +1,240 @@
+package audit
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// Objects are the stored objects one scan judges. The slices are the Items
+// of the lists read from the cluster; Scan never modifies them, so they may
+// be the cache's own objects.
+type Objects struct {
+	Deployments  []appsv1.Deployment
+	StatefulSets []appsv1.StatefulSet
+	HPAs         []autoscalingv2.HorizontalPodAutoscaler
+	// LimitRanges are read only when Scan builds its own view of the
+	// cluster (a nil Cluster); see Snapshot.
+	LimitRanges []corev1.LimitRange
+}
+
+// Finding is one thing a rule says about one stored object.
+type Finding struct {
+	// Object names the object: apiVersion, kind, namespace, name and uid.
+	Object corev1.ObjectReference
+	// Finding is the rule's finding. Action is deny or warn as configured
+	// for the rule (mode: warn is not applied), or mutate for a mutate rule
+	// the object breaks: the mutating webhook would change it on its next
+	// write.
+	policies.Finding
+	// Unchecked marks a finding that says a rule could not be checked
+	// because the cluster view could not answer. It is not a violation of
+	// the object, and is reported as an error, not counted.
+	Unchecked bool
+}
+
+// NamespaceSummary counts the objects judged in one namespace that have no
+// finding at all.
+type NamespaceSummary struct {
+	// Objects is the number of objects judged.
+	Objects int
+	// Passed have no finding and no exemption annotation.
+	Passed int
+	// Skipped have no finding and an honoured exemption annotation: some
+	// rules were not applied to them on purpose.
+	Skipped int
+}
+
+// Result is what one scan found.
+type Result struct {
+	// Findings are ordered by namespace, kind and name, then as the rules
+	// report them (catalogue order, then path).
+	Findings []Finding
+	// Scanned is the number of objects judged; objects in exempt
+	// namespaces are not.
+	Scanned int
+	// Namespaces has an entry for every namespace with an object judged.
+	Namespaces map[string]NamespaceSummary
+}
+
+// Violations returns the findings that are violations: every finding but
+// the unchecked ones.
+func (r Result) Violations() []Finding {
+	out := make([]Finding, 0, len(r.Findings))
+	for _, f := range r.Findings {
+		if !f.Unchecked {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ViolationKey is one series of scaleguard_audit_violations.
+type ViolationKey struct {
+	Rule, Namespace, Kind string
+	Action                policies.Action
+}
+
+// ViolationCounts counts, for each rule, namespace, kind and action, the
+// objects that break the rule: an object with two containers missing a
+// request counts once.
+func (r Result) ViolationCounts() map[ViolationKey]int {
+	counts := map[ViolationKey]int{}
+	type seenKey struct {
+		name string
+		key  ViolationKey
+	}
+	seen := map[seenKey]bool{}
+	for _, f := range r.Findings {
+		if f.Unchecked {
+			continue
+		}
+		k := ViolationKey{Rule: f.Rule, Namespace: f.Object.Namespace, Kind: f.Object.Kind, Action: f.Action}
+		sk := seenKey{name: f.Object.Name, key: k}
+		if seen[sk] {
+			continue
+		}
+		seen[sk] = true
+		counts[k]++
+	}
+	return counts
+}
+
+// Scan judges every object with the rules in s. cluster is what the
+// cross-object rules look up (the webhook's informer-backed view); when nil,
+// Scan builds one from objs (see Snapshot).
+func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
+	if cluster == nil {
+		cluster = Snapshot(objs)
+	}
+	// The audit reports each rule at its configured action: warn mode is a
+	// roll-out setting for admission, and what it would refuse once enforced
+	// is exactly what the audit is there to show.
+	enforced := *s
+	enforced.Mode = policies.Enforce
+	sc := scanner{s: &enforced, cluster: cluster, mutateRules: mutateRules(),
+		res: Result{Namespaces: map[string]NamespaceSummary{}}}
+
+	for i := range objs.Deployments {
+		d := &objs.Deployments[i]
+		w, _ := policies.WorkloadOf(d)
+		sc.workload(w, "apps/v1")
+	}
+	for i := range objs.StatefulSets {
+		st := &objs.StatefulSets[i]
+		w, _ := policies.WorkloadOf(st)
+		sc.workload(w, "apps/v1")
+	}
+	for i := range objs.HPAs {
+		sc.hpa(&objs.HPAs[i])
+	}
+	slices.SortStableFunc(sc.res.Findings, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(a.Object.Namespace, b.Object.Namespace),
+			cmp.Compare(a.Object.Kind, b.Object.Kind),
+			cmp.Compare(a.Object.Name, b.Object.Name),
+		)
+	})
+	return sc.res
+}
+
+type scanner struct {
+	s       *policies.Settings
+	cluster policies.Cluster
+	// mutateRules are the HPA rules that can be set to mutate.
+	mutateRules map[string]bool
+	res         Result
+}
+
+func (sc *scanner) workload(w policies.Workload, apiVersion string) {
+	if sc.s.IsExemptNamespace(w.Meta.Namespace) {
+		return
+	}
+	// No old object: allowExistingViolations softens an update that keeps
+	// an old violation, and an old violation is what the audit reports.
+	fs := policies.EvaluateWorkload(policies.WorkloadReview{Object: w, Cluster: sc.cluster}, sc.s)
+	sc.add(ref(apiVersion, w.Kind, &w.Meta), w.Meta.Annotations, fs)
+}
+
+func (sc *scanner) hpa(hpa *autoscalingv2.HorizontalPodAutoscaler) {
+	if sc.s.IsExemptNamespace(hpa.Namespace) {
+		return
+	}
+	// A stored HPA is final: no webhook will change it before the HPA
+	// controller reads it, so a mutate rule it breaks comes back as a
+	// denial, and the rules after the mutations judge the object as stored.
+	review := policies.HPAReview{Object: hpa, WrittenAs: writtenAs(hpa), Final: true, Cluster: sc.cluster}
+	fs := policies.EvaluateHPA(review, sc.s).Findings
+	if sc.mayMutate(fs) {
+		// Ask what the mutating webhook would change, to tell these
+		// denials apart from the mutate rules' own (min-replicas denies when
+		// maxReplicas is below the minimum). Only objects with such a denial
+		// pay for the second evaluation.
+		review.Final = false
+		would := map[string]bool{}
+		for _, m := range policies.EvaluateHPA(review, sc.s).Findings.With(policies.Mutate) {
+			would[m.Rule+"\x00"+m.Path] = true
+		}
+		for i, f := range fs {
+			if f.Action == policies.Deny && would[f.Rule+"\x00"+f.Path] {
+				fs[i].Action = policies.Mutate
+			}
+		}
+	}
+	sc.add(ref("autoscaling/v2", policies.KindHPA, &hpa.ObjectMeta), hpa.Annotations, fs)
+}
+
+func (sc *scanner) mayMutate(fs policies.Findings) bool {
+	for _, f := range fs {
+		if f.Action == policies.Deny && sc.mutateRules[f.Rule] {
+			return true
+		}
+	}
+	return false
+}
+
+func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string, fs policies.Findings) {
+	sc.res.Scanned++
+	ns := sc.res.Namespaces[obj.Namespace]
+	ns.Objects++
+	switch {
+	case len(fs) > 0:
+		for _, f := range fs {
+			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f, Unchecked: unchecked(f)})
+		}
+	case annotations[policies.AnnotationExempt] != "":
+		// Had the exemption not been honoured, exemption-reason would have
+		// said so.
+		ns.Skipped++
+	default:
+		ns.Passed++
+	}
+	sc.res.Namespaces[obj.Namespace] = ns
+}
+
+// unchecked reports whether f says its rule could not be checked (see
+// policies.ErrUnknown): the rules phrase these warnings alike.
+func unchecked(f policies.Finding) bool {
+	return f.Action == policies.Warn && strings.HasPrefix(f.Message, "not checked:")
+}
+
+func mutateRules() map[string]bool {
+	out := map[string]bool{}
+	for _, r := range policies.Catalogue() {
+		if slices.Contains(r.Actions, policies.Mutate) && slices.Contains(r.Kinds, policies.KindHPA) {
+			out[r.ID] = true
+		}
+	}
+	return out
+}
+
+func ref(apiVersion, kind string, m *metav1.ObjectMeta) corev1.ObjectReference {
+	return corev1.ObjectReference{APIVersion: apiVersion, Kind: kind, Namespace: m.Namespace, Name: m.Name, UID: m.UID}
+}
