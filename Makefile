@@ -88,3 +88,16 @@ bench: ## Benchmarks: handlers against the AdmissionReview decode floor, and the
 .PHONY: tools
 tools: ## Build the pinned test-bed binaries into the cache folder (cold: ~10 min on 2 cores).
 	hack/build-tools.sh
+
+##@ Measure
+
+# `make bench-load LOAD_FLAGS='-c 8 -duration 5s'` for one level, longer.
+LOAD_FLAGS ?=
+
+.PHONY: bench-load
+bench-load: ## Load `scaleguard serve` and the stock controller-runtime server over loopback TLS at 1-16 callers, every verdict checked; writes the Load section of docs/PERFORMANCE.md (~1 min).
+	$(GO) run ./test/load/cmd/loadgen -doc docs/PERFORMANCE.md $(LOAD_FLAGS)
+
+.PHONY: faults
+faults: tools ## Fault injection at full length: SIGKILLs during 1,000 creates per failure policy (R3), 8 certificate rotations under load (R4); see docs/RELIABILITY.md (~70 s).
+	$(GO) test -count=1 -v -timeout 10m ./test/faults -objects 1000 -rotations 8

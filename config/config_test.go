@@ -94,6 +94,7 @@ func TestWebhookConfigurations(t *testing.T) {
 	}{
 		"hpa.mutate.scaleguard.io":        {webhook.PathMutateHPA, admissionregistrationv1.Ignore},
 		"hpa.validate.scaleguard.io":      {webhook.PathValidateHPA, admissionregistrationv1.Fail},
+		"workload.mutate.scaleguard.io":   {webhook.PathMutateWorkload, admissionregistrationv1.Ignore},
 		"workload.validate.scaleguard.io": {webhook.PathValidateWorkload, admissionregistrationv1.Fail},
 	}
 	if len(got) != len(want) {
@@ -158,6 +159,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	files := []string{
 		"manager/namespace.yaml", "manager/manager.yaml", "manager/pdb.yaml",
 		"rbac/service_account.yaml", "rbac/role.yaml", "rbac/role_binding.yaml",
+		"rbac/leader_election_role.yaml", "rbac/leader_election_role_binding.yaml",
 		"webhook/service.yaml",
 	}
 	for _, f := range files {
@@ -185,6 +187,10 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			obj = &rbacv1.ClusterRole{}
 		case "ClusterRoleBinding":
 			obj = &rbacv1.ClusterRoleBinding{}
+		case "Role":
+			obj = &rbacv1.Role{}
+		case "RoleBinding":
+			obj = &rbacv1.RoleBinding{}
 		default:
 			t.Fatalf("%s: no type for kind %q", f, tm.Kind)
 		}

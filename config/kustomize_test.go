@@ -56,7 +56,7 @@ func TestBasesBuild(t *testing.T) {
 	for dir, want := range map[string][]string{
 		"default":     nil, // checked in detail by TestDefaultRender
 		"webhook":     {"MutatingWebhookConfiguration/scaleguard", "Service/scaleguard-webhook-service", "ValidatingWebhookConfiguration/scaleguard"},
-		"rbac":        {"ClusterRole/scaleguard-reader", "ClusterRoleBinding/scaleguard-reader", "ServiceAccount/scaleguard"},
+		"rbac":        {"ClusterRole/scaleguard-reader", "ClusterRoleBinding/scaleguard-reader", "Role/scaleguard-leader-election", "RoleBinding/scaleguard-leader-election", "ServiceAccount/scaleguard"},
 		"manager":     {"ConfigMap/scaleguard-settings", "Deployment/scaleguard", "Namespace/scaleguard-system", "PodDisruptionBudget/scaleguard"},
 		"certmanager": {"Certificate/scaleguard-serving-cert", "Issuer/scaleguard-selfsigned-issuer"},
 	} {
@@ -125,6 +125,8 @@ func TestDefaultRender(t *testing.T) {
 		"MutatingWebhookConfiguration/scaleguard",
 		"Namespace/" + installNamespace,
 		"PodDisruptionBudget/scaleguard",
+		"Role/scaleguard-leader-election",
+		"RoleBinding/scaleguard-leader-election",
 		"Service/scaleguard-webhook-service",
 		"ServiceAccount/scaleguard",
 		"ValidatingWebhookConfiguration/scaleguard",
@@ -158,8 +160,8 @@ func TestDefaultRender(t *testing.T) {
 		for _, w := range validating.Webhooks {
 			clients = append(clients, w.ClientConfig)
 		}
-		if len(clients) != 3 {
-			t.Errorf("%d webhooks, want 3", len(clients))
+		if len(clients) != 4 {
+			t.Errorf("%d webhooks, want 4", len(clients))
 		}
 		for _, c := range clients {
 			if s := c.Service; s == nil || s.Name != service.Name || s.Namespace != service.Namespace {

@@ -1,15 +1,55 @@
 package webhook
 
 import (
+	"bytes"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/scaleguard/scaleguard/internal/patch"
+	"github.com/scaleguard/scaleguard/policies"
 )
 
-// decodeObject reads an object from a review. Field names are matched case
-// sensitively, as the API server does; unknown fields are ignored here and
-// survive because patches are computed between typed objects.
-func decodeObject(raw []byte, into any, field string) error {
+// The rules read a small part of each object. Decoding only that part
+// (metadata without managedFields, the HPA's spec, the pod template's
+// container resources) skips most of what a 25 KB object holds: env, probes,
+// volumes, status, the field managers' bookkeeping. Field names are matched
+// case sensitively, as the API server does.
+
+// objectMeta is the metadata the rules read.
+type objectMeta struct {
+	Name            string                  `json:"name"`
+	GenerateName    string                  `json:"generateName"`
+	Namespace       string                  `json:"namespace"`
+	UID             types.UID               `json:"uid"`
+	Labels          map[string]string       `json:"labels"`
+	Annotations     map[string]string       `json:"annotations"`
+	OwnerReferences []metav1.OwnerReference `json:"ownerReferences"`
+}
+
+func (m objectMeta) objectMeta() metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, GenerateName: m.GenerateName, Namespace: m.Namespace, UID: m.UID,
+		Labels: m.Labels, Annotations: m.Annotations, OwnerReferences: m.OwnerReferences}
+}
+
+// withRaw decodes a value and keeps the bytes it came from, so that a patch
+// can be fitted to them.
+type withRaw[T any] struct {
+	raw []byte
+	v   T
+}
+
+func (w *withRaw[T]) UnmarshalJSON(b []byte) error {
+	w.raw = bytes.Clone(b)
+	return kjson.UnmarshalCaseSensitivePreserveInts(b, &w.v)
+}
+
+func decode(raw []byte, into any, field string) error {
 	if len(raw) == 0 {
 		return fmt.Errorf("request.%s is empty", field)
 	}
@@ -17,4 +57,89 @@ func decodeObject(raw []byte, into any, field string) error {
 		return fmt.Errorf("request.%s is not valid: %w", field, err)
 	}
 	return nil
+}
+
+// hpaDocument is an HPA as the rules read it.
+type hpaDocument struct {
+	Metadata objectMeta                                          `json:"metadata"`
+	Spec     *withRaw[autoscalingv2.HorizontalPodAutoscalerSpec] `json:"spec"`
+}
+
+func decodeHPA(raw []byte, field string) (*autoscalingv2.HorizontalPodAutoscaler, *hpaDocument, error) {
+	doc := &hpaDocument{}
+	if err := decode(raw, doc, field); err != nil {
+		return nil, nil, err
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{TypeMeta: policies.TypeMetaHPAv2(), ObjectMeta: doc.Metadata.objectMeta()}
+	if doc.Spec != nil {
+		hpa.Spec = doc.Spec.v
+	}
+	return hpa, doc, nil
+}
+
+// container is a container as the rules read it.
+type container struct {
+	Name          string                         `json:"name"`
+	Resources     corev1.ResourceRequirements    `json:"resources"`
+	RestartPolicy *corev1.ContainerRestartPolicy `json:"restartPolicy"`
+}
+
+// workloadDocument is a Deployment or StatefulSet as the rules read it.
+type workloadDocument struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     *withRaw[struct {
+		Replicas *int32 `json:"replicas"`
+		Template struct {
+			Metadata objectMeta `json:"metadata"`
+			Spec     struct {
+				Containers     []container                  `json:"containers"`
+				InitContainers []container                  `json:"initContainers"`
+				Resources      *corev1.ResourceRequirements `json:"resources"`
+			} `json:"spec"`
+		} `json:"template"`
+	}] `json:"spec"`
+}
+
+func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string) (*policies.Workload, *workloadDocument, error) {
+	if kind.Group != appsv1.GroupName || kind.Version != "v1" || (kind.Kind != policies.KindDeployment && kind.Kind != policies.KindStatefulSet) {
+		return nil, nil, fmt.Errorf("scaleguard expects an apps/v1 Deployment or StatefulSet at this path, got %s", kind)
+	}
+	doc := &workloadDocument{}
+	if err := decode(raw, doc, field); err != nil {
+		return nil, nil, err
+	}
+	w := &policies.Workload{Kind: kind.Kind, Meta: doc.Metadata.objectMeta(), Template: &corev1.PodTemplateSpec{}}
+	if doc.Spec == nil {
+		return w, doc, nil
+	}
+	s := &doc.Spec.v
+	w.Replicas = s.Replicas
+	w.Template.ObjectMeta = s.Template.Metadata.objectMeta()
+	w.Template.Spec.Resources = s.Template.Spec.Resources
+	convert := func(cs []container) []corev1.Container {
+		out := make([]corev1.Container, len(cs))
+		for i, c := range cs {
+			out[i] = corev1.Container{Name: c.Name, Resources: c.Resources, RestartPolicy: c.RestartPolicy}
+		}
+		return out
+	}
+	w.Template.Spec.Containers = convert(s.Template.Spec.Containers)
+	w.Template.Spec.InitContainers = convert(s.Template.Spec.InitContainers)
+	return w, doc, nil
+}
+
+// specPatch returns the patch from before to after, two values of an
+// object's spec type, fitted to the spec the object was decoded from (nil
+// when it had none). Diffing the spec alone keeps the diff small; the paths
+// come out under /spec because both sides are wrapped the same way.
+func specPatch[T any](rawSpec []byte, before, after T) ([]patch.Operation, error) {
+	type object struct {
+		Spec T `json:"spec"`
+	}
+	doc := []byte(`{}`)
+	if rawSpec != nil {
+		doc = make([]byte, 0, len(rawSpec)+9)
+		doc = append(append(append(doc, `{"spec":`...), rawSpec...), '}')
+	}
+	return patch.ForDocument(doc, object{before}, object{after})
 }

@@ -19,6 +19,7 @@ import (
 const (
 	PathMutateHPA        = "/mutate/hpa"
 	PathValidateHPA      = "/validate/hpa"
+	PathMutateWorkload   = "/mutate/workload"
 	PathValidateWorkload = "/validate/workload"
 )
 
@@ -44,9 +45,12 @@ type decide func(ctx context.Context, req admission.Request, s *policies.Setting
 type handler struct {
 	name     string
 	settings SettingsSource
-	metrics  *Metrics
-	log      logr.Logger
-	decide   decide
+	// cluster is what is known of the rest of the cluster (the informer
+	// caches); nil when nothing is, and the rules that need it are skipped.
+	cluster policies.Cluster
+	metrics *Metrics
+	log     logr.Logger
+	decide  decide
 	// failOpen turns an error into an admission with a warning. A mutating
 	// webhook's error response is a denial whatever its failurePolicy, so
 	// the mutator must fail open itself; the validating webhook, which runs

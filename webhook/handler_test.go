@@ -82,7 +82,7 @@ func handlers() (mutator, hpaValidator, workloadValidator admission.Handler, m *
 	s := policies.Defaults()
 	src := StaticSettings{S: &s}
 	m = NewMetrics()
-	return NewHPAMutator(src, m, logr.Discard()), NewHPAValidator(src, m, logr.Discard()), NewWorkloadValidator(src, m, logr.Discard()), m
+	return NewHPAMutator(src, nil, m, logr.Discard()), NewHPAValidator(src, nil, m, logr.Discard()), NewWorkloadValidator(src, nil, m, logr.Discard()), m
 }
 
 // opsJSON renders operations sorted by path; their order carries no meaning

@@ -6,20 +6,20 @@ import (
 	"net/http"
 
 	"github.com/go-logr/logr"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/scaleguard/scaleguard/internal/patch"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
 // NewHPAMutator answers the mutating webhook for HorizontalPodAutoscalers:
 // it applies the mutate rules and says what it changed. Denials are left to
 // the validating webhook, which sees the final object.
-func NewHPAMutator(src SettingsSource, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "hpa-mutate", settings: src, metrics: m, log: log, failOpen: true}
+func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
+	h := &handler{name: "hpa-mutate", settings: src, cluster: c, metrics: m, log: log, failOpen: true}
 	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, err := hpaReview(req, false)
+		// The old object only turns denials into warnings, and the mutator
+		// denies nothing: it is never decoded here.
+		review, doc, err := hpaReview(req, false, h.cluster)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -29,18 +29,11 @@ func NewHPAMutator(src SettingsSource, m *Metrics, log logr.Logger) admission.Ha
 		if !result.Mutated {
 			return admission.Allowed(""), "allowed"
 		}
-		ops, err := patch.ForDocument(req.Object.Raw, review.Object, result.Object)
-		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err), "error"
+		var rawSpec []byte
+		if doc.Spec != nil {
+			rawSpec = doc.Spec.raw
 		}
-		warnings := make([]string, len(mutations))
-		for i, f := range mutations {
-			warnings[i] = f.String()
-		}
-		if len(ops) == 0 {
-			return admission.Allowed("").WithWarnings(warnings...), "allowed"
-		}
-		return admission.Patched("", ops...).WithWarnings(warnings...), "patched"
+		return patched(specPatch(rawSpec, review.Object.Spec, result.Object.Spec))(mutations)
 	}
 	return h
 }
@@ -49,40 +42,43 @@ func NewHPAMutator(src SettingsSource, m *Metrics, log logr.Logger) admission.Ha
 // It runs after every mutating webhook, so it judges the object that will be
 // stored: a mutate rule still broken here means the mutation was skipped or
 // undone, and the object is refused rather than stored non-standard.
-func NewHPAValidator(src SettingsSource, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "hpa-validate", settings: src, metrics: m, log: log}
+func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
+	h := &handler{name: "hpa-validate", settings: src, cluster: c, metrics: m, log: log}
 	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, err := hpaReview(req, true)
+		review, _, err := hpaReview(req, true, h.cluster)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
 		result := policies.EvaluateHPA(review, s)
+		// The old object matters only when something is denied (an old
+		// violation becomes a warning); most reviews never decode it.
+		if result.Findings.Denied() && s.AllowExistingViolations && len(req.OldObject.Raw) > 0 {
+			old, _, err := decodeHPA(req.OldObject.Raw, "oldObject")
+			if err != nil {
+				return admission.Errored(http.StatusBadRequest, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)), "error"
+			}
+			review.Old = old
+			result = policies.EvaluateHPA(review, s)
+		}
 		h.count(req, policies.KindHPA, result.Findings)
 		return respond(policies.KindHPA, req.Namespace, req.Name, result.Findings)
 	}
 	return h
 }
 
-// hpaReview decodes the request into what the rules need.
-func hpaReview(req admission.Request, final bool) (policies.HPAReview, error) {
+// hpaReview decodes the request's object into what the rules need.
+func hpaReview(req admission.Request, final bool, c policies.Cluster) (policies.HPAReview, *hpaDocument, error) {
 	if req.Kind.Group != "autoscaling" || req.Kind.Version != "v2" || req.Kind.Kind != policies.KindHPA {
-		return policies.HPAReview{}, fmt.Errorf("scaleguard expects autoscaling/v2 HorizontalPodAutoscaler at this path, got %s; "+
+		return policies.HPAReview{}, nil, fmt.Errorf("scaleguard expects autoscaling/v2 HorizontalPodAutoscaler at this path, got %s; "+
 			"check that the webhook configuration lists only v2 with matchPolicy: Equivalent", req.Kind)
 	}
-	obj := &autoscalingv2.HorizontalPodAutoscaler{}
-	if err := decodeObject(req.Object.Raw, obj, "object"); err != nil {
-		return policies.HPAReview{}, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)
+	obj, doc, err := decodeHPA(req.Object.Raw, "object")
+	if err != nil {
+		return policies.HPAReview{}, nil, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)
 	}
-	review := policies.HPAReview{Object: obj, Final: final}
+	review := policies.HPAReview{Object: obj, Final: final, Cluster: c}
 	if rk := req.RequestKind; rk != nil && (rk.Group != req.Kind.Group || rk.Version != req.Kind.Version) {
 		review.WrittenAs = rk.Group + "/" + rk.Version
 	}
-	if len(req.OldObject.Raw) > 0 {
-		old := &autoscalingv2.HorizontalPodAutoscaler{}
-		if err := decodeObject(req.OldObject.Raw, old, "oldObject"); err != nil {
-			return policies.HPAReview{}, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)
-		}
-		review.Old = old
-	}
-	return review, nil
+	return review, doc, nil
 }

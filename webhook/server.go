@@ -18,6 +18,8 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/scaleguard/scaleguard/policies"
 )
 
 // Defaults of Options, also the defaults of `scaleguard serve`.
@@ -62,6 +64,10 @@ type Options struct {
 	// MetricsAddr serves /metrics over plain HTTP, ":8080" by default; "0"
 	// turns it off.
 	MetricsAddr string
+	// Cluster is what the handlers know of the rest of the cluster, the
+	// informer-backed view of package cluster. Nil means nothing: the rules
+	// that need it are skipped, as offline.
+	Cluster policies.Cluster
 }
 
 // ParseTLSVersion reads the minimum TLS version of a flag or setting.
@@ -115,7 +121,7 @@ func (o Options) configureTLS(c *tls.Config) {
 	}
 }
 
-// Server runs the three admission webhooks over TLS, plus the probe and
+// Server runs the four admission webhooks over TLS, plus the probe and
 // metrics endpoints beside them.
 //
 // The TLS side is controller-runtime's webhook server, which brings:
@@ -167,22 +173,25 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 		TLSOpts:  []func(*tls.Config){o.configureTLS},
 	})
 	admissionLog := log.WithName("admission")
-	s.register(PathMutateHPA, NewHPAMutator(src, m, admissionLog))
-	s.register(PathValidateHPA, NewHPAValidator(src, m, admissionLog))
-	s.register(PathValidateWorkload, NewWorkloadValidator(src, m, admissionLog))
+	c := o.Cluster
+	s.register(PathMutateHPA, NewHPAMutator(src, c, m, admissionLog))
+	s.register(PathValidateHPA, NewHPAValidator(src, c, m, admissionLog))
+	s.register(PathMutateWorkload, NewWorkloadMutator(src, c, m, admissionLog))
+	s.register(PathValidateWorkload, NewWorkloadValidator(src, c, m, admissionLog))
 	return s, nil
 }
 
 func (s *Server) register(path string, h admission.Handler) {
+	// scaleguard's handlers read the review themselves (see handler's
+	// ServeHTTP); anything else goes behind controller-runtime's webhook.
+	if hh, ok := h.(http.Handler); ok {
+		s.webhooks.Register(path, hh)
+		return
+	}
 	base := s.log.WithName("admission").WithValues("webhook", path)
 	s.webhooks.Register(path, &admission.Webhook{
-		Handler: h,
-		// The handlers recover from their own panics to answer with a
-		// message; this is controller-runtime's net under them (its default,
-		// spelled out so a reader need not look it up).
+		Handler:      h,
 		RecoverPanic: ptr.To(true),
-		// Decoding errors and panics are logged through scaleguard's logger
-		// rather than controller-runtime's global one.
 		LogConstructor: func(_ logr.Logger, req *admission.Request) logr.Logger {
 			return admission.DefaultLogConstructor(base, req)
 		},

@@ -250,6 +250,11 @@ func TestServerAnswersEachPath(t *testing.T) {
 			req:     admissionRequest("uid-validate-hpa", "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", designCardHPA),
 			allowed: true,
 		},
+		"mutate a Deployment (nothing to keep without an HPA)": {
+			path:    PathMutateWorkload,
+			req:     admissionRequest("uid-mutate-workload", "apps", "v1", "Deployment", "deployments", deploymentWithoutRequests),
+			allowed: true,
+		},
 		"validate a Deployment without requests": {
 			path:    PathValidateWorkload,
 			req:     admissionRequest("uid-validate-workload", "apps", "v1", "Deployment", "deployments", deploymentWithoutRequests),
@@ -279,6 +284,7 @@ func TestServerAnswersEachPath(t *testing.T) {
 		body := ts.scrape(t)
 		for _, want := range []string{
 			`scaleguard_admission_reviews_total{handler="hpa-mutate",result="patched"} 1`,
+			`scaleguard_admission_reviews_total{handler="workload-mutate",result="allowed"} 1`,
 			`scaleguard_admission_reviews_total{handler="workload-validate",result="denied"} 1`,
 			`controller_runtime_webhook_requests_total{code="200",webhook="/validate/workload"}`,
 			`certwatcher_read_certificate_errors_total`,

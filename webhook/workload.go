@@ -6,54 +6,101 @@ import (
 	"net/http"
 
 	"github.com/go-logr/logr"
-	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/scaleguard/scaleguard/internal/patch"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
+// NewWorkloadMutator answers the mutating webhook for Deployments and
+// StatefulSets: with hpa-replicas-conflict set to mutate, an update that
+// changes spec.replicas of a workload an HPA manages keeps the current
+// count. Like the HPA mutator it fails open, and leaves denials to the
+// validating webhook.
+func NewWorkloadMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
+	h := &handler{name: "workload-mutate", settings: src, cluster: c, metrics: m, log: log, failOpen: true}
+	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
+		review, doc, err := workloadReview(req, h.cluster, true)
+		if err != nil {
+			return admission.Errored(http.StatusBadRequest, err), "error"
+		}
+		result := policies.EvaluateWorkloadFull(review, s)
+		mutations := result.Findings.With(policies.Mutate)
+		h.count(req, review.Object.Kind, mutations)
+		if result.Replicas == nil || doc.Spec == nil {
+			return admission.Allowed(""), "allowed"
+		}
+		type replicas struct {
+			Replicas *int32 `json:"replicas,omitempty"`
+		}
+		return patched(specPatch(doc.Spec.raw, replicas{doc.Spec.v.Replicas}, replicas{result.Replicas}))(mutations)
+	}
+	return h
+}
+
 // NewWorkloadValidator answers the validating webhook for Deployments and
 // StatefulSets.
-func NewWorkloadValidator(src SettingsSource, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "workload-validate", settings: src, metrics: m, log: log}
+func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
+	h := &handler{name: "workload-validate", settings: src, cluster: c, metrics: m, log: log}
 	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, err := workloadReview(req)
+		// With a cluster view, the old object tells a replica change; without
+		// one it matters only when something is denied.
+		review, _, err := workloadReview(req, h.cluster, h.cluster != nil)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
 		findings := policies.EvaluateWorkload(review, s)
+		if review.Old == nil && findings.Denied() && s.AllowExistingViolations && len(req.OldObject.Raw) > 0 {
+			if review.Old, err = decodeOldWorkload(req); err != nil {
+				return admission.Errored(http.StatusBadRequest, err), "error"
+			}
+			findings = policies.EvaluateWorkload(review, s)
+		}
 		h.count(req, review.Object.Kind, findings)
 		return respond(review.Object.Kind, req.Namespace, req.Name, findings)
 	}
 	return h
 }
 
-func workloadReview(req admission.Request) (policies.WorkloadReview, error) {
-	decode := func(raw []byte, field string) (*policies.Workload, error) {
-		var obj any
-		switch {
-		case req.Kind.Group == "apps" && req.Kind.Version == "v1" && req.Kind.Kind == policies.KindDeployment:
-			obj = &appsv1.Deployment{}
-		case req.Kind.Group == "apps" && req.Kind.Version == "v1" && req.Kind.Kind == policies.KindStatefulSet:
-			obj = &appsv1.StatefulSet{}
-		default:
-			return nil, fmt.Errorf("scaleguard expects an apps/v1 Deployment or StatefulSet at this path, got %s", req.Kind)
-		}
-		if err := decodeObject(raw, obj, field); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
-		}
-		w, _ := policies.WorkloadOf(obj)
-		return &w, nil
-	}
-	w, err := decode(req.Object.Raw, "object")
+// workloadReview decodes the request's object (and, if withOld, the old
+// one) into what the rules need.
+func workloadReview(req admission.Request, c policies.Cluster, withOld bool) (policies.WorkloadReview, *workloadDocument, error) {
+	w, doc, err := decodeWorkload(req.Object.Raw, req.Kind, "object")
 	if err != nil {
-		return policies.WorkloadReview{}, err
+		return policies.WorkloadReview{}, nil, fmt.Errorf("%s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
 	}
-	review := policies.WorkloadReview{Object: *w}
-	if len(req.OldObject.Raw) > 0 {
-		if review.Old, err = decode(req.OldObject.Raw, "oldObject"); err != nil {
-			return policies.WorkloadReview{}, err
+	review := policies.WorkloadReview{Object: *w, Cluster: c}
+	if withOld && len(req.OldObject.Raw) > 0 {
+		if review.Old, err = decodeOldWorkload(req); err != nil {
+			return policies.WorkloadReview{}, nil, err
 		}
 	}
-	return review, nil
+	return review, doc, nil
+}
+
+func decodeOldWorkload(req admission.Request) (*policies.Workload, error) {
+	old, _, err := decodeWorkload(req.OldObject.Raw, req.Kind, "oldObject")
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
+	}
+	return old, nil
+}
+
+// patched answers a mutating review with the patch and a warning for each
+// mutation. It takes specPatch's results as they come, so that a failed
+// patch is answered as an error.
+func patched(ops []patch.Operation, err error) func(policies.Findings) (admission.Response, string) {
+	return func(mutations policies.Findings) (admission.Response, string) {
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err), "error"
+		}
+		warnings := make([]string, len(mutations))
+		for i, f := range mutations {
+			warnings[i] = f.String()
+		}
+		if len(ops) == 0 {
+			return admission.Allowed("").WithWarnings(warnings...), "allowed"
+		}
+		return admission.Patched("", ops...).WithWarnings(warnings...), "patched"
+	}
 }

@@ -11,12 +11,18 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/scaleguard/scaleguard/audit"
+	"github.com/scaleguard/scaleguard/cluster"
 	"github.com/scaleguard/scaleguard/webhook"
 )
 
@@ -34,6 +40,11 @@ func runServe(args []string, stderr io.Writer) int {
 	enableHTTP2 := fs.Bool("enable-http2", false, "offer HTTP/2 (off by default because of CVE-2023-44487 and CVE-2023-39325)")
 	probeAddr := fs.String("probe-addr", webhook.DefaultProbeAddr, "address serving /healthz and /readyz, or 0 for none")
 	metricsAddr := fs.String("metrics-addr", webhook.DefaultMetricsAddr, "address serving /metrics, or 0 for none")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the cluster view (default: $KUBECONFIG when set, else the in-cluster service account, else ~/.kube/config)")
+	clusterView := fs.Bool("cluster-view", true, "judge objects against the cluster (workloads, HPAs, LimitRanges, metrics APIs from informer caches; needs the ClusterRole). "+
+		"Turn off to run without API server access, or to save the caches' memory: the rules that need the cluster are then skipped")
+	leaderElect := fs.Bool("leader-elect", false, "elect one replica, through a Lease, to run the cluster-wide audit; the webhook serves on every replica regardless (needs --cluster-view)")
+	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's own namespace)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn, error, or a verbosity N > 0 (debug is 1)")
 	logFormat := fs.String("log-format", "json", "json or console")
 	fs.Usage = func() {
@@ -49,6 +60,9 @@ func runServe(args []string, stderr io.Writer) int {
 	tlsVersion, err := webhook.ParseTLSVersion(*tlsMin)
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err == nil && *leaderElect && !*clusterView {
+		err = errors.New("--leader-elect needs --cluster-view: the audit it elects a leader for reads the cluster view")
 	}
 	var zl *zap.Logger
 	if err == nil {
@@ -80,7 +94,8 @@ func runServe(args []string, stderr io.Writer) int {
 		log.Error(err, "cannot start")
 		return exitFailure
 	}
-	srv, err := webhook.NewServer(webhook.Options{
+	var view *cluster.View
+	opts := webhook.Options{
 		Port:          *port,
 		CertDir:       *certDir,
 		CertName:      *certName,
@@ -89,28 +104,88 @@ func runServe(args []string, stderr io.Writer) int {
 		EnableHTTP2:   *enableHTTP2,
 		ProbeAddr:     *probeAddr,
 		MetricsAddr:   *metricsAddr,
-	}, settings, metrics, log)
+	}
+	if *clusterView {
+		view, err = newClusterView(*kubeconfig, *leaderElect, *leaderNamespace, log.WithName("cluster"))
+		if err != nil {
+			log.Error(err, "cannot start")
+			return exitFailure
+		}
+		metrics.Registry.MustRegister(view.Collector())
+		opts.Cluster = view
+		// The audit reads the view's own reduced objects, not a second copy
+		// in the manager's cache, and runs on the elected leader only.
+		if _, err := audit.SetupWithManager(view.Manager(), audit.Options{
+			Reader: view.Reader(), Cluster: view, Settings: settings,
+			Registerer: metrics.Registry, Log: log.WithName("audit"),
+		}); err != nil {
+			log.Error(err, "cannot start")
+			return exitFailure
+		}
+	} else {
+		log.Info("cluster view off: rules that need the cluster are skipped")
+	}
+	srv, err := webhook.NewServer(opts, settings, metrics, log)
 	if err != nil {
 		log.Error(err, "cannot start")
 		return exitFailure
 	}
 
-	// The first of the two to stop stops the other; after a signal both
-	// stop and the server drains the requests in flight.
+	// The first to stop stops the others; after a signal all stop and the
+	// server drains the requests in flight. The server does not wait for
+	// the cluster view: until it has synced, objects are judged alone.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan error, 2)
-	go func() { done <- wrap("settings watch", settings.Start(ctx)) }()
-	go func() { done <- wrap("server", srv.Start(ctx)) }()
+	runs := []func() error{
+		func() error { return wrap("settings watch", settings.Start(ctx)) },
+		func() error { return wrap("server", srv.Start(ctx)) },
+	}
+	if view != nil {
+		runs = append(runs, func() error { return wrap("cluster view", view.Start(ctx)) })
+	}
+	done := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { done <- run() }()
+	}
 	err = <-done
 	cancel()
-	err = errors.Join(err, <-done)
+	for range len(runs) - 1 {
+		err = errors.Join(err, <-done)
+	}
 	if err != nil {
 		log.Error(err, "stopped")
 		return exitFailure
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// newClusterView builds the informer-backed view from --kubeconfig, or
+// else from $KUBECONFIG, the in-cluster service account or ~/.kube/config,
+// in that order.
+func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string, log logr.Logger) (*cluster.View, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = ctrlconfig.GetConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: no API server to watch (%w); give --kubeconfig, or run with --cluster-view=false", err)
+	}
+	cfg.UserAgent = "scaleguard/" + version
+	if cfg.QPS == 0 {
+		// controller-runtime's defaults; client-go's 5/s would throttle the
+		// first lists of a large cluster.
+		cfg.QPS, cfg.Burst = 20, 30
+	}
+	return cluster.New(cluster.Options{
+		Config:                  cfg,
+		LeaderElection:          leaderElect,
+		LeaderElectionNamespace: leaderNamespace,
+		Log:                     log,
+	})
 }
 
 func wrap(what string, err error) error {

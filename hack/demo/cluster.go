@@ -32,7 +32,9 @@ func startScaleguard(ctx context.Context, bed *testbed.Testbed, root, dir string
 	var sg *harness.Scaleguard
 	if err := step("starting scaleguard serve and registering config/webhook", func() error {
 		var err error
-		if sg, err = harness.Start(ctx, bin, dir, ""); err != nil {
+		// With the cluster view, as a real install runs: LimitRanges,
+		// scale targets, other HPAs and the metrics APIs count.
+		if sg, err = harness.StartWith(ctx, bin, dir, harness.Options{Kubeconfig: bed.Kubeconfig}); err != nil {
 			return err
 		}
 		webhooks, err := harness.LoadWebhookConfigs(root)

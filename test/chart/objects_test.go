@@ -124,8 +124,8 @@ func TestWebhookConfigurations(t *testing.T) {
 					hooks = append(hooks, h.(map[string]any))
 				}
 			}
-			if len(hooks) != 3 {
-				t.Fatalf("want 3 webhooks, got %d", len(hooks))
+			if len(hooks) != 4 {
+				t.Fatalf("want 4 webhooks, got %d", len(hooks))
 			}
 			var ca string
 			if combo == "generated-tls" {
@@ -157,11 +157,12 @@ func TestWebhookConfigurations(t *testing.T) {
 						t.Errorf("%s namespaceSelector does not exclude %s:\n%s", name, ns, sel)
 					}
 				}
-				want := map[string]string{"hpa.mutate.scaleguard.io": "Ignore", "hpa.validate.scaleguard.io": "Fail", "workload.validate.scaleguard.io": "Fail"}[name]
+				want := map[string]string{"hpa.mutate.scaleguard.io": "Ignore", "hpa.validate.scaleguard.io": "Fail",
+					"workload.mutate.scaleguard.io": "Ignore", "workload.validate.scaleguard.io": "Fail"}[name]
 				if h["failurePolicy"] != want {
 					t.Errorf("%s failurePolicy %v, want %s", name, h["failurePolicy"], want)
 				}
-				if name == "hpa.mutate.scaleguard.io" && h["reinvocationPolicy"] != "IfNeeded" {
+				if strings.Contains(name, ".mutate.") && h["reinvocationPolicy"] != "IfNeeded" {
 					t.Errorf("mutating webhook reinvocationPolicy %v", h["reinvocationPolicy"])
 				}
 				cc := h["clientConfig"].(map[string]any)

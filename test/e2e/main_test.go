@@ -62,7 +62,8 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sg, err := harness.Start(ctx, bin, dir, "")
+	// scaleguard watches the test bed, as it watches its cluster in a pod.
+	sg, err := harness.StartWith(ctx, bin, dir, harness.Options{Kubeconfig: bed.Kubeconfig})
 	if err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -44,6 +45,9 @@ type Scaleguard struct {
 	CABundle []byte
 	// ProbeAddr and MetricsAddr are the plain-HTTP endpoints.
 	ProbeAddr, MetricsAddr string
+	// Kubeconfig is the cluster the process watches; empty runs it with
+	// --cluster-view=false.
+	Kubeconfig string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -60,11 +64,16 @@ type Options struct {
 	// CA, Cert and Key (PEM) are a serving certificate to use, such as the
 	// one a Helm release stored in its Secret; empty generates one.
 	CA, Cert, Key []byte
+	// Kubeconfig is the kubeconfig file of the cluster scaleguard judges
+	// objects against (a test bed's Kubeconfig). Empty runs scaleguard
+	// without its cluster view, and the rules that need one are skipped.
+	Kubeconfig string
 }
 
 // Start writes certificates and settings into dir and starts `scaleguard
 // serve`, returning once /readyz answers. settings is the settings file's
-// content ("" for the built-in standard).
+// content ("" for the built-in standard). It runs without a cluster view;
+// StartWith and Options.Kubeconfig give it one.
 func Start(ctx context.Context, binary, dir, settings string) (*Scaleguard, error) {
 	return StartWith(ctx, binary, dir, Options{Settings: settings})
 }
@@ -98,6 +107,7 @@ func StartWith(ctx context.Context, binary, dir string, o Options) (*Scaleguard,
 		Binary: binary, Dir: dir, Port: ports[0], CABundle: ca,
 		ProbeAddr:   "127.0.0.1:" + strconv.Itoa(ports[1]),
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[2]),
+		Kubeconfig:  o.Kubeconfig,
 	}
 	return s, s.Restart(ctx)
 }
@@ -112,7 +122,8 @@ func (s *Scaleguard) SettingsPath() string { return filepath.Join(s.Dir, "settin
 func (s *Scaleguard) LogPath() string { return filepath.Join(s.Dir, "scaleguard.log") }
 
 // Restart starts the process again after Stop or Kill (or for the first
-// time) and waits until it is ready.
+// time) and waits until it is ready and, with a Kubeconfig, until its
+// cluster view has synced.
 func (s *Scaleguard) Restart(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,9 +134,15 @@ func (s *Scaleguard) Restart(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.Binary, "serve",
+	args := []string{"serve",
 		"--port", strconv.Itoa(s.Port), "--cert-dir", s.Dir, "--config", s.SettingsPath(),
-		"--probe-addr", s.ProbeAddr, "--metrics-addr", s.MetricsAddr, "--log-format", "console")
+		"--probe-addr", s.ProbeAddr, "--metrics-addr", s.MetricsAddr, "--log-format", "console"}
+	if s.Kubeconfig != "" {
+		args = append(args, "--kubeconfig", s.Kubeconfig)
+	} else {
+		args = append(args, "--cluster-view=false")
+	}
+	cmd := exec.Command(s.Binary, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()
@@ -133,7 +150,39 @@ func (s *Scaleguard) Restart(ctx context.Context) error {
 	}
 	s.cmd, s.log, s.done = cmd, log, make(chan struct{})
 	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(s.done)
-	return s.waitReady(ctx)
+	if err := s.waitReady(ctx); err != nil {
+		return err
+	}
+	if s.Kubeconfig == "" {
+		return nil
+	}
+	// Ready does not wait for the cluster view (the webhook answers from
+	// the object alone meanwhile); tests want the rules that need it.
+	return s.waitClusterView(ctx, time.Minute)
+}
+
+// waitClusterView waits until the process reports its cluster view synced
+// (scaleguard_cluster_view_synced 1 on /metrics).
+func (s *Scaleguard) waitClusterView(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.MetricsAddr+"/metrics", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if bytes.Contains(body, []byte("\nscaleguard_cluster_view_synced 1\n")) {
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("scaleguard serve exited before its cluster view synced; see %s:\n%s", s.LogPath(), tail(s.LogPath()))
+		case <-ctx.Done():
+			return fmt.Errorf("scaleguard's cluster view not synced: %w; see %s", ctx.Err(), s.LogPath())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Scaleguard) waitReady(ctx context.Context) error {
@@ -155,6 +204,16 @@ func (s *Scaleguard) waitReady(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// PID is the running process's ID, 0 when it is not running.
+func (s *Scaleguard) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Stop ends the process with SIGTERM and waits for it to drain and exit.

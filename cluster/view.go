@@ -1,0 +1,189 @@
+// Package cluster is scaleguard's informer-backed view of the cluster: the
+// Deployments, StatefulSets, HPAs, LimitRanges and Namespaces the rules
+// judge an object against, each held reduced to what the rules read, plus
+// the metrics APIServices and API discovery. A View implements
+// policies.Cluster for the webhook, and hands the same informers to the
+// audit as a client.Reader.
+//
+// A View never makes the webhook wait on its caches: until an informer has
+// synced, the lookups that need it answer policies.ErrUnknown, and the
+// rules judge the object alone and say so in a warning. LimitRanges alone
+// are asked of the API server meanwhile, within a second (see
+// liveLimitRanges).
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// DefaultLeaderElectionID is the name of the Lease the replicas elect a
+// leader with.
+const DefaultLeaderElectionID = "scaleguard-leader"
+
+// Options configure a View.
+type Options struct {
+	// Config reaches the API server.
+	Config *rest.Config
+	// LeaderElection elects one replica to run the manager's leader-only
+	// runnables (the audit). The informers and the webhook run on every
+	// replica regardless.
+	LeaderElection bool
+	// LeaderElectionNamespace holds the Lease; empty is the namespace the
+	// pod runs in.
+	LeaderElectionNamespace string
+	// LeaderElectionID names the Lease, DefaultLeaderElectionID by default.
+	LeaderElectionID string
+	// DiscoveryTTL is how long a group-version's resource list answers
+	// Scalable before discovery is asked again, DefaultDiscoveryTTL by
+	// default.
+	DiscoveryTTL time.Duration
+	// Log receives the view's own log lines.
+	Log logr.Logger
+}
+
+// View is the informer-backed view of the cluster. It implements
+// policies.Cluster.
+type View struct {
+	informers informers
+	live      *liveLimitRanges
+	scale     *scaleDiscovery
+	// mgr hosts leader election and the audit's runnables; its cache holds
+	// only what the audit reads beyond the view's informers.
+	mgr manager.Manager
+	log logr.Logger
+}
+
+var _ policies.Cluster = (*View)(nil)
+
+// New builds a View. Nothing is asked of the API server until Start.
+func New(o Options) (*View, error) {
+	if o.Config == nil {
+		return nil, errors.New("cluster view: no API server configuration")
+	}
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = DefaultLeaderElectionID
+	}
+	// Protobuf: smaller on the wire and cheaper to decode than JSON for the
+	// thousands of objects of the first lists.
+	pb := rest.CopyConfig(o.Config)
+	pb.ContentType = runtime.ContentTypeProtobuf
+	pb.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	cs, err := kubernetes.NewForConfig(pb)
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(o.Config)
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: %w", err)
+	}
+	in, err := newInformers(cs, dyn)
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: %w", err)
+	}
+	scale, err := newScaleDiscovery(o.Config, o.DiscoveryTTL)
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: %w", err)
+	}
+	// The manager's metrics, probe and webhook servers stay off: scaleguard's
+	// server has its own.
+	mgr, err := manager.New(o.Config, manager.Options{
+		Scheme: scheme.Scheme,
+		Logger: o.Log,
+		Cache: cache.Options{
+			// Types the audit reads beyond the view lose their managedFields
+			// at least.
+			DefaultTransform: cache.TransformStripManagedFields(),
+		},
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                o.LeaderElection,
+		LeaderElectionNamespace:       o.LeaderElectionNamespace,
+		LeaderElectionID:              o.LeaderElectionID,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: %w", err)
+	}
+	return &View{informers: in, live: &liveLimitRanges{client: cs.CoreV1(), now: time.Now}, scale: scale, mgr: mgr, log: o.Log}, nil
+}
+
+// Start runs the informers, and the manager with its leader election,
+// until ctx ends. The informers list and watch in the background and retry
+// on their own while the API server cannot be reached: a cluster that is
+// slow to answer delays the view, never the webhook.
+func (v *View) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	v.informers.run(ctx)
+	go v.logSynced(ctx, time.Now())
+	return v.mgr.Start(ctx)
+}
+
+func (v *View) logSynced(ctx context.Context, start time.Time) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !v.Synced() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	v.log.Info("cluster view synced", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// Synced reports whether every informer has synced. Until its own has, a
+// lookup answers policies.ErrUnknown.
+func (v *View) Synced() bool { return v.informers.synced() }
+
+// ready returns nil once the named informer has synced, and
+// policies.ErrUnknown until then. Each lookup depends on its own informer
+// only, so a resource the view cannot list (RBAC) leaves the others working.
+func (v *View) ready(name string) error {
+	if v.informers[name].HasSynced() {
+		return nil
+	}
+	return fmt.Errorf("%s not synced yet: %w", name, policies.ErrUnknown)
+}
+
+// Reader reads from the view's informers (see reader), and from the
+// manager's cache for any other type. Give it to the audit rather than the
+// manager's cache: reading Deployments or HPAs through that cache would
+// start a second set of informers holding the full objects.
+func (v *View) Reader() client.Reader {
+	return &reader{informers: v.informers, other: v.mgr.GetCache()}
+}
+
+// Manager is the manager hosting leader election, for runnables that share
+// it (the audit).
+func (v *View) Manager() manager.Manager { return v.mgr }
+
+// Collector is the scaleguard_cluster_view_synced gauge.
+func (v *View) Collector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "scaleguard_cluster_view_synced",
+		Help: "1 once the cluster view's informers have synced; until then rules that need the cluster are skipped with a warning.",
+	}, func() float64 {
+		if v.Synced() {
+			return 1
+		}
+		return 0
+	})
+}

@@ -1,0 +1,256 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scaleguard/scaleguard/cluster"
+	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/testbed"
+)
+
+func deployment(ns, name string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](3),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1",
+					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
+			},
+		},
+	}
+}
+
+func hpa(ns, name, target string) *autoscalingv2.HorizontalPodAutoscaler {
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: target},
+			MaxReplicas:    5,
+		},
+	}
+}
+
+// eventually retries f for up to 20 s.
+func eventually(t *testing.T, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after 20s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestView runs the view against a real API server: what it answers before
+// its caches sync, then each lookup, its index, its transforms and its
+// leader election.
+func TestView(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{})
+	ctx := context.Background()
+	c := bed.Client
+	for _, ns := range []string{"shop", "other"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, obj := range []client.Object{
+		deployment("shop", "web"),
+		hpa("shop", "web", "web"), hpa("shop", "unrelated", "api"), hpa("other", "web", "web"),
+		&corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "defaults", Namespace: "shop"},
+			Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer,
+				DefaultRequest: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}}}},
+	} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	v, err := cluster.New(cluster.Options{Config: bed.Config, LeaderElection: true, LeaderElectionNamespace: "default", Log: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Workload("shop", "Deployment", "web"); !errors.Is(err, policies.ErrUnknown) {
+		t.Errorf("before the caches sync: %v, want ErrUnknown", err)
+	}
+	// LimitRanges alone are asked of the API server meanwhile.
+	if lrs, err := v.LimitRanges("shop"); err != nil || len(lrs) != 1 {
+		t.Errorf("LimitRanges before the caches sync: %v, %v", lrs, err)
+	}
+	if _, err := v.Scalable("argoproj.io/v1alpha1", "Rollout"); !errors.Is(err, policies.ErrUnknown) {
+		t.Errorf("Scalable before the view starts: %v, want ErrUnknown", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- v.Start(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("view stopped with %v", err)
+		}
+	})
+	eventually(t, func() error {
+		if !v.Synced() {
+			return errors.New("not synced")
+		}
+		return nil
+	})
+
+	t.Run("workloads", func(t *testing.T) {
+		w, err := v.Workload("shop", "Deployment", "web")
+		if err != nil || w == nil {
+			t.Fatalf("Workload: %v, %v", w, err)
+		}
+		if *w.Replicas != 3 || w.Template.Spec.Containers[0].Resources.Requests.Cpu().String() != "100m" {
+			t.Errorf("workload %+v", w)
+		}
+		if w, err := v.Workload("shop", "StatefulSet", "web"); w != nil || err != nil {
+			t.Errorf("a missing StatefulSet: %v, %v", w, err)
+		}
+	})
+	t.Run("HPAs by target, per namespace", func(t *testing.T) {
+		got, err := v.HPAsFor("shop", "Deployment", "web")
+		if err != nil || len(got) != 1 || got[0].Name != "web" || got[0].Namespace != "shop" {
+			t.Errorf("HPAsFor: %v, %v", got, err)
+		}
+		if got, err := v.HPAsFor("other", "Deployment", "web"); err != nil || len(got) != 1 || got[0].Namespace != "other" {
+			t.Errorf("HPAsFor in another namespace: %v, %v", got, err)
+		}
+		if err := c.Create(ctx, hpa("shop", "web-memory", "web")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			if got, _ := v.HPAsFor("shop", "Deployment", "web"); len(got) != 2 {
+				return fmt.Errorf("%d HPAs, want 2 after a create", len(got))
+			}
+			return nil
+		})
+	})
+	t.Run("LimitRanges", func(t *testing.T) {
+		lrs, err := v.LimitRanges("shop")
+		if err != nil || len(lrs) != 1 {
+			t.Errorf("LimitRanges: %v, %v", lrs, err)
+		}
+		if lrs, _ := v.LimitRanges("other"); len(lrs) != 0 {
+			t.Errorf("LimitRanges of another namespace: %v", lrs)
+		}
+	})
+	t.Run("metrics APIs", func(t *testing.T) {
+		// Built-in groups are local APIServices, always Available; the
+		// test bed has no metrics-server.
+		if ok, err := v.MetricsAPIAvailable("apps"); !ok || err != nil {
+			t.Errorf("apps: %v, %v", ok, err)
+		}
+		if ok, err := v.MetricsAPIAvailable("metrics.k8s.io"); ok || err != nil {
+			t.Errorf("metrics.k8s.io without metrics-server: %v, %v", ok, err)
+		}
+		// Registered but not Available: its Service has no endpoints.
+		svc := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+			"metadata": map[string]any{"name": "v1beta1.metrics.k8s.io"},
+			"spec": map[string]any{"group": "metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": int64(100),
+				"versionPriority": int64(100), "insecureSkipTLSVerify": true,
+				"service": map[string]any{"name": "metrics-server", "namespace": "kube-system"}},
+		}}
+		if err := c.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(ctx, svc) })
+		eventually(t, func() error {
+			list := &unstructured.UnstructuredList{}
+			list.SetAPIVersion("apiregistration.k8s.io/v1")
+			list.SetKind("APIServiceList")
+			if err := v.Reader().List(ctx, list); err != nil {
+				return err
+			}
+			for _, s := range list.Items {
+				if s.GetName() == "v1beta1.metrics.k8s.io" {
+					return nil
+				}
+			}
+			return errors.New("the APIService is not in the cache yet")
+		})
+		if ok, err := v.MetricsAPIAvailable("metrics.k8s.io"); ok || err != nil {
+			t.Errorf("metrics.k8s.io registered without endpoints: %v, %v", ok, err)
+		}
+	})
+	t.Run("scale subresources through discovery", func(t *testing.T) {
+		for kind, want := range map[string]bool{"Deployment": true, "DaemonSet": false} {
+			if ok, err := v.Scalable("apps/v1", kind); ok != want || err != nil {
+				t.Errorf("%s: %v, %v", kind, ok, err)
+			}
+		}
+		if _, err := v.Scalable("argoproj.io/v1alpha1", "Rollout"); err == nil || !strings.Contains(err.Error(), "argoproj.io/v1alpha1") {
+			t.Errorf("a group the server does not serve: %v", err)
+		}
+	})
+	t.Run("the reader decodes the reduced objects", func(t *testing.T) {
+		r := v.Reader()
+		var d appsv1.Deployment
+		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "web"}, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Spec.Template.Spec.Containers[0].Image != "" || d.ManagedFields != nil || d.Spec.Selector != nil || *d.Spec.Replicas != 3 {
+			t.Errorf("the cached Deployment keeps what no rule reads, or lost what they do: %+v", d)
+		}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "none"}, &d); !apierrors.IsNotFound(err) {
+			t.Errorf("a missing Deployment: %v", err)
+		}
+		var hs autoscalingv2.HorizontalPodAutoscalerList
+		if err := r.List(ctx, &hs, client.InNamespace("shop"), client.UnsafeDisableDeepCopy); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, h := range hs.Items {
+			names = append(names, h.Namespace+"/"+h.Name+"→"+h.Spec.ScaleTargetRef.Name)
+		}
+		if want := []string{"shop/unrelated→api", "shop/web→web", "shop/web-memory→web"}; !slices.Equal(names, want) {
+			t.Errorf("HPAs in shop: %v, want %v", names, want)
+		}
+		var ns corev1.NamespaceList
+		if err := r.List(ctx, &ns, client.MatchingLabels{"kubernetes.io/metadata.name": "other"}); err != nil || len(ns.Items) != 1 {
+			t.Errorf("namespaces by label: %v, %v", ns.Items, err)
+		}
+		if err := r.List(ctx, &appsv1.DeploymentList{}, client.MatchingLabels{"app": "web"}); err == nil {
+			t.Error("a label selector on Deployments, whose labels the view drops, was answered")
+		}
+	})
+	t.Run("leader election", func(t *testing.T) {
+		eventually(t, func() error {
+			var lease coordinationv1.Lease
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: cluster.DefaultLeaderElectionID}, &lease); err != nil {
+				return err
+			}
+			if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+				return errors.New("no holder")
+			}
+			return nil
+		})
+	})
+}

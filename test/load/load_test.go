@@ -1,0 +1,183 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	admissionv1 "k8s.io/api/admission/v1"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+func muxes(t testing.TB) map[string]http.Handler {
+	s := policies.Defaults()
+	h, err := Handlers(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func mix(t testing.TB) []*Review {
+	s := policies.Defaults()
+	reviews, err := Mix(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reviews
+}
+
+// TestMixSizes keeps the reviews at the sizes the load results name.
+func TestMixSizes(t *testing.T) {
+	want := map[string][2]int{
+		"hpa-mutate-5k": {4_500, 6_500}, "hpa-mutate-25k": {23_000, 27_000},
+		"hpa-validate": {4_500, 7_000}, "hpa-validate-v1-denied": {4_500, 7_000},
+		"deployment-validate": {23_000, 27_000}, "deployment-validate-denied": {23_000, 27_000},
+	}
+	reviews := mix(t)
+	if len(reviews) != len(want) {
+		t.Fatalf("%d reviews, want %d", len(reviews), len(want))
+	}
+	for _, r := range reviews {
+		if w, ok := want[r.Name]; !ok || r.Size() < w[0] || r.Size() > w[1] {
+			t.Errorf("%s is %d bytes, want %v", r.Name, r.Size(), w)
+		}
+	}
+}
+
+// TestRunChecksVerdicts loads both handler sets over TLS and expects every
+// verdict right; a server answering the wrong thing must be caught.
+func TestRunChecksVerdicts(t *testing.T) {
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(h http.Handler) Target {
+		srv := httptest.NewUnstartedServer(h)
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return Target{Name: "test", BaseURL: srv.URL, RootCAs: ca.Pool()}
+	}
+	reviews := mix(t)
+	for name, mux := range muxes(t) {
+		t.Run(name, func(t *testing.T) {
+			r := Run(context.Background(), serve(mux), Options{Concurrency: 3, NoKeepAlive: 1, MaxReviews: 120, Duration: 20 * time.Second, Reviews: reviews})
+			if r.Reviews != 120 || r.Errors != 0 || r.Wrong != 0 {
+				t.Fatalf("%d reviews, %d errors, %d wrong: %q", r.Reviews, r.Errors, r.Wrong, r.Failures)
+			}
+			// One keep-alive connection per other caller, one per review of the first.
+			if r.FailedHandshakes != 0 || r.Handshakes < 10 || r.Serials["7"] != r.Handshakes {
+				t.Errorf("handshakes %d (failed %d), serials %v", r.Handshakes, r.FailedHandshakes, r.Serials)
+			}
+		})
+	}
+
+	// A server that admits everything without a patch is wrong on four
+	// reviews out of six.
+	allow := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(req.Body)
+		resp := admission.Allowed("")
+		ar, _ := decodeRequest(buf.Bytes())
+		resp.UID = ar
+		writeResponse(w, resp)
+	})
+	r := Run(context.Background(), serve(allow), Options{Concurrency: 2, MaxReviews: 60, Duration: 20 * time.Second, Reviews: reviews})
+	if r.Errors != 0 || r.Wrong != 40 {
+		t.Errorf("a server admitting everything: %d errors, %d wrong, want 0 and 40", r.Errors, r.Wrong)
+	}
+}
+
+// BenchmarkFloor is the least any webhook pays for each review of the mix:
+// a plain encoding/json decode of the AdmissionReview and an encode of an
+// answer. BenchmarkMix's figures are read against it.
+func BenchmarkFloor(b *testing.B) {
+	for _, r := range mix(b) {
+		b.Run(r.Name, func(b *testing.B) {
+			b.SetBytes(int64(r.Size()))
+			b.ReportAllocs()
+			for b.Loop() {
+				var review admissionv1.AdmissionReview
+				if err := json.Unmarshal(r.Body, &review); err != nil {
+					b.Fatal(err)
+				}
+				out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta,
+					Response: &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}}
+				if _, err := json.Marshal(out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMix measures each review of the mix through each handler set in
+// process: HTTP body to answer, without TLS or the network. With
+// -cpuprofile it shows where a server's time goes.
+func BenchmarkMix(b *testing.B) {
+	reviews := mix(b)
+	for _, name := range []string{"scaleguard", "stock"} {
+		mux := muxes(b)[name]
+		for _, r := range reviews {
+			b.Run(name+"/"+r.Name, func(b *testing.B) {
+				serve := func() *httptest.ResponseRecorder {
+					rec := httptest.NewRecorder()
+					req := httptest.NewRequest(http.MethodPost, r.Path, bytes.NewReader(r.Body))
+					req.Header.Set("Content-Type", "application/json")
+					mux.ServeHTTP(rec, req)
+					return rec
+				}
+				if err := r.Check(serve().Body.Bytes()); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(r.Size()))
+				b.ReportAllocs()
+				for b.Loop() {
+					if rec := serve(); rec.Code != http.StatusOK {
+						b.Fatalf("HTTP %d", rec.Code)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestWriteSection replaces only its own section and keeps the others'.
+func TestWriteSection(t *testing.T) {
+	path := t.TempDir() + "/PERFORMANCE.md"
+	if err := WriteSection(path, "## Load", "## Load\n\nfirst\n"); err != nil {
+		t.Fatal(err)
+	}
+	doc := "# Performance\n\n## Cluster view memory\n\ntheirs\n\n## Load\n\nold\n### detail\n\nold too\n\n## Later\n\nkept\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSection(path, "## Load", "## Load\n\nnew\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# Performance\n\n## Cluster view memory\n\ntheirs\n\n## Load\n\nnew\n\n## Later\n\nkept\n"
+	if string(got) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -1,0 +1,92 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// maxReviewBytes caps a request body: two objects of the API server's
+// 3 MiB limit each, plus the review around them (the same cap as
+// controller-runtime's admission.Webhook).
+const maxReviewBytes = 7 << 20
+
+// Review API versions scaleguard answers; the response uses the request's.
+const (
+	reviewV1      = "admission.k8s.io/v1"
+	reviewV1beta1 = "admission.k8s.io/v1beta1"
+)
+
+// ServeHTTP reads an AdmissionReview, answers it, and writes the review
+// back in the request's version. It decodes the review with one
+// encoding/json pass — objects stay raw bytes until a handler decodes what
+// it needs of them — where controller-runtime's admission.Webhook goes
+// through the API machinery's universal deserializer, which parses the body
+// twice. Both review versions have the same JSON shape.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	review, status, err := readReview(r)
+	if err != nil {
+		writeReview(w, reviewV1, admission.Errored(status, err))
+		return
+	}
+	resp := h.Handle(r.Context(), admission.Request{AdmissionRequest: *review.Request})
+	resp.UID = review.Request.UID
+	if len(resp.Patches) > 0 {
+		patch, err := json.Marshal(resp.Patches)
+		if err != nil {
+			resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the patch: %w", err))
+			resp.UID = review.Request.UID
+		} else {
+			resp.Patch = patch
+			pt := admissionv1.PatchTypeJSONPatch
+			resp.PatchType = &pt
+		}
+	}
+	writeReview(w, review.APIVersion, resp)
+}
+
+// readReview reads and checks the body. The status is the HTTP-style code
+// the error is reported with inside the review.
+func readReview(r *http.Request) (*admissionv1.AdmissionReview, int32, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, http.StatusBadRequest, errors.New("request body is empty")
+	}
+	defer r.Body.Close()
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		return nil, http.StatusBadRequest, fmt.Errorf("content type %q, expected application/json", ct)
+	}
+	limited := &io.LimitedReader{R: r.Body, N: maxReviewBytes + 1}
+	body, err := io.ReadAll(limited)
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err)
+	}
+	if int64(len(body)) > maxReviewBytes {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewBytes)
+	}
+	review := &admissionv1.AdmissionReview{}
+	if err := json.Unmarshal(body, review); err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("not an AdmissionReview: %w", err)
+	}
+	if review.Kind != "AdmissionReview" || (review.APIVersion != reviewV1 && review.APIVersion != reviewV1beta1) {
+		return nil, http.StatusBadRequest, fmt.Errorf("not an AdmissionReview of %s or %s: apiVersion %q, kind %q",
+			reviewV1, reviewV1beta1, review.APIVersion, review.Kind)
+	}
+	if review.Request == nil {
+		return nil, http.StatusBadRequest, errors.New("AdmissionReview has no request")
+	}
+	return review, 0, nil
+}
+
+func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response) {
+	out := admissionv1.AdmissionReview{Response: &resp.AdmissionResponse}
+	out.APIVersion, out.Kind = apiVersion, "AdmissionReview"
+	w.Header().Set("Content-Type", "application/json")
+	// Encoding a review built here cannot fail; a write error means the
+	// connection is gone and there is no one left to tell.
+	_ = json.NewEncoder(w).Encode(out)
+}
