@@ -35,10 +35,10 @@ var (
 		return os.WriteFile(filepath.Join(dir, "tls.key"), k, 0o600)
 	}}
 	renamedOver = rotation{"renamed over", func(dir string, c, k []byte) error {
-		if err := load.ReplaceFile(filepath.Join(dir, "tls.crt"), c); err != nil {
+		if err := harness.ReplaceFile(filepath.Join(dir, "tls.crt"), c); err != nil {
 			return err
 		}
-		return load.ReplaceFile(filepath.Join(dir, "tls.key"), k)
+		return harness.ReplaceFile(filepath.Join(dir, "tls.key"), k)
 	}}
 	secretVolume = rotation{"Secret volume swap", secretVolumeSwap}
 )
@@ -104,7 +104,7 @@ func secretVolumeSwap(dir string, certPEM, keyPEM []byte) error {
 // may fail, and every new certificate must be served.
 func TestCertificateRotationUnderLoad(t *testing.T) {
 	ctx := context.Background()
-	ca, err := load.NewCA()
+	ca, err := harness.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestCertificateRotationUnderLoad(t *testing.T) {
 
 // waitServed polls new TLS connections until the server presents the
 // certificate with serial, and returns how long that took.
-func waitServed(ctx context.Context, port int, ca *load.CA, serial int64, timeout time.Duration) (time.Duration, error) {
+func waitServed(ctx context.Context, port int, ca *harness.CA, serial int64, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	want := strconv.FormatInt(serial, 10)
 	last := ""

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/scaleguard/scaleguard/test/harness"
 	admissionv1 "k8s.io/api/admission/v1"
 	"net/http"
 	"net/http/httptest"
@@ -56,7 +57,7 @@ func TestMixSizes(t *testing.T) {
 // TestRunChecksVerdicts loads both handler sets over TLS and expects every
 // verdict right; a server answering the wrong thing must be caught.
 func TestRunChecksVerdicts(t *testing.T) {
-	ca, err := NewCA()
+	ca, err := harness.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/scaleguard/scaleguard/test/harness"
 	"net"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ type StockServer struct {
 
 // StartStockServer starts the stock server binary on port with the
 // certificate in certDir and returns once it completes a TLS handshake.
-func StartStockServer(ctx context.Context, binary, certDir string, port int, ca *CA) (*StockServer, error) {
+func StartStockServer(ctx context.Context, binary, certDir string, port int, ca *harness.CA) (*StockServer, error) {
 	log, err := os.Create(filepath.Join(certDir, "stockserver.log"))
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (s *StockServer) Stop() {
 
 // WaitTLS returns once 127.0.0.1:port completes a handshake with a
 // certificate ca trusts, or fails when exited closes or 30 s pass.
-func WaitTLS(ctx context.Context, port int, ca *CA, exited <-chan struct{}) error {
+func WaitTLS(ctx context.Context, port int, ca *harness.CA, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))

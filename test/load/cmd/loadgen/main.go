@@ -76,7 +76,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ca, err := load.NewCA()
+	ca, err := harness.NewCA()
 	if err != nil {
 		return err
 	}

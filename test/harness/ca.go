@@ -1,4 +1,4 @@
-package load
+package harness
 
 import (
 	"crypto/ecdsa"
@@ -34,7 +34,7 @@ func NewCA() (*CA, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "scaleguard load CA"},
+		Subject:               pkix.Name{CommonName: "scaleguard test CA"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(24 * time.Hour),
 		IsCA:                  true,
