@@ -80,8 +80,9 @@ fuzz-short: ## Run each fuzz target for FUZZTIME (default 10s).
 	done
 
 .PHONY: bench
-bench: ## Benchmarks: handlers against the AdmissionReview decode floor, and the scaling analyses.
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./webhook ./policies/scaling
+bench: ## Benchmarks: each review through scaleguard, the stock controller-runtime path and the decode floor; the scaling analyses; the audit scan.
+	$(GO) test -run '^$$' -bench 'Floor|Mix' -benchmem -count 5 ./test/load
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./webhook ./policies/scaling ./audit
 
 ##@ Test bed (real kube-apiserver, etcd, kubectl, helm built from the module proxy)
 
@@ -97,6 +98,10 @@ LOAD_FLAGS ?=
 .PHONY: bench-load
 bench-load: ## Load `scaleguard serve` and the stock controller-runtime server over loopback TLS at 1-16 callers, every verdict checked; writes the Load section of docs/PERFORMANCE.md (~1 min).
 	$(GO) run ./test/load/cmd/loadgen -doc docs/PERFORMANCE.md $(LOAD_FLAGS)
+
+.PHONY: bench-rss
+bench-rss: tools ## Resident memory of scaleguard serve with 10,000 Deployments and 10,000 HPAs stored, with and without the cluster view (~90 s).
+	SCALEGUARD_BENCH_RSS=1 $(GO) test -count=1 -v -run TestClusterViewMemory -timeout 20m ./test/e2e
 
 .PHONY: faults
 faults: tools ## Fault injection at full length: SIGKILLs during 1,000 creates per failure policy (R3), 8 certificate rotations under load (R4); see docs/RELIABILITY.md (~70 s).
