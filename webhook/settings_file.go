@@ -143,6 +143,13 @@ func (f *SettingsFile) reload() {
 	if f.seen != nil && bytes.Equal(data, f.seen) {
 		return
 	}
+	// An empty file after a non-empty one is almost always a write in
+	// progress (truncate, then write): applying it would put the defaults
+	// in force for a moment. The write that follows brings the content; a
+	// file meant to hold the defaults says so with `{}`.
+	if len(f.seen) > 0 && len(bytes.TrimSpace(data)) == 0 {
+		return
+	}
 	f.seen = data
 	s, err := policies.ParseSettings(data)
 	if err != nil {

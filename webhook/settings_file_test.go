@@ -157,3 +157,28 @@ func TestSettingsFileLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsFileIgnoresATruncatedFile: between the truncate and the write
+// of an in-place edit the file is empty; that moment must not put the
+// defaults in force.
+func TestSettingsFileIgnoresATruncatedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.yaml")
+	if err := os.WriteFile(path, minReplicasFile("3"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := startSettingsFile(t, path)
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.reload()
+	if got := f.Current().Rules.MinReplicas.Minimum; got != 3 {
+		t.Fatalf("an empty file put minimum %d in force, want the previous 3", got)
+	}
+	if err := os.WriteFile(path, minReplicasFile("5"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.reload()
+	if got := f.Current().Rules.MinReplicas.Minimum; got != 5 {
+		t.Fatalf("minimum %d after the write completed, want 5", got)
+	}
+}
