@@ -284,7 +284,8 @@ func setSettings(t *testing.T, content string, restored func() error) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := os.WriteFile(env.sg.SettingsPath(), nil, 0o644); err != nil {
+		// `{}`: an empty file reads as an edit in progress and is ignored.
+		if err := os.WriteFile(env.sg.SettingsPath(), []byte("{}\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, restored)
