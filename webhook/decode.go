@@ -59,8 +59,31 @@ func decode(raw []byte, into any, field string) error {
 	return nil
 }
 
+// typeMeta is what an object says it is. The API server always writes it;
+// when present it must agree with the review's kind, or the review is
+// malformed and judging it as the wrong kind would be a silent mistake.
+type typeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+func (t typeMeta) check(want metav1.GroupVersionKind) error {
+	if t.APIVersion == "" && t.Kind == "" {
+		return nil
+	}
+	gv := want.Version
+	if want.Group != "" {
+		gv = want.Group + "/" + want.Version
+	}
+	if t.APIVersion != gv || t.Kind != want.Kind {
+		return fmt.Errorf("the object is %s %s but the review says %s %s", t.APIVersion, t.Kind, gv, want.Kind)
+	}
+	return nil
+}
+
 // hpaDocument is an HPA as the rules read it.
 type hpaDocument struct {
+	typeMeta `json:",inline"`
 	Metadata objectMeta                                          `json:"metadata"`
 	Spec     *withRaw[autoscalingv2.HorizontalPodAutoscalerSpec] `json:"spec"`
 }
@@ -69,6 +92,9 @@ func decodeHPA(raw []byte, field string) (*autoscalingv2.HorizontalPodAutoscaler
 	doc := &hpaDocument{}
 	if err := decode(raw, doc, field); err != nil {
 		return nil, nil, err
+	}
+	if err := doc.check(metav1.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: policies.KindHPA}); err != nil {
+		return nil, nil, fmt.Errorf("request.%s: %w", field, err)
 	}
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{TypeMeta: policies.TypeMetaHPAv2(), ObjectMeta: doc.Metadata.objectMeta()}
 	if doc.Spec != nil {
@@ -86,6 +112,7 @@ type container struct {
 
 // workloadDocument is a Deployment or StatefulSet as the rules read it.
 type workloadDocument struct {
+	typeMeta `json:",inline"`
 	Metadata objectMeta `json:"metadata"`
 	Spec     *withRaw[struct {
 		Replicas *int32 `json:"replicas"`
@@ -107,6 +134,9 @@ func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string) (*po
 	doc := &workloadDocument{}
 	if err := decode(raw, doc, field); err != nil {
 		return nil, nil, err
+	}
+	if err := doc.check(kind); err != nil {
+		return nil, nil, fmt.Errorf("request.%s: %w", field, err)
 	}
 	w := &policies.Workload{Kind: kind.Kind, Meta: doc.Metadata.objectMeta(), Template: &corev1.PodTemplateSpec{}}
 	if doc.Spec == nil {

@@ -106,10 +106,22 @@ func respond(kind, namespace, name string, findings policies.Findings) (admissio
 		}
 	}
 	if len(denied) > 0 {
-		msg := fmt.Sprintf("scaleguard refused %s %s: %s", kind, objectName(namespace, name), strings.Join(denied, "; "))
-		return admission.Denied(msg).WithWarnings(warnings...), "denied"
+		msg := fmt.Sprintf("scaleguard refused %s %s: %s", kind, objectName(namespace, name), strings.Join(capped(denied), "; "))
+		return admission.Denied(msg).WithWarnings(capped(warnings)...), "denied"
 	}
-	return admission.Allowed("").WithWarnings(warnings...), "allowed"
+	return admission.Allowed("").WithWarnings(capped(warnings)...), "allowed"
+}
+
+// maxListed bounds what one answer lists: an object with a thousand
+// containers must not produce a megabyte of message for kubectl to print
+// and the API server to log. The first ones show what to fix.
+const maxListed = 20
+
+func capped(items []string) []string {
+	if len(items) <= maxListed {
+		return items
+	}
+	return append(items[:maxListed:maxListed], fmt.Sprintf("… and %d more", len(items)-maxListed))
 }
 
 func objectName(namespace, name string) string {

@@ -1,0 +1,98 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+)
+
+// TestBadInput sends what a broken or hostile client could send, through
+// the HTTP path the API server uses: each gets a clear error or a correct
+// verdict, never a panic or a silent allow where a deny was due.
+func TestBadInput(t *testing.T) {
+	mutator, hpaValidator, workloadValidator, _ := handlers()
+	review := func(apiVersion, kind string, object string) string {
+		return fmt.Sprintf(`{"apiVersion":%q,"kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":%q,"version":%q,"kind":%q},`+
+			`"namespace":"shop","name":"x","operation":"CREATE","object":%s}}`,
+			apiVersion, strings.SplitN(kind, "/", 3)[0], strings.SplitN(kind, "/", 3)[1], strings.SplitN(kind, "/", 3)[2], object)
+	}
+	var containers []string
+	for i := range 1000 {
+		containers = append(containers, fmt.Sprintf(`{"name":"c%d","image":"x"}`, i))
+	}
+	thousand := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x","namespace":"shop"},"spec":{"template":{"spec":{"containers":[` +
+		strings.Join(containers, ",") + `]}}}}`
+	tests := map[string]struct {
+		handler     any
+		body        string
+		contentType string
+		apiVersion  string // of the answer; empty: v1
+		allowed     bool
+		code        int32
+		mention     string
+	}{
+		"malformed JSON": {handler: workloadValidator, body: `{"apiVersion":`, code: 400, mention: "not an AdmissionReview"},
+		"not a review":   {handler: workloadValidator, body: `{"apiVersion":"v1","kind":"Pod"}`, code: 400, mention: "not an AdmissionReview of admission.k8s.io/v1"},
+		"no request":     {handler: workloadValidator, body: `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, code: 400, mention: "has no request"},
+		"missing object": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", `null`), code: 400, mention: "request.object is empty"},
+		"kind and object disagree": {handler: hpaValidator, body: review("admission.k8s.io/v1", "autoscaling/v2/HorizontalPodAutoscaler", deploymentNoRequests),
+			code: 400, mention: "the object is apps/v1 Deployment but the review says autoscaling/v2 HorizontalPodAutoscaler"},
+		"kind and object disagree, mutator fails open with a warning": {handler: mutator,
+			body: review("admission.k8s.io/v1", "autoscaling/v2/HorizontalPodAutoscaler", deploymentNoRequests), allowed: true, mention: "did not mutate"},
+		"wrong content type": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", deploymentNoRequests), contentType: "text/plain", code: 400, mention: "content type"},
+		"oversized body": {handler: workloadValidator, body: `{"pad":"` + strings.Repeat("x", maxReviewBytes) + `"}`, code: http.StatusRequestEntityTooLarge, mention: "too large"},
+		"v1beta1 review answered in v1beta1": {handler: workloadValidator, body: review("admission.k8s.io/v1beta1", "apps/v1/Deployment", deploymentNoRequests),
+			apiVersion: "admission.k8s.io/v1beta1", code: 403, mention: "requests no memory"},
+		"a thousand containers: denied, message bounded": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", thousand),
+			code: 403, mention: "… and 980 more"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte(tc.body)))
+			ct := tc.contentType
+			if ct == "" {
+				ct = "application/json"
+			}
+			req.Header.Set("Content-Type", ct)
+			rec := httptest.NewRecorder()
+			tc.handler.(http.Handler).ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("HTTP %d; errors belong inside the review", rec.Code)
+			}
+			var out admissionv1.AdmissionReview
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil {
+				t.Fatalf("answer is not a review: %v\n%s", err, rec.Body.String())
+			}
+			want := tc.apiVersion
+			if want == "" {
+				want = "admission.k8s.io/v1"
+			}
+			if out.APIVersion != want || out.Kind != "AdmissionReview" {
+				t.Errorf("answered as %s %s, want %s AdmissionReview", out.APIVersion, out.Kind, want)
+			}
+			r := out.Response
+			if r.Allowed != tc.allowed {
+				t.Fatalf("allowed = %v, want %v: %+v", r.Allowed, tc.allowed, r.Result)
+			}
+			text := strings.Join(r.Warnings, "\n")
+			if r.Result != nil {
+				text += r.Result.Message
+				if !tc.allowed && r.Result.Code != tc.code {
+					t.Errorf("code %d, want %d (%s)", r.Result.Code, tc.code, r.Result.Message)
+				}
+			}
+			if !strings.Contains(text, tc.mention) {
+				t.Errorf("answer does not mention %q:\n%.500s", tc.mention, text)
+			}
+			if len(rec.Body.Bytes()) > 16<<10 {
+				t.Errorf("answer is %d bytes; it must stay small", rec.Body.Len())
+			}
+		})
+	}
+}
