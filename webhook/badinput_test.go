@@ -46,7 +46,7 @@ func TestBadInput(t *testing.T) {
 		"kind and object disagree, mutator fails open with a warning": {handler: mutator,
 			body: review("admission.k8s.io/v1", "autoscaling/v2/HorizontalPodAutoscaler", deploymentNoRequests), allowed: true, mention: "did not mutate"},
 		"wrong content type": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", deploymentNoRequests), contentType: "text/plain", code: 400, mention: "content type"},
-		"oversized body": {handler: workloadValidator, body: `{"pad":"` + strings.Repeat("x", maxReviewBytes) + `"}`, code: http.StatusRequestEntityTooLarge, mention: "too large"},
+		"oversized body":     {handler: workloadValidator, body: `{"pad":"` + strings.Repeat("x", maxReviewBytes) + `"}`, code: http.StatusRequestEntityTooLarge, mention: "too large"},
 		"v1beta1 review answered in v1beta1": {handler: workloadValidator, body: review("admission.k8s.io/v1beta1", "apps/v1/Deployment", deploymentNoRequests),
 			apiVersion: "admission.k8s.io/v1beta1", code: 403, mention: "requests no memory"},
 		"a thousand containers: denied, message bounded": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", thousand),
