@@ -93,6 +93,11 @@ func decodeHPA(raw []byte, field string) (*autoscalingv2.HorizontalPodAutoscaler
 	if err := decode(raw, doc, field); err != nil {
 		return nil, nil, err
 	}
+	return doc.hpa(field)
+}
+
+// hpa builds the HPA the rules read from the decoded document.
+func (doc *hpaDocument) hpa(field string) (*autoscalingv2.HorizontalPodAutoscaler, *hpaDocument, error) {
 	if err := doc.check(metav1.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: policies.KindHPA}); err != nil {
 		return nil, nil, fmt.Errorf("request.%s: %w", field, err)
 	}
@@ -128,13 +133,25 @@ type workloadDocument struct {
 }
 
 func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string) (*policies.Workload, *workloadDocument, error) {
-	if kind.Group != appsv1.GroupName || kind.Version != "v1" || (kind.Kind != policies.KindDeployment && kind.Kind != policies.KindStatefulSet) {
-		return nil, nil, fmt.Errorf("scaleguard expects an apps/v1 Deployment or StatefulSet at this path, got %s", kind)
+	if err := checkWorkloadKind(kind); err != nil {
+		return nil, nil, err
 	}
 	doc := &workloadDocument{}
 	if err := decode(raw, doc, field); err != nil {
 		return nil, nil, err
 	}
+	return doc.workload(kind, field)
+}
+
+func checkWorkloadKind(kind metav1.GroupVersionKind) error {
+	if kind.Group != appsv1.GroupName || kind.Version != "v1" || (kind.Kind != policies.KindDeployment && kind.Kind != policies.KindStatefulSet) {
+		return fmt.Errorf("scaleguard expects an apps/v1 Deployment or StatefulSet at this path, got %s", kind)
+	}
+	return nil
+}
+
+// workload builds the workload the rules read from the decoded document.
+func (doc *workloadDocument) workload(kind metav1.GroupVersionKind, field string) (*policies.Workload, *workloadDocument, error) {
 	if err := doc.check(kind); err != nil {
 		return nil, nil, fmt.Errorf("request.%s: %w", field, err)
 	}

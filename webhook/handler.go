@@ -51,6 +51,9 @@ type handler struct {
 	metrics *Metrics
 	log     logr.Logger
 	decide  decide
+	// read decodes a review body with the object in the handler's own
+	// document type, in one pass (see ServeHTTP).
+	read func(body []byte) (*admissionv1.AdmissionReview, any, error)
 	// failOpen turns an error into an admission with a warning. A mutating
 	// webhook's error response is a denial whatever its failurePolicy, so
 	// the mutator must fail open itself; the validating webhook, which runs

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/go-logr/logr"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/scaleguard/scaleguard/policies"
@@ -15,11 +16,11 @@ import (
 // it applies the mutate rules and says what it changed. Denials are left to
 // the validating webhook, which sees the final object.
 func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "hpa-mutate", settings: src, cluster: c, metrics: m, log: log, failOpen: true}
-	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
+	h := &handler{name: "hpa-mutate", read: readAs[hpaDocument], settings: src, cluster: c, metrics: m, log: log, failOpen: true}
+	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
 		// The old object only turns denials into warnings, and the mutator
 		// denies nothing: it is never decoded here.
-		review, doc, err := hpaReview(req, false, h.cluster)
+		review, doc, err := hpaReview(ctx, req, false, h.cluster)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -43,9 +44,9 @@ func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.
 // stored: a mutate rule still broken here means the mutation was skipped or
 // undone, and the object is refused rather than stored non-standard.
 func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "hpa-validate", settings: src, cluster: c, metrics: m, log: log}
-	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, _, err := hpaReview(req, true, h.cluster)
+	h := &handler{name: "hpa-validate", read: readAs[hpaDocument], settings: src, cluster: c, metrics: m, log: log}
+	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
+		review, _, err := hpaReview(ctx, req, true, h.cluster)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -67,12 +68,19 @@ func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log log
 }
 
 // hpaReview decodes the request's object into what the rules need.
-func hpaReview(req admission.Request, final bool, c policies.Cluster) (policies.HPAReview, *hpaDocument, error) {
+func hpaReview(ctx context.Context, req admission.Request, final bool, c policies.Cluster) (policies.HPAReview, *hpaDocument, error) {
 	if req.Kind.Group != "autoscaling" || req.Kind.Version != "v2" || req.Kind.Kind != policies.KindHPA {
 		return policies.HPAReview{}, nil, fmt.Errorf("scaleguard expects autoscaling/v2 HorizontalPodAutoscaler at this path, got %s; "+
 			"check that the webhook configuration lists only v2 with matchPolicy: Equivalent", req.Kind)
 	}
-	obj, doc, err := decodeHPA(req.Object.Raw, "object")
+	var obj *autoscalingv2.HorizontalPodAutoscaler
+	var doc *hpaDocument
+	var err error
+	if read, ok := ctx.Value(decodedObject{}).(*hpaDocument); ok {
+		obj, doc, err = read.hpa("object")
+	} else {
+		obj, doc, err = decodeHPA(req.Object.Raw, "object")
+	}
 	if err != nil {
 		return policies.HPAReview{}, nil, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)
 	}

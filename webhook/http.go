@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	kjson "sigs.k8s.io/json"
 )
 
 // maxReviewBytes caps a request body: two objects of the API server's
@@ -29,12 +31,24 @@ const (
 // through the API machinery's universal deserializer, which parses the body
 // twice. Both review versions have the same JSON shape.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	review, status, err := readReview(r)
+	body, status, err := readBody(r)
 	if err != nil {
 		writeReview(w, reviewV1, admission.Errored(status, err))
 		return
 	}
-	resp := h.Handle(r.Context(), admission.Request{AdmissionRequest: *review.Request})
+	review, doc, err := h.read(body)
+	if err == nil {
+		err = checkReview(review)
+	}
+	if err != nil {
+		writeReview(w, reviewV1, admission.Errored(http.StatusBadRequest, err))
+		return
+	}
+	ctx := r.Context()
+	if doc != nil {
+		ctx = context.WithValue(ctx, decodedObject{}, doc)
+	}
+	resp := h.Handle(ctx, admission.Request{AdmissionRequest: *review.Request})
 	resp.UID = review.Request.UID
 	if len(resp.Patches) > 0 {
 		patch, err := json.Marshal(resp.Patches)
@@ -50,9 +64,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeReview(w, review.APIVersion, resp)
 }
 
-// readReview reads and checks the body. The status is the HTTP-style code
-// the error is reported with inside the review.
-func readReview(r *http.Request) (*admissionv1.AdmissionReview, int32, error) {
+// decodedObject is the context key under which ServeHTTP hands the object,
+// already decoded with the review, to the handler's decide.
+type decodedObject struct{}
+
+// readBody reads the body. The status is the HTTP-style code the error is
+// reported with inside the review.
+func readBody(r *http.Request) ([]byte, int32, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusBadRequest, errors.New("request body is empty")
 	}
@@ -68,18 +86,46 @@ func readReview(r *http.Request) (*admissionv1.AdmissionReview, int32, error) {
 	if int64(len(body)) > maxReviewBytes {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewBytes)
 	}
-	review := &admissionv1.AdmissionReview{}
-	if err := json.Unmarshal(body, review); err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("not an AdmissionReview: %w", err)
+	return body, 0, nil
+}
+
+// readAs decodes a review whose object is read straight into D, the
+// handler's document type: one pass over the body, where decoding the
+// review and then its object would scan the object twice more. The
+// request's own Object field is shadowed and stays empty; oldObject stays
+// raw until a handler needs it.
+func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
+	var env struct {
+		typeMeta `json:",inline"`
+		Request  *struct {
+			admissionv1.AdmissionRequest `json:",inline"`
+			Object                       *D `json:"object"`
+		} `json:"request"`
 	}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &env); err != nil {
+		return nil, nil, fmt.Errorf("not an AdmissionReview: %w", err)
+	}
+	review := &admissionv1.AdmissionReview{}
+	review.APIVersion, review.Kind = env.APIVersion, env.Kind
+	if env.Request == nil {
+		return review, nil, nil
+	}
+	review.Request = &env.Request.AdmissionRequest
+	if env.Request.Object == nil {
+		return review, nil, nil
+	}
+	return review, env.Request.Object, nil
+}
+
+func checkReview(review *admissionv1.AdmissionReview) error {
 	if review.Kind != "AdmissionReview" || (review.APIVersion != reviewV1 && review.APIVersion != reviewV1beta1) {
-		return nil, http.StatusBadRequest, fmt.Errorf("not an AdmissionReview of %s or %s: apiVersion %q, kind %q",
+		return fmt.Errorf("not an AdmissionReview of %s or %s: apiVersion %q, kind %q",
 			reviewV1, reviewV1beta1, review.APIVersion, review.Kind)
 	}
 	if review.Request == nil {
-		return nil, http.StatusBadRequest, errors.New("AdmissionReview has no request")
+		return errors.New("AdmissionReview has no request")
 	}
-	return review, 0, nil
+	return nil
 }
 
 func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response) {

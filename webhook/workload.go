@@ -18,9 +18,9 @@ import (
 // count. Like the HPA mutator it fails open, and leaves denials to the
 // validating webhook.
 func NewWorkloadMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "workload-mutate", settings: src, cluster: c, metrics: m, log: log, failOpen: true}
-	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, doc, err := workloadReview(req, h.cluster, true)
+	h := &handler{name: "workload-mutate", read: readAs[workloadDocument], settings: src, cluster: c, metrics: m, log: log, failOpen: true}
+	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
+		review, doc, err := workloadReview(ctx, req, h.cluster, true)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -41,11 +41,11 @@ func NewWorkloadMutator(src SettingsSource, c policies.Cluster, m *Metrics, log 
 // NewWorkloadValidator answers the validating webhook for Deployments and
 // StatefulSets.
 func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "workload-validate", settings: src, cluster: c, metrics: m, log: log}
-	h.decide = func(_ context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
+	h := &handler{name: "workload-validate", read: readAs[workloadDocument], settings: src, cluster: c, metrics: m, log: log}
+	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
 		// With a cluster view, the old object tells a replica change; without
 		// one it matters only when something is denied.
-		review, _, err := workloadReview(req, h.cluster, h.cluster != nil)
+		review, _, err := workloadReview(ctx, req, h.cluster, h.cluster != nil)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -64,8 +64,17 @@ func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, lo
 
 // workloadReview decodes the request's object (and, if withOld, the old
 // one) into what the rules need.
-func workloadReview(req admission.Request, c policies.Cluster, withOld bool) (policies.WorkloadReview, *workloadDocument, error) {
-	w, doc, err := decodeWorkload(req.Object.Raw, req.Kind, "object")
+func workloadReview(ctx context.Context, req admission.Request, c policies.Cluster, withOld bool) (policies.WorkloadReview, *workloadDocument, error) {
+	var w *policies.Workload
+	var doc *workloadDocument
+	var err error
+	if read, ok := ctx.Value(decodedObject{}).(*workloadDocument); ok {
+		if err = checkWorkloadKind(req.Kind); err == nil {
+			w, doc, err = read.workload(req.Kind, "object")
+		}
+	} else {
+		w, doc, err = decodeWorkload(req.Object.Raw, req.Kind, "object")
+	}
 	if err != nil {
 		return policies.WorkloadReview{}, nil, fmt.Errorf("%s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
 	}
