@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Short fuzz runs in `make test`; `make fuzz FUZZTIME=5m` for a real session.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator \
+FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator ./webhook:FuzzReviewBody \
 	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath
 
 # The test bed's binaries live in a cache folder keyed by their pins; only

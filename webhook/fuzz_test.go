@@ -1,8 +1,12 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	admissionv1 "k8s.io/api/admission/v1"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -57,6 +61,36 @@ func FuzzWorkloadValidator(f *testing.F) {
 		resp := validator.Handle(context.Background(), request(deployment, object))
 		if !resp.Allowed && resp.Result.Code == http.StatusInternalServerError {
 			t.Fatalf("validator failed: %s", resp.Result.Message)
+		}
+	})
+}
+
+// FuzzReviewBody feeds arbitrary bodies to the HTTP path the API server
+// calls: every answer is a well-formed AdmissionReview, and nothing fails
+// internally.
+func FuzzReviewBody(f *testing.F) {
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"autoscaling","version":"v2","kind":"HorizontalPodAutoscaler"},"operation":"CREATE","object":` + minimalHPA + `}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"kind":{"group":"apps","version":"v1","kind":"Deployment"},"operation":"UPDATE","object":` + deploymentNoRequests + `,"oldObject":{}}}`))
+	f.Add([]byte(`{"request":{"object":null}}`))
+	mutator, hpaValidator, workloadValidator, _ := handlers()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, h := range []any{mutator, hpaValidator, workloadValidator} {
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.(http.Handler).ServeHTTP(rec, req)
+			var out admissionv1.AdmissionReview
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil {
+				t.Fatalf("not a review: %v %s", err, rec.Body.String())
+			}
+			if r := out.Response.Result; r != nil && r.Code == http.StatusInternalServerError {
+				t.Fatalf("internal failure: %s", r.Message)
+			}
+			for _, w := range out.Response.Warnings {
+				if strings.Contains(w, "this is a bug") {
+					t.Fatalf("internal failure: %s", w)
+				}
+			}
 		}
 	})
 }
