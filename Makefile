@@ -99,6 +99,10 @@ LOAD_FLAGS ?=
 bench-load: ## Load `scaleguard serve` and the stock controller-runtime server over loopback TLS at 1-16 callers, every verdict checked; writes the Load section of docs/PERFORMANCE.md (~1 min).
 	$(GO) run ./test/load/cmd/loadgen -doc docs/PERFORMANCE.md $(LOAD_FLAGS)
 
+.PHONY: bench-apiserver
+bench-apiserver: tools ## Deployment creates/s through the API server: no policy, scaleguard, a ValidatingAdmissionPolicy; writes a section of docs/PERFORMANCE.md (~20 s).
+	SCALEGUARD_BENCH_APISERVER=1 $(GO) test -count=1 -v -run TestCreatesThroughTheAPIServer -timeout 10m ./test/apibench
+
 .PHONY: bench-rss
 bench-rss: tools ## Resident memory of scaleguard serve with 10,000 Deployments and 10,000 HPAs stored, with and without the cluster view (~90 s).
 	SCALEGUARD_BENCH_RSS=1 $(GO) test -count=1 -v -run TestClusterViewMemory -timeout 20m ./test/e2e
