@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/scaleguard/scaleguard/explain"
-	"github.com/scaleguard/scaleguard/manifests"
 )
 
 // defaultChartWidth fits a terminal of 80 columns with room to spare.
@@ -44,15 +43,7 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "scaleguard explain:", err)
 		return exitUsage
 	}
-	settings, err := loadSettings(*configPath)
-	if err != nil {
-		return fail(err)
-	}
-	docs, err := manifests.Load(files, stdin)
-	if err != nil {
-		return fail(err)
-	}
-	hpas, err := explain.LoadHPAs(docs, &settings)
+	settings, hpas, err := loadHPAs(*configPath, files, stdin)
 	if err != nil {
 		return fail(err)
 	}

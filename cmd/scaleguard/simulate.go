@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/scaleguard/scaleguard/explain"
-	"github.com/scaleguard/scaleguard/manifests"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -68,15 +67,7 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "scaleguard simulate:", err)
 		return exitUsage
 	}
-	settings, err := loadSettings(*configPath)
-	if err != nil {
-		return fail(err)
-	}
-	docs, err := manifests.Load(files, stdin)
-	if err != nil {
-		return fail(err)
-	}
-	hpas, err := explain.LoadHPAs(docs, &settings)
+	settings, hpas, err := loadHPAs(*configPath, files, stdin)
 	if err != nil {
 		return fail(err)
 	}
