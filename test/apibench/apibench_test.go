@@ -20,9 +20,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,21 +62,6 @@ func requestsPolicy() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admi
 	return p, b
 }
 
-func deployment(ns, name string, requests bool) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	c := corev1.Container{Name: "app", Image: "registry.example.com/app:1"}
-	if requests {
-		c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
-	}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{c}}},
-		},
-	}
-}
-
 func namespace(t *testing.T, c client.Client, name string) string {
 	t.Helper()
 	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
@@ -111,10 +94,10 @@ func TestPolicyRefusesWhatScaleguardRefuses(t *testing.T) {
 	}
 	ns := namespace(t, bed.Client, "vap")
 	eventually(t, "the policy refuses a Deployment without requests", func() bool {
-		err := bed.Client.Create(ctx, deployment(ns, "bad", false), client.DryRunAll)
+		err := bed.Client.Create(ctx, harness.Deployment(ns, "bad", false), client.DryRunAll)
 		return err != nil && strings.Contains(err.Error(), "every container and sidecar must request cpu and memory")
 	})
-	if err := bed.Client.Create(ctx, deployment(ns, "good", true)); err != nil {
+	if err := bed.Client.Create(ctx, harness.Deployment(ns, "good", true)); err != nil {
 		t.Fatalf("the policy refused a Deployment with requests: %v", err)
 	}
 }
@@ -143,7 +126,7 @@ func creates(c client.Client, config, ns string, n, concurrency int) run {
 					return
 				}
 				t0 := time.Now()
-				if err := c.Create(context.Background(), deployment(ns, fmt.Sprintf("d%05d", i), true)); err != nil {
+				if err := c.Create(context.Background(), harness.Deployment(ns, fmt.Sprintf("d%05d", i), true)); err != nil {
 					failures.Add(1)
 				}
 				latencies[i] = time.Since(t0)
@@ -190,11 +173,13 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 	probe := namespace(t, bed.Client, "probe")
 	refused := func(substr string) func() bool {
 		return func() bool {
-			err := bed.Client.Create(ctx, deployment(probe, "bad", false), client.DryRunAll)
+			err := bed.Client.Create(ctx, harness.Deployment(probe, "bad", false), client.DryRunAll)
 			return err != nil && strings.Contains(err.Error(), substr)
 		}
 	}
-	admitted := func() bool { return bed.Client.Create(ctx, deployment(probe, "bad", false), client.DryRunAll) == nil }
+	admitted := func() bool {
+		return bed.Client.Create(ctx, harness.Deployment(probe, "bad", false), client.DryRunAll) == nil
+	}
 	configs := map[string]struct{ on, off func() }{
 		"no policy": {on: func() { eventually(t, "nothing refuses", admitted) }, off: func() {}},
 		"scaleguard": {

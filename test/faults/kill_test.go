@@ -13,7 +13,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -138,7 +137,7 @@ func (c *caller) create(ctx context.Context, obj client.Object, opts ...client.C
 // answered probes with a dry-run create of a violating Deployment: did
 // scaleguard answer through the API server, and did it deny?
 func (c *caller) answered(ctx context.Context, ns string) (answered, denies bool) {
-	err, warnings := c.create(ctx, deployment(ns, "probe", false), client.DryRunAll)
+	err, warnings := c.create(ctx, harness.Deployment(ns, "probe", false), client.DryRunAll)
 	switch {
 	case err != nil && strings.Contains(err.Error(), denied):
 		return true, true
@@ -158,7 +157,7 @@ func waitForPolicy(t *testing.T, sg *harness.Scaleguard, c *caller, ns string, p
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err, _ := c.create(ctx, deployment(ns, "policy-probe", false), client.DryRunAll)
+		err, _ := c.create(ctx, harness.Deployment(ns, "policy-probe", false), client.DryRunAll)
 		if (policy == admissionregistrationv1.Fail && err != nil && strings.Contains(err.Error(), unreachable)) ||
 			(policy == admissionregistrationv1.Ignore && err == nil) {
 			break
@@ -179,23 +178,6 @@ func waitForPolicy(t *testing.T, sg *harness.Scaleguard, c *caller, ns string, p
 			t.Fatal("scaleguard does not deny through the API server 30s after its restart")
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// deployment is a Deployment whose container requests CPU and memory, or
-// nothing.
-func deployment(ns, name string, compliant bool) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	c := corev1.Container{Name: "app", Image: "example.com/app:1"}
-	if compliant {
-		c.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
-	}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{c}}},
-		},
 	}
 }
 
@@ -304,7 +286,7 @@ func killLoop(t *testing.T, cfg *rest.Config, sg *harness.Scaleguard, probe *cal
 		c := newCaller(t, cfg)
 		creates.Go(func() {
 			for i := range work {
-				err, warnings := c.create(context.Background(), deployment(ns, fmt.Sprintf("app-%04d", i), compliantAt(i)))
+				err, warnings := c.create(context.Background(), harness.Deployment(ns, fmt.Sprintf("app-%04d", i), compliantAt(i)))
 				o := outcome{compliant: compliantAt(i), err: err}
 				if j := slices.IndexFunc(warnings, func(w string) bool { return strings.Contains(w, softened) }); err == nil && j >= 0 {
 					o.softened = warnings[j]
