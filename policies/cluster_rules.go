@@ -158,6 +158,10 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool) (
 				oldN, *r.Object.Replicas, hpas[0].Name)}
 		switch s.action(HPAReplicasConflict) {
 		case Mutate:
+			if r.Final {
+				f.Message += " (scaleguard's mutation was not applied)"
+				break
+			}
 			keep = ptr.To(oldN)
 			f.Action = Mutate
 			f.Message = fmt.Sprintf("kept spec.replicas at %d, the count HPA %q manages (the update asked for %d)", oldN, hpas[0].Name, *r.Object.Replicas)

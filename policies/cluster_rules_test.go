@@ -187,20 +187,22 @@ func TestHPAReplicasConflict(t *testing.T) {
 	tests := map[string]struct {
 		action   Action
 		old      *Workload
+		final    bool
 		hpas     []*autoscalingv2.HorizontalPodAutoscaler
 		want     []string
 		replicas *int32
 	}{
-		"warn":                {action: Warn, old: &old, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"warn spec.replicas"}},
-		"mutate keeps 3":      {action: Mutate, old: &old, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"mutate spec.replicas"}, replicas: ptr.To[int32](3)},
-		"no HPA, no conflict": {action: Warn, old: &old},
-		"create is no change": {action: Warn, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}},
+		"warn":           {action: Warn, old: &old, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"warn spec.replicas"}},
+		"mutate keeps 3": {action: Mutate, old: &old, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"mutate spec.replicas"}, replicas: ptr.To[int32](3)},
+		"mutate, final object: a warning, nothing kept": {action: Mutate, old: &old, final: true, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}, want: []string{"warn spec.replicas"}},
+		"no HPA, no conflict":                           {action: Warn, old: &old},
+		"create is no change":                           {action: Warn, hpas: []*autoscalingv2.HorizontalPodAutoscaler{hpa()}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := Defaults()
 			s.Rules.HPAReplicasConflict.Action = tc.action
-			r := EvaluateWorkloadFull(WorkloadReview{Object: scaledDown, Old: tc.old, Cluster: clusterWith(nil, tc.hpas...)}, &s)
+			r := EvaluateWorkloadFull(WorkloadReview{Object: scaledDown, Old: tc.old, Cluster: clusterWith(nil, tc.hpas...), Final: tc.final}, &s)
 			assertFindings(t, findingsOf(r.Findings, HPAReplicasConflict), tc.want, nil)
 			if (r.Replicas == nil) != (tc.replicas == nil) || (r.Replicas != nil && *r.Replicas != *tc.replicas) {
 				t.Errorf("replicas = %v, want %v", r.Replicas, tc.replicas)

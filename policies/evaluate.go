@@ -123,6 +123,10 @@ type WorkloadReview struct {
 	Old *Workload
 	// Cluster is what is known of the cluster; nil if nothing.
 	Cluster Cluster
+	// Final marks the object as final (the validating webhook): a mutation
+	// can no longer be made, so a mutate rule reports what it would have
+	// done as a warning instead of claiming it.
+	Final bool
 }
 
 var templateSpecPath = field.NewPath("spec", "template", "spec")

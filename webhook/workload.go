@@ -49,6 +49,7 @@ func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, lo
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
+		review.Final = true
 		findings := policies.EvaluateWorkload(review, s)
 		if review.Old == nil && findings.Denied() && s.AllowExistingViolations && len(req.OldObject.Raw) > 0 {
 			if review.Old, err = decodeOldWorkload(req); err != nil {
