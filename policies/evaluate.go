@@ -89,12 +89,38 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 	}
 	findings = append(findings, hpaClusterRules(obj, r.Cluster, s, on)...)
 	findings = s.cap(findings)
-	if r.Old != nil && s.AllowExistingViolations {
-		old := EvaluateHPA(HPAReview{Object: r.Old, WrittenAs: "", Final: true, Cluster: r.Cluster}, s)
-		findings = allowExisting(findings, old.Findings)
+	if r.Old != nil {
+		findings = s.SoftenExistingHPA(findings, r.Old, r.Cluster)
 	}
 	sortFindings(findings)
 	return HPAResult{Findings: findings, Object: obj, Mutated: mutated}
+}
+
+// SoftenExistingHPA turns each denial in findings that the stored object old
+// already had (same rule, same field) into a warning, when
+// allowExistingViolations is on: an update must not be blocked for what it
+// did not make worse. The old object is judged only when something is
+// denied, so callers may decode it lazily under the same condition
+// (NeedsOld).
+func (s *Settings) SoftenExistingHPA(findings Findings, old *autoscalingv2.HorizontalPodAutoscaler, c Cluster) Findings {
+	if !s.NeedsOld(findings) {
+		return findings
+	}
+	was := EvaluateHPA(HPAReview{Object: old, Final: true, Cluster: c}, s).Findings
+	return softenExisting(findings, was)
+}
+
+// SoftenExistingWorkload is SoftenExistingHPA for workloads.
+func (s *Settings) SoftenExistingWorkload(findings Findings, old *Workload, c Cluster) Findings {
+	if !s.NeedsOld(findings) {
+		return findings
+	}
+	return softenExisting(findings, EvaluateWorkload(WorkloadReview{Object: *old, Cluster: c}, s))
+}
+
+// NeedsOld reports whether the old object could change findings.
+func (s *Settings) NeedsOld(findings Findings) bool {
+	return s.AllowExistingViolations && findings.Denied()
 }
 
 // Workload is a Deployment or StatefulSet, reduced to what the rules read.
@@ -173,9 +199,8 @@ func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 		result.Replicas = replicas
 	}
 	findings = s.cap(findings)
-	if r.Old != nil && s.AllowExistingViolations {
-		old := EvaluateWorkload(WorkloadReview{Object: *r.Old, Cluster: r.Cluster}, s)
-		findings = allowExisting(findings, old)
+	if r.Old != nil {
+		findings = s.SoftenExistingWorkload(findings, r.Old, r.Cluster)
 	}
 	sortFindings(findings)
 	result.Findings = findings
@@ -205,10 +230,9 @@ func (s *Settings) cap(fs Findings) Findings {
 	return out
 }
 
-// allowExisting turns a denial into a warning when the old object was
-// already denied by the same rule at the same place: an update must not be
-// blocked for what it did not make worse.
-func allowExisting(fs, old Findings) Findings {
+// softenExisting turns a denial into a warning when the old object was
+// already denied by the same rule at the same place.
+func softenExisting(fs, old Findings) Findings {
 	was := map[string]bool{}
 	for _, f := range old {
 		if f.Action == Deny {

@@ -50,19 +50,18 @@ func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log log
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
-		result := policies.EvaluateHPA(review, s)
+		findings := policies.EvaluateHPA(review, s).Findings
 		// The old object matters only when something is denied (an old
 		// violation becomes a warning); most reviews never decode it.
-		if result.Findings.Denied() && s.AllowExistingViolations && len(req.OldObject.Raw) > 0 {
+		if s.NeedsOld(findings) && len(req.OldObject.Raw) > 0 {
 			old, _, err := decodeHPA(req.OldObject.Raw, "oldObject")
 			if err != nil {
 				return admission.Errored(http.StatusBadRequest, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)), "error"
 			}
-			review.Old = old
-			result = policies.EvaluateHPA(review, s)
+			findings = s.SoftenExistingHPA(findings, old, h.cluster)
 		}
-		h.count(req, policies.KindHPA, result.Findings)
-		return respond(policies.KindHPA, req.Namespace, req.Name, result.Findings)
+		h.count(req, policies.KindHPA, findings)
+		return respond(policies.KindHPA, req.Namespace, req.Name, findings)
 	}
 	return h
 }

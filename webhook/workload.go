@@ -51,11 +51,12 @@ func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, lo
 		}
 		review.Final = true
 		findings := policies.EvaluateWorkload(review, s)
-		if review.Old == nil && findings.Denied() && s.AllowExistingViolations && len(req.OldObject.Raw) > 0 {
-			if review.Old, err = decodeOldWorkload(req); err != nil {
+		if review.Old == nil && s.NeedsOld(findings) && len(req.OldObject.Raw) > 0 {
+			old, err := decodeOldWorkload(req)
+			if err != nil {
 				return admission.Errored(http.StatusBadRequest, err), "error"
 			}
-			findings = policies.EvaluateWorkload(review, s)
+			findings = s.SoftenExistingWorkload(findings, old, h.cluster)
 		}
 		h.count(req, review.Object.Kind, findings)
 		return respond(review.Object.Kind, req.Namespace, req.Name, findings)
