@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -85,19 +84,7 @@ func LoadHPAs(docs []manifests.Document, s *policies.Settings) ([]HPA, error) {
 
 // EffectiveYAML is the effective HPA as YAML, without status.
 func (h HPA) EffectiveYAML() ([]byte, error) {
-	js, err := json.Marshal(h.Effective)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(js, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "status")
-	if meta, ok := m["metadata"].(map[string]any); ok && meta["creationTimestamp"] == nil {
-		delete(meta, "creationTimestamp")
-	}
-	return yaml.Marshal(m)
+	return manifests.HPAYAML(h.Effective)
 }
 
 // ScalingOptions are the controller settings the behavior-consistency rule

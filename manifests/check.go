@@ -138,21 +138,7 @@ func decodeHPA(d Document) (*autoscalingv2.HorizontalPodAutoscaler, string, erro
 // kept; an old-version document is written out whole in v2.
 func fixHPA(d Document, before, after *autoscalingv2.HorizontalPodAutoscaler, convert bool) ([]byte, error) {
 	if convert {
-		after = after.DeepCopy()
-		after.TypeMeta = policies.TypeMetaHPAv2()
-		js, err := json.Marshal(after)
-		if err != nil {
-			return nil, err
-		}
-		var m map[string]any
-		if err := json.Unmarshal(js, &m); err != nil {
-			return nil, err
-		}
-		delete(m, "status")
-		if meta, ok := m["metadata"].(map[string]any); ok && meta["creationTimestamp"] == nil {
-			delete(meta, "creationTimestamp")
-		}
-		return yaml.Marshal(m)
+		return HPAYAML(after)
 	}
 	ops, err := patch.ForDocument(d.JSON, before, after)
 	if err != nil || len(ops) == 0 {
@@ -170,4 +156,24 @@ func decode(d Document, into any) error {
 		return &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: %w", d.Kind, d.Name, err)}
 	}
 	return nil
+}
+
+// HPAYAML writes an HPA as an autoscaling/v2 manifest: without status and
+// without the empty creationTimestamp the Go type always carries.
+func HPAYAML(hpa *autoscalingv2.HorizontalPodAutoscaler) ([]byte, error) {
+	hpa = hpa.DeepCopy()
+	hpa.TypeMeta = policies.TypeMetaHPAv2()
+	js, err := json.Marshal(hpa)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	if meta, ok := m["metadata"].(map[string]any); ok && meta["creationTimestamp"] == nil {
+		delete(meta, "creationTimestamp")
+	}
+	return yaml.Marshal(m)
 }

@@ -38,7 +38,7 @@ type HPAResult struct {
 // EvaluateHPA runs every HPA rule.
 func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 	obj := r.Object.DeepCopy()
-	if s.exemptNamespace(obj.Namespace) {
+	if s.IsExemptNamespace(obj.Namespace) {
 		return HPAResult{Object: obj}
 	}
 	ApplyAPIServerDefaults(obj)
@@ -173,7 +173,7 @@ func EvaluateWorkload(r WorkloadReview, s *Settings) Findings {
 // EvaluateWorkloadFull runs every workload rule and returns its mutation too.
 func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 	w := r.Object
-	if s.exemptNamespace(w.Meta.Namespace) {
+	if s.IsExemptNamespace(w.Meta.Namespace) {
 		return WorkloadResult{}
 	}
 	exempt, findings := exemptions(w.Meta.Annotations, s)

@@ -416,17 +416,12 @@ func (s *Settings) action(id string) Action {
 	return Off
 }
 
-// exemptNamespace reports whether ns is listed as exempt.
-func (s *Settings) exemptNamespace(ns string) bool {
+// IsExemptNamespace reports whether ns is listed as exempt.
+func (s *Settings) IsExemptNamespace(ns string) bool {
 	for _, e := range s.ExemptNamespaces {
 		if e == ns {
 			return true
 		}
 	}
 	return false
-}
-
-// IsExemptNamespace reports whether ns is listed as exempt.
-func (s *Settings) IsExemptNamespace(ns string) bool {
-	return s.exemptNamespace(ns)
 }
