@@ -19,15 +19,6 @@ const (
 	Off Action = "off"
 )
 
-// ParseAction reads an action name as written in the settings file.
-func ParseAction(s string) (Action, error) {
-	switch a := Action(s); a {
-	case Deny, Warn, Mutate, Off:
-		return a, nil
-	}
-	return "", fmt.Errorf("unknown action %q: use deny, warn, mutate or off", s)
-}
-
 // UnmarshalJSON reads an action, accepting a bare YAML `off`, which YAML 1.1
 // (and so sigs.k8s.io/yaml) reads as the boolean false: writing
 // `action: off` must turn a rule off, not fail.

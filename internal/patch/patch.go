@@ -15,7 +15,7 @@ import (
 // Operation is one RFC 6902 operation.
 type Operation = jsonpatch.JsonPatchOperation
 
-// Between returns the operations that turn before into after. Both must be
+// between returns the operations that turn before into after. Both must be
 // values of the same Go type: fields that type does not know (a newer API
 // server's) appear on neither side, so the patch, applied to the full JSON
 // the object came from, leaves them alone. Diffing the raw JSON against the
@@ -23,7 +23,7 @@ type Operation = jsonpatch.JsonPatchOperation
 //
 // An unchanged object yields no operations: json.Marshal writes struct
 // fields in a fixed order, so equal objects give equal bytes.
-func Between(before, after any) ([]Operation, error) {
+func between(before, after any) ([]Operation, error) {
 	a, err := json.Marshal(before)
 	if err != nil {
 		return nil, fmt.Errorf("encoding object: %w", err)
@@ -62,7 +62,7 @@ func Apply(doc []byte, ops []Operation) ([]byte, error) {
 // omitted); an operation under such a parent would not apply, so it is
 // replaced by one that adds the missing parent with after's value for it.
 func ForDocument(doc []byte, before, after any) ([]Operation, error) {
-	ops, err := Between(before, after)
+	ops, err := between(before, after)
 	if err != nil || len(ops) == 0 {
 		return ops, err
 	}

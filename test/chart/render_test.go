@@ -127,7 +127,7 @@ func TestSchemaRejects(t *testing.T) {
 		"bad failure policy":            {[]string{"webhook.validating.failurePolicy=Maybe"}, "/webhook/validating/failurePolicy"},
 		"network policy without CIDRs":  {[]string{"networkPolicy.enabled=true"}, "/networkPolicy/apiServerCIDRs"},
 		"own HPA below two":             {[]string{"autoscaling.minReplicas=1"}, "/autoscaling/minReplicas"},
-		"unknown top-level key":         {[]string{"replicas=3"}, "replicas"},
+		"unknown top-level key":         {[]string{"replicas=3"}, "additional properties 'replicas' not allowed"},
 		"plain http webhook URL":        {[]string{"webhook.url=http://example.com"}, "/webhook/url"},
 		"scale-up policy period > 1800": {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, "periodSeconds"},
 	}
