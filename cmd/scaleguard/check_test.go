@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -24,13 +23,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 	noKind := write("nokind.yaml", "metadata: {name: x}\n")
 	badSettings := write("settings.yaml", "rules:\n  min-replicas: {minimun: 3}\n")
 
-	tests := map[string]struct {
-		args   []string
-		stdin  string
-		code   int
-		stdout []string
-		stderr []string
-	}{
+	tests := map[string]cliCase{
 		"compliant file":          {args: []string{"-f", good}, code: 0, stdout: []string{"2 objects checked: 0 denied"}},
 		"denied file":             {args: []string{"-f", bad}, code: 1, stdout: []string{"deny", "[requests-required] spec.template.spec.containers[0].resources.requests"}},
 		"directory":               {args: []string{"-f", "../../examples"}, code: 1, stdout: []string{"16 objects checked: 4 denied"}},
@@ -43,25 +36,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 		"bad settings name key":   {args: []string{"-f", good, "--config", badSettings}, code: 2, stderr: []string{"rules.min-replicas.minimun"}},
 		"fix sends findings away": {args: []string{"-f", "../../examples/04-checkout-hpa-minimal.yaml", "--fix"}, code: 0, stdout: []string{"minReplicas: 2", "name: memory"}, stderr: []string{"3 mutations"}},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(append([]string{"check"}, tc.args...), strings.NewReader(tc.stdin), &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.stdout {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout does not contain %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.stderr {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr does not contain %q:\n%s", s, stderr.String())
-				}
-			}
-		})
-	}
+	runCases(t, "check", tests)
 }
 
 func TestCheckJSONFormat(t *testing.T) {

@@ -8,18 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
 func TestExplain(t *testing.T) {
 	dir := t.TempDir()
-	tests := map[string]struct {
-		args   []string
-		code   int
-		stdout []string
-		stderr []string
-	}{
+	tests := map[string]cliCase{
 		"standard injected": {args: []string{"-f", "../../examples/traces/hpa.yaml"}, code: 0, stdout: []string{
 			"HorizontalPodAutoscaler demo/web (../../examples/traces/hpa.yaml#1)",
 			"stabilizationWindowSeconds: 300",
@@ -43,25 +37,7 @@ func TestExplain(t *testing.T) {
 		"plot needs extension": {args: []string{"-f", "../../examples/traces/hpa.yaml", "--plot", "x.jpg"}, code: 2, stderr: []string{"usage: scaleguard explain"}},
 		"no -f":                {code: 2, stderr: []string{"usage: scaleguard explain"}},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(append([]string{"explain"}, tc.args...), nil, &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.stdout {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.stderr {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
-				}
-			}
-		})
-	}
+	runCases(t, "explain", tests)
 }
 
 func TestExplainPlots(t *testing.T) {

@@ -25,12 +25,7 @@ func TestSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	hpa, spike := "../../examples/traces/hpa.yaml", "../../examples/traces/spike.csv"
-	tests := map[string]struct {
-		args   []string
-		code   int
-		stdout []string
-		stderr []string
-	}{
+	tests := map[string]cliCase{
 		"text": {args: []string{"-f", hpa, "--trace", spike}, code: 0, stdout: []string{
 			"Replaying ../../examples/traces/spike.csv (4 samples, 0 to 40m, each held until the next) through demo/web: one sync every 15s, starting at 2 replicas.",
 			"as admitted", "6m     8 → 15       15          15  DesiredWithinRange",
@@ -51,25 +46,7 @@ func TestSimulate(t *testing.T) {
 		"bad compare":                     {args: []string{"-f", hpa, "--trace", spike, "--compare", "gke"}, code: 2},
 		"bad sync period":                 {args: []string{"-f", hpa, "--trace", spike, "--sync-period", "1ms"}, code: 2},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(append([]string{"simulate"}, tc.args...), nil, &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.stdout {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.stderr {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
-				}
-			}
-		})
-	}
+	runCases(t, "simulate", tests)
 }
 
 func TestSimulateCSVAndJSONAgree(t *testing.T) {
