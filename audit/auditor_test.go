@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
@@ -90,13 +91,7 @@ func violationLabels(rule, ns, kind string, action policies.Action) map[string]s
 // eventually polls cond every 200 ms until it holds or timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	harness.Eventually(t, timeout, what, harness.Holds(cond))
 }
 
 func getReport(ctx context.Context, c client.Client, ns string) (*reportContent, *unstructured.Unstructured, error) {

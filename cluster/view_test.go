@@ -23,6 +23,7 @@ import (
 
 	"github.com/scaleguard/scaleguard/cluster"
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
@@ -55,17 +56,7 @@ func hpa(ns, name, target string) *autoscalingv2.HorizontalPodAutoscaler {
 // eventually retries f for up to 20 s.
 func eventually(t *testing.T, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after 20s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.Eventually(t, 20*time.Second, "condition", f)
 }
 
 // TestView runs the view against a real API server: what it answers before

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 // projectedDir writes files the way the kubelet publishes a ConfigMap or
@@ -56,11 +58,5 @@ func (p *projectedDir) write(t *testing.T, files map[string][]byte) {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	harness.Eventually(t, within, what, harness.Holds(cond))
 }

@@ -73,11 +73,7 @@ func namespace(t *testing.T, c client.Client, name string) string {
 // eventually polls f until it holds or 30 s pass.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !f(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 30 s", what)
-		}
-	}
+	harness.Eventually(t, 30*time.Second, what, harness.Holds(f))
 }
 
 // TestPolicyRefusesWhatScaleguardRefuses keeps the comparison fair: the

@@ -178,15 +178,5 @@ spec:
 
 func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after 30s: %v", what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	harness.Eventually(t, 30*time.Second, what, f)
 }

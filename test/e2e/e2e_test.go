@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 var namespaces atomic.Int32
@@ -271,15 +272,5 @@ func TestWebhookDown(t *testing.T) {
 // eventually retries f until it succeeds or 20 s pass.
 func eventually(t *testing.T, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after 20s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	harness.Eventually(t, 20*time.Second, "condition", f)
 }
