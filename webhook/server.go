@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,10 @@ type Options struct {
 	// MetricsAddr serves /metrics over plain HTTP, ":8080" by default; "0"
 	// turns it off.
 	MetricsAddr string
+	// PprofAddr serves Go's profiles (/debug/pprof/) over plain HTTP
+	// without authentication; "" or "0", the default, turns it off. Bind it
+	// to localhost and reach it with kubectl port-forward.
+	PprofAddr string
 	// Cluster is what the handlers know of the rest of the cluster, the
 	// informer-backed view of package cluster. Nil means nothing: the rules
 	// that need it are skipped, as offline.
@@ -106,6 +111,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MetricsAddr == "" {
 		o.MetricsAddr = DefaultMetricsAddr
+	}
+	if o.PprofAddr == "" {
+		o.PprofAddr = "0"
 	}
 	return o, nil
 }
@@ -213,7 +221,13 @@ func (s *Server) Start(ctx context.Context) error {
 		probe.close()
 		return err
 	}
-	aux := []*auxServer{probe, metrics}
+	profiles, err := s.listen("pprof", s.opts.PprofAddr, pprofHandler())
+	if err != nil {
+		probe.close()
+		metrics.close()
+		return err
+	}
+	aux := []*auxServer{probe, metrics, profiles}
 
 	webhookCtx, stopWebhooks := context.WithCancel(ctx)
 	defer stopWebhooks()
@@ -292,6 +306,18 @@ func (s *Server) shutdownChecker(*http.Request) error {
 // both would make every scrape fail, which the server tests would catch.
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(prometheus.Gatherers{s.metrics.Registry, ctrlmetrics.Registry}, promhttp.HandlerOpts{})
+}
+
+// pprofHandler serves net/http/pprof's endpoints on a mux of its own, not
+// on http.DefaultServeMux, where importing net/http/pprof registers them.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // auxServer is a plain HTTP server beside the webhook one.

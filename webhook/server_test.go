@@ -326,6 +326,33 @@ func TestServerAnswersEachPath(t *testing.T) {
 	})
 }
 
+// TestServerProfiles serves Go's profiles only when asked, and never on the
+// webhook's TLS port.
+func TestServerProfiles(t *testing.T) {
+	const index = "Types of profiles available"
+	profiles := func(c *http.Client, url string) bool {
+		t.Helper()
+		resp, err := c.Get(url + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && strings.Contains(string(b), index)
+	}
+	off := startServer(t, Options{}, nil)
+	for _, url := range []string{off.metricsURL, off.probeURL, "https://" + off.webhookAddr} {
+		if profiles(off.client, url) {
+			t.Errorf("without PprofAddr, %s serves profiles", url)
+		}
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	startServer(t, Options{PprofAddr: addr}, nil)
+	if !profiles(http.DefaultClient, "http://"+addr) {
+		t.Errorf("with PprofAddr %s, no profiles there", addr)
+	}
+}
+
 func TestServerRefusesBodiesOverTheLimit(t *testing.T) {
 	ts := startServer(t, Options{}, nil)
 	// controller-runtime's limit is 7 MiB; scaleguard relies on it.

@@ -40,6 +40,7 @@ func runServe(args []string, stderr io.Writer) int {
 	enableHTTP2 := fs.Bool("enable-http2", false, "offer HTTP/2 (off by default because of CVE-2023-44487 and CVE-2023-39325)")
 	probeAddr := fs.String("probe-addr", webhook.DefaultProbeAddr, "address serving /healthz and /readyz, or 0 for none")
 	metricsAddr := fs.String("metrics-addr", webhook.DefaultMetricsAddr, "address serving /metrics, or 0 for none")
+	pprofAddr := fs.String("pprof-addr", "0", "address serving Go's profiles at /debug/pprof/, unauthenticated: bind it to localhost (e.g. 127.0.0.1:6060); 0 for none")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the cluster view (default: $KUBECONFIG when set, else the in-cluster service account, else ~/.kube/config)")
 	clusterView := fs.Bool("cluster-view", true, "judge objects against the cluster (workloads, HPAs, LimitRanges, metrics APIs from informer caches; needs the ClusterRole). "+
 		"Turn off to run without API server access, or to save the caches' memory: the rules that need the cluster are then skipped")
@@ -104,6 +105,7 @@ func runServe(args []string, stderr io.Writer) int {
 		EnableHTTP2:   *enableHTTP2,
 		ProbeAddr:     *probeAddr,
 		MetricsAddr:   *metricsAddr,
+		PprofAddr:     *pprofAddr,
 	}
 	if *clusterView {
 		view, err = newClusterView(*kubeconfig, *leaderElect, *leaderNamespace, log.WithName("cluster"))
