@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -164,6 +165,12 @@ func (s *Scaleguard) Restart(ctx context.Context) error {
 // waitClusterView waits until the process reports its cluster view synced
 // (scaleguard_cluster_view_synced 1 on /metrics).
 func (s *Scaleguard) waitClusterView(ctx context.Context, timeout time.Duration) error {
+	return s.WaitMetric(ctx, "scaleguard_cluster_view_synced", timeout, func(v float64) bool { return v == 1 })
+}
+
+// WaitMetric polls /metrics until the unlabelled series name has a value ok
+// accepts, the process exits, or timeout passes.
+func (s *Scaleguard) WaitMetric(ctx context.Context, name string, timeout time.Duration, ok func(float64) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
@@ -171,15 +178,18 @@ func (s *Scaleguard) waitClusterView(ctx context.Context, timeout time.Duration)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if bytes.Contains(body, []byte("\nscaleguard_cluster_view_synced 1\n")) {
-				return nil
+			for line := range strings.Lines(string(body)) {
+				value, found := strings.CutPrefix(strings.TrimSpace(line), name+" ")
+				if v, err := strconv.ParseFloat(value, 64); found && err == nil && ok(v) {
+					return nil
+				}
 			}
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("scaleguard serve exited before its cluster view synced; see %s:\n%s", s.LogPath(), tail(s.LogPath()))
+			return fmt.Errorf("scaleguard serve exited while waiting for %s; see %s:\n%s", name, s.LogPath(), tail(s.LogPath()))
 		case <-ctx.Done():
-			return fmt.Errorf("scaleguard's cluster view not synced: %w; see %s", ctx.Err(), s.LogPath())
+			return fmt.Errorf("waiting for %s: %w; see %s", name, ctx.Err(), s.LogPath())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -68,12 +69,23 @@ func LoadWebhookConfigs(root string) (WebhookConfigs, error) {
 // PointAt replaces each webhook's in-cluster Service with a URL on the
 // local process, keeping its path, and sets the CA bundle. Everything else
 // (rules, match policy, selectors, failure policies) stays as shipped.
+// Called again, it points the same paths at another process.
 func (w WebhookConfigs) PointAt(baseURL string, caBundle []byte) error {
 	point := func(name string, cc *admissionregistrationv1.WebhookClientConfig) error {
-		if cc.Service == nil || cc.Service.Path == nil {
+		var path string
+		switch {
+		case cc.Service != nil && cc.Service.Path != nil:
+			path = *cc.Service.Path
+		case cc.URL != nil:
+			u, err := url.Parse(*cc.URL)
+			if err != nil {
+				return fmt.Errorf("webhook %s: %w", name, err)
+			}
+			path = u.Path
+		default:
 			return fmt.Errorf("webhook %s has no service path", name)
 		}
-		cc.URL = ptr.To(baseURL + *cc.Service.Path)
+		cc.URL = ptr.To(baseURL + path)
 		cc.Service = nil
 		cc.CABundle = caBundle
 		return nil

@@ -20,11 +20,13 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// Paths of the three webhooks; the same in scaleguard serve and the stock
-// server (webhook.PathMutateHPA and its siblings).
+// Paths of the webhooks; the same in scaleguard serve and the stock server
+// (webhook.PathMutateHPA and its siblings). The stock server has no
+// workload mutator; its floor mode answers at all four paths.
 const (
 	PathMutateHPA        = "/mutate/hpa"
 	PathValidateHPA      = "/validate/hpa"
+	PathMutateWorkload   = "/mutate/workload"
 	PathValidateWorkload = "/validate/workload"
 )
 

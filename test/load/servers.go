@@ -34,13 +34,14 @@ type StockServer struct {
 }
 
 // StartStockServer starts the stock server binary on port with the
-// certificate in certDir and returns once it completes a TLS handshake.
-func StartStockServer(ctx context.Context, binary, certDir string, port int, ca *harness.CA) (*StockServer, error) {
+// certificate in certDir and more flags (such as --floor), and returns once
+// it completes a TLS handshake.
+func StartStockServer(ctx context.Context, binary, certDir string, port int, ca *harness.CA, flags ...string) (*StockServer, error) {
 	log, err := os.Create(filepath.Join(certDir, "stockserver.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "--port", strconv.Itoa(port), "--cert-dir", certDir)
+	cmd := exec.Command(binary, append([]string{"--port", strconv.Itoa(port), "--cert-dir", certDir}, flags...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()

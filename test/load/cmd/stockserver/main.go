@@ -3,18 +3,27 @@
 // kubebuilder-scaffolded webhook does: controller-runtime's webhook server,
 // TLS from --cert-dir (reloaded by its certwatcher), HTTP/1.1 only. It is
 // the baseline test/load measures `scaleguard serve` against.
+//
+// With --floor it judges nothing: every review is decoded with
+// encoding/json and allowed, the least any webhook behind this server can
+// cost (test/apibench's "webhook floor"); only an object named by
+// --floor-refuses is refused, so that a caller can tell it is called.
 package main
 
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -26,6 +35,8 @@ import (
 func main() {
 	port := flag.Int("port", 9443, "webhook HTTPS port on 127.0.0.1")
 	certDir := flag.String("cert-dir", "", "directory holding tls.crt and tls.key")
+	floor := flag.Bool("floor", false, "allow every review after decoding it, judging nothing")
+	refuse := flag.String("floor-refuses", "", "with --floor, the name of objects to refuse")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
 
@@ -40,9 +51,15 @@ func main() {
 		// The scaffold's default, --enable-http2=false, and scaleguard's TLS floor.
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"}; c.MinVersion = tls.VersionTLS13 }},
 	})
-	srv.Register(load.PathMutateHPA, h.MutateHPA)
-	srv.Register(load.PathValidateHPA, h.ValidateHPA)
-	srv.Register(load.PathValidateWorkload, h.ValidateDeployment)
+	if *floor {
+		for _, path := range []string{load.PathMutateHPA, load.PathValidateHPA, load.PathMutateWorkload, load.PathValidateWorkload} {
+			srv.Register(path, allow(*refuse))
+		}
+	} else {
+		srv.Register(load.PathMutateHPA, h.MutateHPA)
+		srv.Register(load.PathValidateHPA, h.ValidateHPA)
+		srv.Register(load.PathValidateWorkload, h.ValidateDeployment)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -50,4 +67,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stockserver:", err)
 		os.Exit(1)
 	}
+}
+
+// allow decodes each review and allows it, unless the object is named
+// refuse: the floor.
+func allow(refuse string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var review admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, "not an AdmissionReview", http.StatusBadRequest)
+			return
+		}
+		resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
+		if refuse != "" && review.Request.Name == refuse {
+			resp.Allowed = false
+			resp.Result = &metav1.Status{Message: "the floor refuses " + refuse}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp})
+	})
 }
