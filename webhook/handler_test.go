@@ -85,14 +85,22 @@ func handlers() (mutator, hpaValidator, workloadValidator admission.Handler, m *
 	return NewHPAMutator(src, nil, m, logr.Discard()), NewHPAValidator(src, nil, m, logr.Discard()), NewWorkloadValidator(src, nil, m, logr.Discard()), m
 }
 
-// opsJSON renders operations sorted by path; their order carries no meaning
-// here since no two touch the same path.
+// opsJSON renders operations sorted by path, with object keys sorted
+// inside values; neither order carries meaning here, since no two
+// operations touch the same path.
 func opsJSON(t *testing.T, ops []patch.Operation) string {
 	t.Helper()
 	ops = append([]patch.Operation(nil), ops...)
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Path < ops[j].Path })
 	b, err := json.Marshal(ops)
 	if err != nil {
+		t.Fatal(err)
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = json.Marshal(generic); err != nil {
 		t.Fatal(err)
 	}
 	return string(b)

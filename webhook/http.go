@@ -10,7 +10,6 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	kjson "sigs.k8s.io/json"
 )
 
 // maxReviewBytes caps a request body: two objects of the API server's
@@ -25,11 +24,12 @@ const (
 )
 
 // ServeHTTP reads an AdmissionReview, answers it, and writes the review
-// back in the request's version. It decodes the review with one
-// encoding/json pass — objects stay raw bytes until a handler decodes what
-// it needs of them — where controller-runtime's admission.Webhook goes
-// through the API machinery's universal deserializer, which parses the body
-// twice. Both review versions have the same JSON shape.
+// back in the request's version. It decodes the review and the object in
+// one pass (see readAs and unmarshal) — the old object stays raw bytes
+// until a handler needs it — where controller-runtime's admission.Webhook
+// goes through the API machinery's universal deserializer, which parses
+// the body twice and the object again. Both review versions have the same
+// JSON shape.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, status, err := readBody(r)
 	if err != nil {
@@ -102,7 +102,7 @@ func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
 			Object                       *D `json:"object"`
 		} `json:"request"`
 	}
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &env); err != nil {
+	if err := unmarshal(body, &env); err != nil {
 		return nil, nil, fmt.Errorf("not an AdmissionReview: %w", err)
 	}
 	review := &admissionv1.AdmissionReview{}

@@ -4,6 +4,7 @@ package patch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,9 +62,17 @@ func Apply(doc []byte, ops []Operation) ([]byte, error) {
 // that the document may lack (a struct field such as spec is never
 // omitted); an operation under such a parent would not apply, so it is
 // replaced by one that adds the missing parent with after's value for it.
+//
+// The operations come from walking the two typed values (see diff); only
+// when one of them may lie under a parent the document lacks is the
+// document itself read.
 func ForDocument(doc []byte, before, after any) ([]Operation, error) {
-	ops, err := between(before, after)
-	if err != nil || len(ops) == 0 {
+	ops, uncertain, err := diff(before, after)
+	if errors.Is(err, errUnsupported) {
+		ops, err = between(before, after)
+		uncertain = true
+	}
+	if err != nil || len(ops) == 0 || !uncertain {
 		return ops, err
 	}
 	var d any
