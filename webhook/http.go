@@ -1,12 +1,14 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -31,7 +33,9 @@ const (
 // the body twice and the object again. Both review versions have the same
 // JSON shape.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, status, err := readBody(r)
+	buf := bodies.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	body, status, err := readBody(r, buf)
 	if err != nil {
 		writeReview(w, reviewV1, admission.Errored(status, err))
 		return
@@ -68,9 +72,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // already decoded with the review, to the handler's decide.
 type decodedObject struct{}
 
-// readBody reads the body. The status is the HTTP-style code the error is
-// reported with inside the review.
-func readBody(r *http.Request) ([]byte, int32, error) {
+// bodies holds the buffers request bodies are read into. Nothing decoded
+// from a body keeps a reference to it (the decoder copies strings and raw
+// objects), so a buffer is reused once its review is answered: without the
+// pool, reading the body made half of the garbage of a review.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse; a rare large review
+// should not pin its buffer.
+const maxPooledBody = 1 << 20
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	bodies.Put(b)
+}
+
+// readBody reads the body into buf. The status is the HTTP-style code the
+// error is reported with inside the review.
+func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, int32, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusBadRequest, errors.New("request body is empty")
 	}
@@ -78,11 +100,17 @@ func readBody(r *http.Request) ([]byte, int32, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		return nil, http.StatusBadRequest, fmt.Errorf("content type %q, expected application/json", ct)
 	}
+	if r.ContentLength > maxReviewBytes {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewBytes)
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
 	limited := &io.LimitedReader{R: r.Body, N: maxReviewBytes + 1}
-	body, err := io.ReadAll(limited)
-	if err != nil {
+	if _, err := buf.ReadFrom(limited); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err)
 	}
+	body := buf.Bytes()
 	if int64(len(body)) > maxReviewBytes {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewBytes)
 	}
