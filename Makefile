@@ -81,7 +81,7 @@ fuzz-short: ## Run each fuzz target for FUZZTIME (default 10s).
 
 .PHONY: bench
 bench: ## Benchmarks: each review through scaleguard, the stock controller-runtime path and the decode floor; the scaling analyses; the audit scan.
-	$(GO) test -run '^$$' -bench 'Floor|Mix' -benchmem -count 5 ./test/load
+	$(GO) test -run '^$$' -bench 'Mix' -benchmem -count 5 ./test/load
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./webhook ./policies/scaling ./audit
 
 ##@ Test bed (real kube-apiserver, etcd, kubectl, helm built from the module proxy)

@@ -71,18 +71,31 @@ func Markdown(steps []Step, costs []Cost, reviews []*Review, m Machine, o SweepO
 	w("  both servers together.\n\n")
 	if len(costs) > 0 {
 		w("The same reviews through each server's handlers in process (`ServeHTTP` alone, no TLS, no network, one at a time;\n")
-		w("best of five runs of about 150 ms; `go test -bench Mix ./test/load -cpuprofile …` profiles it):\n\n")
-		w("| review | size | %s µs | allocs | %s µs | allocs | %s/%s time |\n|---|---:|---:|---:|---:|---:|---:|\n", a, b, a, b)
+		w("best of five runs of about 150 ms; `go test -bench Mix ./test/load -cpuprofile …` profiles it). The floor decodes\n")
+		w("each review with encoding/json and allows it (`load.Floor`): what any Go webhook pays before it judges anything.\n\n")
+		w("| review | size | %s µs | allocs | %s µs | allocs | floor µs | %s/%s time | %s/floor time |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", a, b, a, b, a)
 		byKey := map[string]Cost{}
 		for _, c := range costs {
 			byKey[c.Server+"/"+c.Review] = c
 		}
 		for _, r := range reviews {
-			ca, cb := byKey[a+"/"+r.Name], byKey[b+"/"+r.Name]
-			w("| %s | %.1f KB | %.0f | %d | %.0f | %d | %.2f |\n", r.Name, float64(r.Size())/1000,
-				float64(ca.NsPerOp)/1000, ca.AllocsPerOp, float64(cb.NsPerOp)/1000, cb.AllocsPerOp, ratio(float64(ca.NsPerOp), float64(cb.NsPerOp)))
+			ca, cb, cf := byKey[a+"/"+r.Name], byKey[b+"/"+r.Name], byKey["floor/"+r.Name]
+			w("| %s | %.1f KB | %.0f | %d | %.0f | %d | %.0f | %.2f | %.2f |\n", r.Name, float64(r.Size())/1000,
+				float64(ca.NsPerOp)/1000, ca.AllocsPerOp, float64(cb.NsPerOp)/1000, cb.AllocsPerOp, float64(cf.NsPerOp)/1000,
+				ratio(float64(ca.NsPerOp), float64(cb.NsPerOp)), ratio(float64(ca.NsPerOp), float64(cf.NsPerOp)))
 		}
-		w("\n")
+		worstStock, worstFloor := 0.0, 0.0
+		for _, r := range reviews {
+			ca := float64(byKey[a+"/"+r.Name].NsPerOp)
+			worstStock = max(worstStock, ratio(ca, float64(byKey[b+"/"+r.Name].NsPerOp)))
+			worstFloor = max(worstFloor, ratio(ca, float64(byKey["floor/"+r.Name].NsPerOp)))
+		}
+		met := "met"
+		if worstStock > 1.0/3 || worstFloor > 1.5 {
+			met = "not met"
+		}
+		w("\nGoal for every review (≥ 3× faster than %s, ≤ 1.5× the floor): at worst %.1f× faster than %s and %.2f× the floor — %s.\n\n",
+			b, 1/worstStock, b, worstFloor, met)
 	}
 	w("The callers cycle through these reviews, all UPDATEs carrying `oldObject`, the objects as an API server sends them\n")
 	w("(managedFields of the writer and of the controller's status updates, status):\n\n")

@@ -129,7 +129,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		if costs, err = load.InProcess(handlers, []string{"scaleguard", "stock"}, reviews); err != nil {
+		if costs, err = load.InProcess(handlers, []string{"scaleguard", "stock", "floor"}, reviews); err != nil {
 			return err
 		}
 	}

@@ -13,17 +13,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/go-logr/logr"
-	admissionv1 "k8s.io/api/admission/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -53,7 +49,7 @@ func main() {
 	})
 	if *floor {
 		for _, path := range []string{load.PathMutateHPA, load.PathValidateHPA, load.PathMutateWorkload, load.PathValidateWorkload} {
-			srv.Register(path, allow(*refuse))
+			srv.Register(path, load.Floor(*refuse))
 		}
 	} else {
 		srv.Register(load.PathMutateHPA, h.MutateHPA)
@@ -67,23 +63,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stockserver:", err)
 		os.Exit(1)
 	}
-}
-
-// allow decodes each review and allows it, unless the object is named
-// refuse: the floor.
-func allow(refuse string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var review admissionv1.AdmissionReview
-		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
-			http.Error(w, "not an AdmissionReview", http.StatusBadRequest)
-			return
-		}
-		resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-		if refuse != "" && review.Request.Name == refuse {
-			resp.Allowed = false
-			resp.Result = &metav1.Status{Message: "the floor refuses " + refuse}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp})
-	})
 }
