@@ -5,8 +5,8 @@
 #
 #   ${SCALEGUARD_TOOLS_DIR:-$HOME/.cache/scaleguard/tools}/<key>/
 #
-# <key> hashes the tools modules (go.mod, go.sum, tools.go), this script and
-# the platform, so the folder changes, and the binaries are rebuilt, only when
+# <key> hashes the tools modules (go.mod, go.sum, tools.go), this script,
+# hack/toolcache.sh (shared with hack/build-kyverno.sh) and the platform, so the folder changes, and the binaries are rebuilt, only when
 # a pin or the way they are built changes. A folder that already holds every
 # binary is not rebuilt. The folder is laid out the way envtest expects
 # KUBEBUILDER_ASSETS to be.
@@ -32,42 +32,15 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/hack/tools"
 binaries=(kube-apiserver kubectl etcd helm)
 
-mode=build
-case "${1:-}" in
-"") ;;
---print-dir) mode=print ;;
---check) mode=check ;;
---force) mode=force ;;
---prune) mode=prune ;;
--h | --help)
-	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-	exit 0
-	;;
-*)
-	echo "unknown argument: $1 (try --help)" >&2
-	exit 2
-	;;
-esac
-
-# The key: every file that pins a version or says how it is built.
-key_inputs=(
-	"$root/hack/build-tools.sh"
-	"$tools/go.mod" "$tools/go.sum" "$tools/tools.go"
-	"$tools/etcd/go.mod" "$tools/etcd/go.sum" "$tools/etcd/tools.go"
+name=build-tools
+# shellcheck source=hack/toolcache.sh
+source "$root/hack/toolcache.sh"
+toolcache_mode "${BASH_SOURCE[0]}" "$@"
+toolcache_dir "" \
+	"$root/hack/build-tools.sh" "$root/hack/toolcache.sh" \
+	"$tools/go.mod" "$tools/go.sum" "$tools/tools.go" \
+	"$tools/etcd/go.mod" "$tools/etcd/go.sum" "$tools/etcd/tools.go" \
 	"$tools/helm/go.mod" "$tools/helm/go.sum" "$tools/helm/tools.go"
-)
-key=$(
-	cd "$root"
-	{
-		uname -sm
-		for f in "${key_inputs[@]}"; do
-			printf '== %s\n' "${f#"$root"/}"
-			cat "$f"
-		done
-	} | sha256sum | cut -c1-16
-)
-cache_root="${SCALEGUARD_TOOLS_DIR:-${HOME:?HOME or SCALEGUARD_TOOLS_DIR must be set}/.cache/scaleguard/tools}"
-dir="$cache_root/$key"
 
 complete() {
 	local b
@@ -76,75 +49,7 @@ complete() {
 	done
 }
 
-case $mode in
-print)
-	echo "$dir"
-	exit 0
-	;;
-check)
-	complete
-	exit
-	;;
-prune)
-	for old in "$cache_root"/*/; do
-		old=${old%/}
-		[[ -d $old && $old != "$dir" && ${old##*/} =~ ^[0-9a-f]{16}$ ]] || continue
-		echo "build-tools: removing $old" >&2
-		rm -rf -- "$old"
-	done
-	exit 0
-	;;
-esac
-
-log() { echo "build-tools: $*" >&2; }
-
-if [[ $mode == build ]] && complete; then
-	log "up to date: $dir"
-	echo "$dir"
-	exit 0
-fi
-
-mkdir -p "$dir"
-# One build at a time per folder (parallel make, two terminals, ...).
-if command -v flock >/dev/null; then
-	exec 9>"$dir/.lock"
-	flock 9
-	if [[ $mode == build ]] && complete; then
-		log "up to date (built by another run): $dir"
-		echo "$dir"
-		exit 0
-	fi
-fi
-
-export GOWORK=off CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -mod=readonly -trimpath"
-nice_cmd=()
-if [[ ${SCALEGUARD_TOOLS_NICE:-10} != 0 ]] && command -v nice >/dev/null; then
-	nice_cmd=(nice -n "${SCALEGUARD_TOOLS_NICE:-10}")
-fi
-
-# modver DIR MODULE: the version of MODULE that DIR's go.mod pins (require).
-modver() {
-	local v
-	v=$(awk -v m="$2" '$1 == m { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1/go.mod")
-	[[ -n $v ]] || {
-		log "no version of $2 in $1/go.mod"
-		exit 1
-	}
-	echo "$v"
-}
-
-# gobuild MODDIR OUT PKG [go build flags...]: builds PKG into $dir/OUT via a
-# temporary file, so an interrupted build never leaves a half-written binary.
-gobuild() {
-	local moddir=$1 out=$2 pkg=$3 start
-	shift 3
-	start=$SECONDS
-	log "building $out ($pkg)"
-	(cd "$moddir" && "${nice_cmd[@]}" go build -o "$dir/.$out.tmp" "$@" "$pkg")
-	mv -f "$dir/.$out.tmp" "$dir/$out"
-	log "built $out in $((SECONDS - start))s"
-}
+toolcache_prepare
 
 total_start=$SECONDS
 
