@@ -37,7 +37,7 @@ func TestBadInput(t *testing.T) {
 		code        int32
 		mention     string
 	}{
-		"malformed JSON": {handler: workloadValidator, body: `{"apiVersion":`, code: 400, mention: "not an AdmissionReview"},
+		"malformed JSON": {handler: workloadValidator, body: `{"apiVersion":`, code: 400, mention: "cannot decode the AdmissionReview"},
 		"not a review":   {handler: workloadValidator, body: `{"apiVersion":"v1","kind":"Pod"}`, code: 400, mention: "not an AdmissionReview of admission.k8s.io/v1"},
 		"no request":     {handler: workloadValidator, body: `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, code: 400, mention: "has no request"},
 		"missing object": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", `null`), code: 400, mention: "request.object is empty"},
@@ -49,6 +49,12 @@ func TestBadInput(t *testing.T) {
 		"oversized body":     {handler: workloadValidator, body: `{"pad":"` + strings.Repeat("x", maxReviewBytes) + `"}`, code: http.StatusRequestEntityTooLarge, mention: "too large"},
 		"v1beta1 review answered in v1beta1": {handler: workloadValidator, body: review("admission.k8s.io/v1beta1", "apps/v1/Deployment", deploymentNoRequests),
 			apiVersion: "admission.k8s.io/v1beta1", code: 403, mention: "requests no memory"},
+		// Stricter than encoding/json, as the API server's own decoder is;
+		// an API server never sends either.
+		"a name given twice": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment",
+			`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x","name":"y"}}`), code: 400, mention: `duplicate object member name "name" within "/request/object/metadata"`},
+		"invalid UTF-8": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment",
+			"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"x\xff\"}}"), code: 400, mention: `invalid UTF-8 within "/request/object/metadata/name"`},
 		"a thousand containers: denied, message bounded": {handler: workloadValidator, body: review("admission.k8s.io/v1", "apps/v1/Deployment", thousand),
 			code: 403, mention: "… and 980 more"},
 	}

@@ -131,7 +131,7 @@ func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
 		} `json:"request"`
 	}
 	if err := unmarshal(body, &env); err != nil {
-		return nil, nil, fmt.Errorf("not an AdmissionReview: %w", err)
+		return nil, nil, fmt.Errorf("cannot decode the AdmissionReview: %w", err)
 	}
 	review := &admissionv1.AdmissionReview{}
 	review.APIVersion, review.Kind = env.APIVersion, env.Kind
