@@ -143,7 +143,9 @@ func (o Options) configureTLS(c *tls.Config) {
 //   - graceful shutdown: when the context ends it stops accepting and waits
 //     up to a minute for requests in flight. Their contexts are cancelled
 //     at that moment (controller-runtime derives them from the server's),
-//     which the handlers, pure computations, do not depend on.
+//     which the handlers, pure computations, do not depend on. Answers
+//     written once shutdown has begun say "Connection: close" (see
+//     closeWhenStopping).
 type Server struct {
 	opts     Options
 	settings SettingsSource
@@ -193,7 +195,7 @@ func (s *Server) register(path string, h admission.Handler) {
 	// scaleguard's handlers read the review themselves (see handler's
 	// ServeHTTP); anything else goes behind controller-runtime's webhook.
 	if hh, ok := h.(http.Handler); ok {
-		s.webhooks.Register(path, hh)
+		s.webhooks.Register(path, s.closeWhenStopping(hh))
 		return
 	}
 	base := s.log.WithName("admission").WithValues("webhook", path)
@@ -204,6 +206,47 @@ func (s *Server) register(path string, h admission.Handler) {
 			return admission.DefaultLogConstructor(base, req)
 		},
 	})
+}
+
+// closeWhenStopping ends the connection after each answer once shutdown has
+// begun. The API server keeps reusing keep-alive connections to a
+// terminating pod; "Connection: close" on the answers it still gets tells it
+// to stop, where a connection closed while idle can meet the next review
+// on its way in, and that review fails. net/http says the same once its own
+// Shutdown has begun, a moment after ours.
+// The answer decides when its header is written, not when the request
+// came in: a review that arrived before shutdown is answered after it.
+func (s *Server) closeWhenStopping(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&closingWriter{ResponseWriter: w, stopping: &s.stopping}, r)
+	})
+}
+
+// closingWriter adds "Connection: close" to an answer written once
+// stopping is set.
+type closingWriter struct {
+	http.ResponseWriter
+	stopping *atomic.Bool
+	written  bool
+}
+
+func (c *closingWriter) header() {
+	if !c.written {
+		c.written = true
+		if c.stopping.Load() {
+			c.Header().Set("Connection", "close")
+		}
+	}
+}
+
+func (c *closingWriter) WriteHeader(code int) {
+	c.header()
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *closingWriter) Write(b []byte) (int, error) {
+	c.header()
+	return c.ResponseWriter.Write(b)
 }
 
 // Start serves until ctx ends, then shuts down: /readyz fails at once, the

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -514,6 +515,15 @@ func TestServerDrainsOnShutdown(t *testing.T) {
 	defer resp.Body.Close()
 	if out := decodeReview(t, resp, true); out.Response.UID != "uid-drain" {
 		t.Errorf("UID %q", out.Response.UID)
+	}
+	// The API server reuses keep-alive connections: the last answer must
+	// say the connection ends, and the server must end it.
+	if !resp.Close {
+		t.Errorf("the answer during shutdown lacks Connection: close (headers %v)", resp.Header)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("connection still open 5 s after the answer during shutdown (read %d bytes, %v)", n, err)
 	}
 	select {
 	case err := <-ts.done:
