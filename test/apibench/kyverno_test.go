@@ -1,7 +1,6 @@
 package apibench
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -174,7 +173,7 @@ func startKyverno(t *testing.T, bed *testbed.Testbed, flags ...string) *kyvernoP
 			t.Errorf("stopping kyverno: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("kyverno log (%s), last lines:\n%s", k.logPath, tailFile(k.logPath, 6000))
+			t.Logf("kyverno log (%s), last lines:\n%s", k.logPath, harness.Tail(k.logPath, 6000))
 		}
 	})
 
@@ -320,7 +319,7 @@ func (k *kyvernoProcess) waitFor(t *testing.T, within time.Duration, what string
 		}
 		select {
 		case <-k.done:
-			t.Fatalf("%s: kyverno exited (%v); log %s:\n%s", what, k.cmd.ProcessState, k.logPath, tailFile(k.logPath, 4000))
+			t.Fatalf("%s: kyverno exited (%v); log %s:\n%s", what, k.cmd.ProcessState, k.logPath, harness.Tail(k.logPath, 4000))
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -383,12 +382,4 @@ func deleteKyvernoWebhooks(ctx context.Context, c client.Client) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func tailFile(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(bytes.TrimSpace(b))
 }

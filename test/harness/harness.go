@@ -290,10 +290,13 @@ func FreePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func tail(path string) string {
+// Tail is the last n bytes of the file at path, for a failure message.
+func Tail(path string, n int) string {
 	b, _ := os.ReadFile(path)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
+	if len(b) > n {
+		b = b[len(b)-n:]
 	}
 	return string(bytes.TrimSpace(b))
 }
+
+func tail(path string) string { return Tail(path, 4000) }
