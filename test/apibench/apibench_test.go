@@ -37,32 +37,12 @@ import (
 // every container and restartable init container requests cpu and memory.
 func requestsPolicy() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 	const has = `has(c.resources) && has(c.resources.requests) && 'cpu' in c.resources.requests && 'memory' in c.resources.requests`
-	p := &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "requests-required"},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
-			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
-					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"},
-						Resources: []string{"deployments", "statefulsets"}},
-				}}}},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: `object.spec.template.spec.containers.all(c, ` + has + `) && ` +
-					`(!has(object.spec.template.spec.initContainers) || object.spec.template.spec.initContainers.all(c, ` +
-					`!has(c.restartPolicy) || c.restartPolicy != 'Always' || (` + has + `)))`,
-				Message: "every container and sidecar must request cpu and memory",
-			}},
-		},
-	}
-	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "requests-required"},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName:        p.Name,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
-		},
-	}
-	return p, b
+	return celPolicy("requests-required", admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"},
+		Resources: []string{"deployments", "statefulsets"}},
+		`object.spec.template.spec.containers.all(c, `+has+`) && `+
+			`(!has(object.spec.template.spec.initContainers) || object.spec.template.spec.initContainers.all(c, `+
+			`!has(c.restartPolicy) || c.restartPolicy != 'Always' || (`+has+`)))`,
+		"every container and sidecar must request cpu and memory")
 }
 
 // hpaPolicy is what scaleguard's validating webhook asks of an HPA's
@@ -71,25 +51,30 @@ func requestsPolicy() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admi
 // the behavior's arithmetic, the API version written, the target and its
 // requests.)
 func hpaPolicy() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	return celPolicy("hpa-standard", admissionregistrationv1.Rule{APIGroups: []string{"autoscaling"}, APIVersions: []string{"v2"},
+		Resources: []string{"horizontalpodautoscalers"}},
+		`has(object.spec.minReplicas) && object.spec.minReplicas >= 2 && has(object.spec.behavior) && `+
+			`has(object.spec.metrics) && object.spec.metrics.exists(m, m.type == 'Resource' && has(m.resource) && m.resource.name == 'memory')`,
+		"an HPA needs minReplicas of at least 2, a behavior and a memory target")
+}
+
+// celPolicy is a ValidatingAdmissionPolicy that denies creates and updates
+// of what rule matches unless expression holds, and its binding.
+func celPolicy(name string, rule admissionregistrationv1.Rule, expression, message string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 	p := &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "hpa-standard"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
 			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
 				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
 					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule: admissionregistrationv1.Rule{APIGroups: []string{"autoscaling"}, APIVersions: []string{"v2"},
-						Resources: []string{"horizontalpodautoscalers"}},
+					Rule:       rule,
 				}}}},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: `has(object.spec.minReplicas) && object.spec.minReplicas >= 2 && has(object.spec.behavior) && ` +
-					`has(object.spec.metrics) && object.spec.metrics.exists(m, m.type == 'Resource' && has(m.resource) && m.resource.name == 'memory')`,
-				Message: "an HPA needs minReplicas of at least 2, a behavior and a memory target",
-			}},
+			Validations: []admissionregistrationv1.Validation{{Expression: expression, Message: message}},
 		},
 	}
 	b := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "hpa-standard"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
 			PolicyName:        p.Name,
 			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
