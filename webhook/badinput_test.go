@@ -102,3 +102,26 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestOldObjectInPlace: readAs leaves oldObject in the body and points at
+// exactly its bytes, whatever the white space around them.
+func TestOldObjectInPlace(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"request":{"uid":"u","oldObject":{"a":[1,{"b":"}"}]}}}`:                `{"a":[1,{"b":"}"}]}`,
+		"{\"request\":{\"oldObject\" : \n\t{\"a\":1} ,\"uid\":\"u\"}}":           `{"a":1}`,
+		`{"request":{"uid":"u","oldObject":null}}`:                               ``,
+		`{"request":{"uid":"u"}}`:                                                ``,
+		`{"request":{"oldObject":"x","uid":"u","object":{"kind":"Deployment"}}}`: `"x"`,
+	} {
+		review, _, err := readAs[workloadDocument]([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if got := string(review.Request.OldObject.Raw); got != want || review.Request.UID != "u" {
+			t.Errorf("%s: oldObject %q, uid %q; want %q, u", body, got, review.Request.UID, want)
+		}
+	}
+	if _, _, err := readAs[workloadDocument]([]byte(`{"request":{"oldObject":{"a":}}}`)); err == nil {
+		t.Error("a malformed oldObject was accepted")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/go-json-experiment/json/jsontext"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
@@ -120,14 +121,17 @@ func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, int32, error) {
 // readAs decodes a review whose object is read straight into D, the
 // handler's document type: one pass over the body, where decoding the
 // review and then its object would scan the object twice more. The
-// request's own Object field is shadowed and stays empty; oldObject stays
-// raw until a handler needs it.
+// request's own Object field is shadowed and stays empty. oldObject is
+// only checked and located: its Raw is the body's own bytes, valid until
+// the body's buffer is reused (after the answer), and decoded only when a
+// handler needs it.
 func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
 	var env struct {
 		typeMeta `json:",inline"`
 		Request  *struct {
 			admissionv1.AdmissionRequest `json:",inline"`
-			Object                       *D `json:"object"`
+			Object                       *D      `json:"object"`
+			OldObject                    inPlace `json:"oldObject"`
 		} `json:"request"`
 	}
 	if err := unmarshal(body, &env); err != nil {
@@ -139,10 +143,41 @@ func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
 		return review, nil, nil
 	}
 	review.Request = &env.Request.AdmissionRequest
+	review.Request.OldObject.Raw = env.Request.OldObject.in(body)
 	if env.Request.Object == nil {
 		return review, nil, nil
 	}
 	return review, env.Request.Object, nil
+}
+
+// inPlace is a JSON value left where it is: where it starts and ends in
+// the input. Copying a 12 KB oldObject out of every UPDATE's body was a
+// fifth of the bytes a review allocated, for an object most reviews never
+// read.
+type inPlace struct{ start, end int64 }
+
+// UnmarshalJSONFrom checks the value's syntax as it skips it. null, like
+// an absent value, leaves it empty.
+func (v *inPlace) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() == 'n' {
+		*v = inPlace{}
+		return dec.SkipValue()
+	}
+	v.start = dec.InputOffset() // the end of the name before it
+	if err := dec.SkipValue(); err != nil {
+		return err
+	}
+	v.end = dec.InputOffset()
+	return nil
+}
+
+// in is the value's bytes in input, nil when there was none.
+func (v inPlace) in(input []byte) []byte {
+	if v.end == 0 {
+		return nil
+	}
+	// From the end of the name: the colon and any white space.
+	return bytes.TrimLeft(input[v.start:v.end], ": \t\r\n")
 }
 
 func checkReview(review *admissionv1.AdmissionReview) error {

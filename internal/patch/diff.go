@@ -36,7 +36,7 @@ func diff(before, after any) (ops []Operation, uncertain bool, err error) {
 		return nil, false, fmt.Errorf("diffing a %s against a %s", a.Type(), b.Type())
 	}
 	d := &differ{}
-	if err := d.value(nil, a, b, true); err != nil {
+	if err := d.value(make([]string, 0, 16), a, b, true); err != nil {
 		return nil, false, err
 	}
 	return d.ops, d.uncertain, nil
@@ -142,10 +142,11 @@ func (d *differ) emit(op string, path []string, v any) {
 	d.ops = append(d.ops, Operation{Operation: op, Path: joinPointer(path), Value: v})
 }
 
-// child returns path with one more segment, never sharing the backing array
-// of path with a sibling.
+// child returns path with one more segment. Siblings share the backing
+// array: nothing keeps a path past the call it is passed to (emit turns it
+// into a string at once), so the walk allocates no paths.
 func child(path []string, seg string) []string {
-	return append(path[:len(path):len(path)], seg)
+	return append(path, seg)
 }
 
 // fields compares the fields of two structs. A member that exists on both
