@@ -107,7 +107,7 @@ bench-load: ## Load `scaleguard serve` and the stock controller-runtime server o
 	$(GO) run ./test/load/cmd/loadgen -doc docs/PERFORMANCE.md $(LOAD_FLAGS)
 
 .PHONY: bench-apiserver
-bench-apiserver: tools kyverno ## Deployment creates/s through the API server: no policy, a ValidatingAdmissionPolicy, a floor webhook, the stock controller-runtime webhook, scaleguard, Kyverno; writes a section of docs/PERFORMANCE.md (~4 min).
+bench-apiserver: tools kyverno ## Deployment and HPA creates/s through the API server: no policy, a ValidatingAdmissionPolicy, a floor webhook, the stock controller-runtime webhook, scaleguard, Kyverno (Deployments); writes a section of docs/PERFORMANCE.md (~5 min).
 	SCALEGUARD_BENCH_APISERVER=1 $(GO) test -count=1 -v -run TestCreatesThroughTheAPIServer -timeout 10m ./test/apibench
 
 .PHONY: bench-rss
