@@ -92,15 +92,9 @@ func TestConfigDefaultInstallsAndUninstalls(t *testing.T) {
 	crds := certManagerCRDs(t)
 	r := renderDefault(t, dir)
 
-	bed := testbed.Start(t, testbed.Options{
-		CRDDirectoryPaths: []string{crds},
-		// A webhook call resolves the Service through its endpoints, of
-		// which the test bed has none (no kubelet, no controllers), and
-		// fails on the spot. The default would dial the Service's
-		// ClusterIP, an address no one serves here and that would leave
-		// this machine.
-		APIServerFlags: map[string][]string{"enable-aggregator-routing": {"true"}},
-	})
+	// The test bed routes webhook calls to a Service's endpoints, of which
+	// it has none (no kubelet, no controllers): they fail on the spot.
+	bed := testbed.Start(t, testbed.Options{CRDDirectoryPaths: []string{crds}})
 	t.Logf("control plane with cert-manager CRDs started in %s", bed.StartDuration)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
