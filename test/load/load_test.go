@@ -1,10 +1,8 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"github.com/scaleguard/scaleguard/test/harness"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 func muxes(t testing.TB) map[string]http.Handler {
@@ -114,13 +113,7 @@ func BenchmarkMix(b *testing.B) {
 		mux := muxes(b)[name]
 		for _, r := range reviews {
 			b.Run(name+"/"+r.Name, func(b *testing.B) {
-				serve := func() *httptest.ResponseRecorder {
-					rec := httptest.NewRecorder()
-					req := httptest.NewRequest(http.MethodPost, r.Path, bytes.NewReader(r.Body))
-					req.Header.Set("Content-Type", "application/json")
-					mux.ServeHTTP(rec, req)
-					return rec
-				}
+				serve := func() *httptest.ResponseRecorder { return serveReview(mux, r) }
 				if answer := serve().Body.Bytes(); name != "floor" {
 					if err := r.Check(answer); err != nil {
 						b.Fatal(err)
