@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,45 +50,12 @@ func startScaleguard(ctx context.Context, bed *testbed.Testbed, root, dir string
 		return nil, err
 	}
 	if err := step("waiting until the API server calls scaleguard", func() error {
-		return waitForWebhook(ctx, bed.Client, 30*time.Second)
+		return harness.WaitForWebhook(ctx, bed.Client, metav1.NamespaceDefault, 30*time.Second)
 	}); err != nil {
 		_ = sg.Stop()
 		return nil, fmt.Errorf("%w; see %s", err, sg.LogPath())
 	}
 	return sg, nil
-}
-
-// waitForWebhook returns once a dry-run create of a Deployment without
-// requests is refused by scaleguard: the API server's webhook informer
-// takes a moment to see new configurations, and until then writes pass
-// unjudged.
-func waitForWebhook(ctx context.Context, c client.Client, timeout time.Duration) error {
-	labels := map[string]string{"app": "probe"}
-	probe := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "scaleguard-probe", Namespace: metav1.NamespaceDefault},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "probe"}}},
-			},
-		},
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := c.Create(ctx, probe.DeepCopy(), client.DryRunAll)
-		if err != nil && strings.Contains(err.Error(), "scaleguard") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the API server does not call scaleguard after %s (last answer: %v)", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // createNamespaces creates each namespace that does not exist yet.

@@ -287,7 +287,7 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stockBin, err := load.BuildCommand(ctx, root, dir, "./test/load/cmd/stockserver")
+	stockBin, err := harness.BuildCommand(ctx, root, dir, "./test/load/cmd/stockserver")
 	if err != nil {
 		t.Fatal(err)
 	}

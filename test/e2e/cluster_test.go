@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 // The tests below need scaleguard's cluster view: it watches the test bed
@@ -325,7 +327,7 @@ spec:
 func TestRequestsRequiredHonoursLimitRange(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, nil)
-	if err := env.bed.Client.Create(ctx, deploymentWithout(ns, "batch"), client.DryRunAll); err == nil {
+	if err := env.bed.Client.Create(ctx, harness.Deployment(ns, "batch", false), client.DryRunAll); err == nil {
 		t.Fatal("a Deployment without requests was admitted before the LimitRange existed")
 	}
 	lr := &corev1.LimitRange{
@@ -340,9 +342,9 @@ func TestRequestsRequiredHonoursLimitRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() error {
-		return env.bed.Client.Create(ctx, deploymentWithout(ns, "batch"), client.DryRunAll)
+		return env.bed.Client.Create(ctx, harness.Deployment(ns, "batch", false), client.DryRunAll)
 	})
-	if err := env.bed.Client.Create(ctx, deploymentWithout(ns, "batch")); err != nil {
+	if err := env.bed.Client.Create(ctx, harness.Deployment(ns, "batch", false)); err != nil {
 		t.Fatalf("a Deployment whose requests the namespace's LimitRange fills was refused: %v", err)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -55,7 +54,7 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 func TestDeploymentWithoutRequestsIsRefused(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, nil)
-	err := env.bed.Client.Create(ctx, deploymentWithout(ns, "api"))
+	err := env.bed.Client.Create(ctx, harness.Deployment(ns, "api", false))
 	if err == nil {
 		t.Fatal("a Deployment without requests was stored")
 	}
@@ -63,9 +62,7 @@ func TestDeploymentWithoutRequestsIsRefused(t *testing.T) {
 		`admission webhook "workload.validate.scaleguard.io" denied the request`,
 		"spec.template.spec.containers[0].resources.requests", `container "app" requests no cpu or memory`)
 
-	ok := deploymentWithout(ns, "api")
-	ok.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
-		corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
+	ok := harness.Deployment(ns, "api", true)
 	if err := env.bed.Client.Create(ctx, ok); err != nil {
 		t.Fatalf("a Deployment with requests was refused: %v", err)
 	}
@@ -163,7 +160,7 @@ func TestOldViolatorCanBeRestarted(t *testing.T) {
 	ctx := context.Background()
 	// Created while its namespace was opted out: it predates enforcement.
 	ns := namespace(t, map[string]string{"scaleguard.io/ignore": "true"})
-	if err := env.bed.Client.Create(ctx, deploymentWithout(ns, "legacy")); err != nil {
+	if err := env.bed.Client.Create(ctx, harness.Deployment(ns, "legacy", false)); err != nil {
 		t.Fatalf("opted-out namespace still judged: %v", err)
 	}
 	var nsObj corev1.Namespace
@@ -177,7 +174,7 @@ func TestOldViolatorCanBeRestarted(t *testing.T) {
 	// A new violator in the namespace is refused again once the API server
 	// has seen the label go.
 	eventually(t, func() error {
-		err := env.bed.Client.Create(ctx, deploymentWithout(ns, "new"), client.DryRunAll)
+		err := env.bed.Client.Create(ctx, harness.Deployment(ns, "new", false), client.DryRunAll)
 		if err == nil {
 			return fmt.Errorf("namespace still opted out")
 		}
@@ -193,13 +190,13 @@ func TestOldViolatorCanBeRestarted(t *testing.T) {
 func TestExemptions(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, nil)
-	exempt := deploymentWithout(ns, "vendor")
+	exempt := harness.Deployment(ns, "vendor", false)
 	exempt.Annotations = map[string]string{
 		policies.AnnotationExempt: "requests-required", policies.AnnotationExemptReason: "vendor image; OPS-1412"}
 	if err := env.bed.Client.Create(ctx, exempt); err != nil {
 		t.Fatalf("exempt Deployment refused: %v", err)
 	}
-	noReason := deploymentWithout(ns, "no-reason")
+	noReason := harness.Deployment(ns, "no-reason", false)
 	noReason.Annotations = map[string]string{policies.AnnotationExempt: "requests-required"}
 	err := env.bed.Client.Create(ctx, noReason)
 	if err == nil {
@@ -207,10 +204,10 @@ func TestExemptions(t *testing.T) {
 	}
 	mustContain(t, "the refusal", err.Error(), "[requests-required]")
 	// kube-system is excluded by the webhook configuration's selector.
-	if err := env.bed.Client.Create(ctx, deploymentWithout("kube-system", "system-addon")); err != nil {
+	if err := env.bed.Client.Create(ctx, harness.Deployment("kube-system", "system-addon", false)); err != nil {
 		t.Fatalf("kube-system judged: %v", err)
 	}
-	t.Cleanup(func() { _ = env.bed.Client.Delete(ctx, deploymentWithout("kube-system", "system-addon")) })
+	t.Cleanup(func() { _ = env.bed.Client.Delete(ctx, harness.Deployment("kube-system", "system-addon", false)) })
 }
 
 // TestWebhookDown stops scaleguard: subresource writes go on, and the
@@ -218,9 +215,7 @@ func TestExemptions(t *testing.T) {
 func TestWebhookDown(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, nil)
-	ok := deploymentWithout(ns, "web")
-	ok.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
-		corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
+	ok := harness.Deployment(ns, "web", true)
 	if err := env.bed.Client.Create(ctx, ok); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +248,7 @@ func TestWebhookDown(t *testing.T) {
 	if err := env.bed.Client.Status().Update(ctx, &hpa); err != nil {
 		t.Errorf("HPA /status write failed with scaleguard down: %v", err)
 	}
-	err := env.bed.Client.Create(ctx, deploymentWithout(ns, "while-down"))
+	err := env.bed.Client.Create(ctx, harness.Deployment(ns, "while-down", false))
 	if err == nil {
 		t.Fatal("with failurePolicy Fail, a create went through while scaleguard was down")
 	}
@@ -265,7 +260,7 @@ func TestWebhookDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() error {
-		return env.bed.Client.Create(ctx, deploymentWithout(ns, "while-down-ignored"), client.DryRunAll)
+		return env.bed.Client.Create(ctx, harness.Deployment(ns, "while-down-ignored", false), client.DryRunAll)
 	})
 }
 

@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
@@ -79,7 +77,12 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	env.bed, env.sg, env.webhooks, env.root = bed, sg, webhooks, root
-	if err := waitForWebhook(ctx); err != nil {
+	// The probe WaitForWebhook dry-runs gets a namespace of its own.
+	warmup := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-warmup"}}
+	if err := bed.Client.Create(ctx, warmup); err != nil {
+		return 0, err
+	}
+	if err := harness.WaitForWebhook(ctx, bed.Client, warmup.Name, 30*time.Second); err != nil {
 		return 0, err
 	}
 	code := m.Run()
@@ -94,39 +97,4 @@ func run(m *testing.M) (int, error) {
 		}
 	}
 	return code, nil
-}
-
-// waitForWebhook returns once the API server calls scaleguard: its webhook
-// configuration informer needs a moment after the configurations are created.
-func waitForWebhook(ctx context.Context) error {
-	ns := "e2e-warmup"
-	if err := env.bed.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := env.bed.Client.Create(ctx, deploymentWithout(ns, "probe"), client.DryRunAll)
-		if err != nil && strings.Contains(err.Error(), "scaleguard") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the API server does not call scaleguard after 30s (last answer: %v)", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// deploymentWithout is a Deployment whose container requests nothing.
-func deploymentWithout(ns, name string) *appsv1.Deployment {
-	labels := map[string]string{"app": name}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}}},
-			},
-		},
-	}
 }

@@ -7,7 +7,6 @@ package harness
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,11 +24,17 @@ import (
 
 // Build compiles cmd/scaleguard into dir and returns the binary's path.
 func Build(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "scaleguard")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/scaleguard")
+	return BuildCommand(ctx, root, dir, "./cmd/scaleguard")
+}
+
+// BuildCommand compiles the main package pkg (e.g. "./cmd/scaleguard") of
+// the module at root into dir and returns the binary's path.
+func BuildCommand(ctx context.Context, root, dir, pkg string) (string, error) {
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/scaleguard: %w\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 	}
 	return bin, nil
 }
@@ -257,17 +262,6 @@ func (s *Scaleguard) signal(sig os.Signal) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return err
-}
-
-// Handshake checks that the webhook port serves TLS with a certificate the
-// CA bundle trusts.
-func (s *Scaleguard) Handshake() error {
-	pool := x509Pool(s.CABundle)
-	conn, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
-	if err != nil {
-		return err
-	}
-	return conn.Close()
 }
 
 // FreePorts returns n ports on 127.0.0.1 that were free a moment ago.

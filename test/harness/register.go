@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -140,8 +141,25 @@ func (w WebhookConfigs) Delete(ctx context.Context, c client.Client) error {
 	return nil
 }
 
-func x509Pool(pemCerts []byte) *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemCerts)
-	return pool
+// WaitForWebhook returns once a dry-run create of a Deployment without
+// requests in namespace is refused by scaleguard: the API server's webhook
+// informer takes a moment to see new configurations, and until then writes
+// pass unjudged.
+func WaitForWebhook(ctx context.Context, c client.Client, namespace string, timeout time.Duration) error {
+	probe := Deployment(namespace, "scaleguard-probe", false)
+	deadline := time.Now().Add(timeout)
+	for {
+		err := c.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		if err != nil && strings.Contains(err.Error(), "scaleguard") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the API server does not call scaleguard after %s (last answer: %v)", timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

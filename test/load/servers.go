@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/scaleguard/scaleguard/test/harness"
 	"net"
 	"os"
 	"os/exec"
@@ -12,19 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// BuildCommand compiles the main package pkg (e.g. "./cmd/scaleguard") of
-// the module at root into dir and returns the binary's path.
-func BuildCommand(ctx context.Context, root, dir, pkg string) (string, error) {
-	bin := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
-	}
-	return bin, nil
-}
+	"github.com/scaleguard/scaleguard/test/harness"
+)
 
 // StockServer is a running stockserver process.
 type StockServer struct {

@@ -72,7 +72,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	stockBin, err := load.BuildCommand(ctx, root, dir, "./test/load/cmd/stockserver")
+	stockBin, err := harness.BuildCommand(ctx, root, dir, "./test/load/cmd/stockserver")
 	if err != nil {
 		return err
 	}
