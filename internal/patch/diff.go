@@ -29,7 +29,8 @@ import (
 // "add" otherwise, which sets a member whether it exists or not.
 //
 // errUnsupported reports a type the walk does not handle (channels,
-// functions, `json:",string"`); the caller falls back to diffing JSON.
+// functions, `json:",string"`). None of the types scaleguard diffs (an
+// HPA, its spec, a workload's replicas) has one.
 func diff(before, after any) (ops []Operation, uncertain bool, err error) {
 	a, b := reflect.ValueOf(before), reflect.ValueOf(after)
 	if a.Type() != b.Type() {

@@ -4,7 +4,6 @@ package patch
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,30 +14,6 @@ import (
 
 // Operation is one RFC 6902 operation.
 type Operation = jsonpatch.JsonPatchOperation
-
-// between returns the operations that turn before into after. Both must be
-// values of the same Go type: fields that type does not know (a newer API
-// server's) appear on neither side, so the patch, applied to the full JSON
-// the object came from, leaves them alone. Diffing the raw JSON against the
-// typed result instead would delete them.
-//
-// An unchanged object yields no operations: json.Marshal writes struct
-// fields in a fixed order, so equal objects give equal bytes.
-func between(before, after any) ([]Operation, error) {
-	a, err := json.Marshal(before)
-	if err != nil {
-		return nil, fmt.Errorf("encoding object: %w", err)
-	}
-	b, err := json.Marshal(after)
-	if err != nil {
-		return nil, fmt.Errorf("encoding mutated object: %w", err)
-	}
-	ops, err := jsonpatch.CreatePatch(a, b)
-	if err != nil {
-		return nil, fmt.Errorf("computing JSON patch: %w", err)
-	}
-	return ops, nil
-}
 
 // Apply applies operations to a JSON document.
 func Apply(doc []byte, ops []Operation) ([]byte, error) {
@@ -63,15 +38,14 @@ func Apply(doc []byte, ops []Operation) ([]byte, error) {
 // omitted); an operation under such a parent would not apply, so it is
 // replaced by one that adds the missing parent with after's value for it.
 //
-// The operations come from walking the two typed values (see diff); only
-// when one of them may lie under a parent the document lacks is the
-// document itself read.
+// before and after must be values of one Go type: fields that type does
+// not know (a newer API server's) appear on neither side, so the patch
+// leaves them alone in doc. The operations come from walking the two typed
+// values (see diff; a type it does not handle is an error); only when one
+// of them may lie under a parent the document lacks is the document itself
+// read.
 func ForDocument(doc []byte, before, after any) ([]Operation, error) {
 	ops, uncertain, err := diff(before, after)
-	if errors.Is(err, errUnsupported) {
-		ops, err = between(before, after)
-		uncertain = true
-	}
 	if err != nil || len(ops) == 0 || !uncertain {
 		return ops, err
 	}
