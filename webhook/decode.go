@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"fmt"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -35,18 +34,6 @@ type objectMeta struct {
 func (m objectMeta) objectMeta() metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: m.Name, GenerateName: m.GenerateName, Namespace: m.Namespace, UID: m.UID,
 		Labels: m.Labels, Annotations: m.Annotations, OwnerReferences: m.OwnerReferences}
-}
-
-// withRaw decodes a value and keeps the bytes it came from, so that a patch
-// can be fitted to them.
-type withRaw[T any] struct {
-	raw []byte
-	v   T
-}
-
-func (w *withRaw[T]) UnmarshalJSON(b []byte) error {
-	w.raw = bytes.Clone(b)
-	return unmarshal(b, &w.v)
 }
 
 // unmarshal decodes JSON the way the API server reads it: field names
@@ -96,28 +83,28 @@ func (t typeMeta) check(want metav1.GroupVersionKind) error {
 // hpaDocument is an HPA as the rules read it.
 type hpaDocument struct {
 	typeMeta `json:",inline"`
-	Metadata objectMeta                                          `json:"metadata"`
-	Spec     *withRaw[autoscalingv2.HorizontalPodAutoscalerSpec] `json:"spec"`
+	Metadata objectMeta                                 `json:"metadata"`
+	Spec     *autoscalingv2.HorizontalPodAutoscalerSpec `json:"spec"`
 }
 
-func decodeHPA(raw []byte, field string) (*autoscalingv2.HorizontalPodAutoscaler, *hpaDocument, error) {
+func decodeHPA(raw []byte, field string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 	doc := &hpaDocument{}
 	if err := decode(raw, doc, field); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	return doc.hpa(field)
 }
 
 // hpa builds the HPA the rules read from the decoded document.
-func (doc *hpaDocument) hpa(field string) (*autoscalingv2.HorizontalPodAutoscaler, *hpaDocument, error) {
+func (doc *hpaDocument) hpa(field string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 	if err := doc.check(metav1.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: policies.KindHPA}); err != nil {
-		return nil, nil, fmt.Errorf("request.%s: %w", field, err)
+		return nil, fmt.Errorf("request.%s: %w", field, err)
 	}
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{TypeMeta: policies.TypeMetaHPAv2(), ObjectMeta: doc.Metadata.objectMeta()}
 	if doc.Spec != nil {
-		hpa.Spec = doc.Spec.v
+		hpa.Spec = *doc.Spec
 	}
-	return hpa, doc, nil
+	return hpa, nil
 }
 
 // container is a container as the rules read it.
@@ -131,7 +118,7 @@ type container struct {
 type workloadDocument struct {
 	typeMeta `json:",inline"`
 	Metadata objectMeta `json:"metadata"`
-	Spec     *withRaw[struct {
+	Spec     *struct {
 		Replicas *int32 `json:"replicas"`
 		Template struct {
 			Metadata objectMeta `json:"metadata"`
@@ -141,7 +128,7 @@ type workloadDocument struct {
 				Resources      *corev1.ResourceRequirements `json:"resources"`
 			} `json:"spec"`
 		} `json:"template"`
-	}] `json:"spec"`
+	} `json:"spec"`
 }
 
 func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string) (*policies.Workload, *workloadDocument, error) {
@@ -171,7 +158,7 @@ func (doc *workloadDocument) workload(kind metav1.GroupVersionKind, field string
 	if doc.Spec == nil {
 		return w, doc, nil
 	}
-	s := &doc.Spec.v
+	s := doc.Spec
 	w.Replicas = s.Replicas
 	w.Template.ObjectMeta = s.Template.Metadata.objectMeta()
 	w.Template.Spec.Resources = s.Template.Spec.Resources
@@ -188,17 +175,12 @@ func (doc *workloadDocument) workload(kind metav1.GroupVersionKind, field string
 }
 
 // specPatch returns the patch from before to after, two values of an
-// object's spec type, fitted to the spec the object was decoded from (nil
-// when it had none). Diffing the spec alone keeps the diff small; the paths
-// come out under /spec because both sides are wrapped the same way.
-func specPatch[T any](rawSpec []byte, before, after T) ([]patch.Operation, error) {
-	type object struct {
+// object's spec type, fitted to object, the JSON they were decoded from.
+// Diffing the spec alone keeps the walk small; the paths come out under
+// /spec because both sides are wrapped the same way.
+func specPatch[T any](object []byte, before, after T) ([]patch.Operation, error) {
+	type wrapped struct {
 		Spec T `json:"spec"`
 	}
-	doc := []byte(`{}`)
-	if rawSpec != nil {
-		doc = make([]byte, 0, len(rawSpec)+9)
-		doc = append(append(append(doc, `{"spec":`...), rawSpec...), '}')
-	}
-	return patch.ForDocument(doc, object{before}, object{after})
+	return patch.ForDocument(object, wrapped{before}, wrapped{after})
 }

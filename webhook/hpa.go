@@ -20,7 +20,7 @@ func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.
 	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
 		// The old object only turns denials into warnings, and the mutator
 		// denies nothing: it is never decoded here.
-		review, doc, err := hpaReview(ctx, req, false, h.cluster)
+		review, err := hpaReview(ctx, req, false, h.cluster)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -30,11 +30,7 @@ func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.
 		if !result.Mutated {
 			return admission.Allowed(""), "allowed"
 		}
-		var rawSpec []byte
-		if doc.Spec != nil {
-			rawSpec = doc.Spec.raw
-		}
-		return patched(specPatch(rawSpec, review.Object.Spec, result.Object.Spec))(mutations)
+		return patched(specPatch(req.Object.Raw, review.Object.Spec, result.Object.Spec))(mutations)
 	}
 	return h
 }
@@ -46,7 +42,7 @@ func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.
 func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
 	h := &handler{name: "hpa-validate", read: readAs[hpaDocument], settings: src, cluster: c, metrics: m, log: log}
 	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, _, err := hpaReview(ctx, req, true, h.cluster)
+		review, err := hpaReview(ctx, req, true, h.cluster)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -54,7 +50,7 @@ func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log log
 		// The old object matters only when something is denied (an old
 		// violation becomes a warning); most reviews never decode it.
 		if s.NeedsOld(findings) && len(req.OldObject.Raw) > 0 {
-			old, _, err := decodeHPA(req.OldObject.Raw, "oldObject")
+			old, err := decodeHPA(req.OldObject.Raw, "oldObject")
 			if err != nil {
 				return admission.Errored(http.StatusBadRequest, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)), "error"
 			}
@@ -67,25 +63,24 @@ func NewHPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log log
 }
 
 // hpaReview decodes the request's object into what the rules need.
-func hpaReview(ctx context.Context, req admission.Request, final bool, c policies.Cluster) (policies.HPAReview, *hpaDocument, error) {
+func hpaReview(ctx context.Context, req admission.Request, final bool, c policies.Cluster) (policies.HPAReview, error) {
 	if req.Kind.Group != "autoscaling" || req.Kind.Version != "v2" || req.Kind.Kind != policies.KindHPA {
-		return policies.HPAReview{}, nil, fmt.Errorf("scaleguard expects autoscaling/v2 HorizontalPodAutoscaler at this path, got %s; "+
+		return policies.HPAReview{}, fmt.Errorf("scaleguard expects autoscaling/v2 HorizontalPodAutoscaler at this path, got %s; "+
 			"check that the webhook configuration lists only v2 with matchPolicy: Equivalent", req.Kind)
 	}
 	var obj *autoscalingv2.HorizontalPodAutoscaler
-	var doc *hpaDocument
 	var err error
 	if read, ok := ctx.Value(decodedObject{}).(*hpaDocument); ok {
-		obj, doc, err = read.hpa("object")
+		obj, err = read.hpa("object")
 	} else {
-		obj, doc, err = decodeHPA(req.Object.Raw, "object")
+		obj, err = decodeHPA(req.Object.Raw, "object")
 	}
 	if err != nil {
-		return policies.HPAReview{}, nil, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)
+		return policies.HPAReview{}, fmt.Errorf("HorizontalPodAutoscaler %s: %w", objectName(req.Namespace, req.Name), err)
 	}
 	review := policies.HPAReview{Object: obj, Final: final, Cluster: c}
 	if rk := req.RequestKind; rk != nil && (rk.Group != req.Kind.Group || rk.Version != req.Kind.Version) {
 		review.WrittenAs = rk.Group + "/" + rk.Version
 	}
-	return review, doc, nil
+	return review, nil
 }

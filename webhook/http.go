@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -73,10 +74,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // already decoded with the review, to the handler's decide.
 type decodedObject struct{}
 
-// bodies holds the buffers request bodies are read into. Nothing decoded
-// from a body keeps a reference to it (the decoder copies strings and raw
-// objects), so a buffer is reused once its review is answered: without the
-// pool, reading the body made half of the garbage of a review.
+// bodies holds the buffers request bodies are read into. Only the
+// request's Object.Raw and OldObject.Raw point into a body (the decoder
+// copies strings), and nothing keeps them past the answer, so a buffer is
+// reused once its review is answered: without the pool, reading the body
+// made half of the garbage of a review.
 var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledBody is the largest buffer kept for reuse; a rare large review
@@ -120,18 +122,18 @@ func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, int32, error) {
 
 // readAs decodes a review whose object is read straight into D, the
 // handler's document type: one pass over the body, where decoding the
-// review and then its object would scan the object twice more. The
-// request's own Object field is shadowed and stays empty. oldObject is
-// only checked and located: its Raw is the body's own bytes, valid until
-// the body's buffer is reused (after the answer), and decoded only when a
-// handler needs it.
+// review and then its object would scan the object twice more. Neither
+// object is copied out of the body: the request's Object.Raw and
+// OldObject.Raw are the body's own bytes, valid until the body's buffer is
+// reused (after the answer). The old object is only checked and located,
+// and decoded only when a handler needs it.
 func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
 	var env struct {
 		typeMeta `json:",inline"`
 		Request  *struct {
 			admissionv1.AdmissionRequest `json:",inline"`
-			Object                       *D      `json:"object"`
-			OldObject                    inPlace `json:"oldObject"`
+			Object                       located[D] `json:"object"`
+			OldObject                    inPlace    `json:"oldObject"`
 		} `json:"request"`
 	}
 	if err := unmarshal(body, &env); err != nil {
@@ -144,10 +146,34 @@ func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
 	}
 	review.Request = &env.Request.AdmissionRequest
 	review.Request.OldObject.Raw = env.Request.OldObject.in(body)
-	if env.Request.Object == nil {
+	review.Request.Object.Raw = env.Request.Object.at.in(body)
+	if review.Request.Object.Raw == nil {
 		return review, nil, nil
 	}
-	return review, env.Request.Object, nil
+	return review, &env.Request.Object.v, nil
+}
+
+// located is a JSON value decoded into D that also notes where it lies in
+// the input, as inPlace does: a mutator fits its patch to the object's own
+// bytes, which therefore need no copy.
+type located[D any] struct {
+	at inPlace
+	v  D
+}
+
+// UnmarshalJSONFrom decodes the value. null, like an absent value, leaves
+// it empty.
+func (l *located[D]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() == 'n' {
+		*l = located[D]{}
+		return dec.SkipValue()
+	}
+	l.at.start = dec.InputOffset() // the end of the name before it
+	if err := jsonv2.UnmarshalDecode(dec, &l.v); err != nil {
+		return err
+	}
+	l.at.end = dec.InputOffset()
+	return nil
 }
 
 // inPlace is a JSON value left where it is: where it starts and ends in

@@ -33,7 +33,7 @@ func NewWorkloadMutator(src SettingsSource, c policies.Cluster, m *Metrics, log 
 		type replicas struct {
 			Replicas *int32 `json:"replicas,omitempty"`
 		}
-		return patched(specPatch(doc.Spec.raw, replicas{doc.Spec.v.Replicas}, replicas{result.Replicas}))(mutations)
+		return patched(specPatch(req.Object.Raw, replicas{doc.Spec.Replicas}, replicas{result.Replicas}))(mutations)
 	}
 	return h
 }
