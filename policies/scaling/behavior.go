@@ -54,32 +54,36 @@ func DefaultedBehavior(b *autoscalingv2.HorizontalPodAutoscalerBehavior) *autosc
 		return nil
 	}
 	return &autoscalingv2.HorizontalPodAutoscalerBehavior{
-		ScaleUp:   overlayRules(b.ScaleUp, KubernetesScaleUpRules()),
-		ScaleDown: overlayRules(b.ScaleDown, KubernetesScaleDownRules()),
+		ScaleUp:   overlayRules(b.ScaleUp, KubernetesScaleUpRules),
+		ScaleDown: overlayRules(b.ScaleDown, KubernetesScaleDownRules),
 	}
 }
 
-// overlayRules copies every non-nil field of from onto defaults, like the API
-// server's copyHPAScalingRules. An empty but non-nil policy list is kept: it
-// is not "unset", and the controller treats it differently from the default.
-func overlayRules(from, defaults *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
+// overlayRules returns a deep copy of from with its nil fields taken from
+// defaults, like the API server's copyHPAScalingRules. An empty but non-nil
+// policy list is kept: it is not "unset", and the controller treats it
+// differently from the default. defaults is built only when a field needs
+// it: objects the API server has already defaulted (every admission review)
+// need none.
+func overlayRules(from *autoscalingv2.HPAScalingRules, defaults func() *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
 	if from == nil {
-		return defaults
+		return defaults()
 	}
-	from = from.DeepCopy()
-	if from.SelectPolicy != nil {
-		defaults.SelectPolicy = from.SelectPolicy
+	out := from.DeepCopy()
+	if out.SelectPolicy != nil && out.StabilizationWindowSeconds != nil && out.Policies != nil {
+		return out
 	}
-	if from.StabilizationWindowSeconds != nil {
-		defaults.StabilizationWindowSeconds = from.StabilizationWindowSeconds
+	d := defaults()
+	if out.SelectPolicy == nil {
+		out.SelectPolicy = d.SelectPolicy
 	}
-	if from.Policies != nil {
-		defaults.Policies = from.Policies
+	if out.StabilizationWindowSeconds == nil {
+		out.StabilizationWindowSeconds = d.StabilizationWindowSeconds
 	}
-	if from.Tolerance != nil {
-		defaults.Tolerance = from.Tolerance
+	if out.Policies == nil {
+		out.Policies = d.Policies
 	}
-	return defaults
+	return out
 }
 
 // selectPolicy reads rules.selectPolicy the way the controller compares it:

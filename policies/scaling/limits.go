@@ -53,13 +53,13 @@ func PercentScaleDownLimit(periodStartReplicas, percent int32) int32 {
 // the most permissive policy, Min the least, Disabled returns current. rules
 // are defaulted first, so nil fields mean what they mean in a stored object.
 func ScaleUpLimit(now time.Time, currentReplicas int32, scaleUps, scaleDowns []ScaleEvent, rules *autoscalingv2.HPAScalingRules) int32 {
-	return scaleUpLimit(now, currentReplicas, scaleUps, scaleDowns, overlayRules(rules, KubernetesScaleUpRules()))
+	return scaleUpLimit(now, currentReplicas, scaleUps, scaleDowns, overlayRules(rules, KubernetesScaleUpRules))
 }
 
 // ScaleDownLimit is the lowest replica count rules allow at now
 // (calculateScaleDownLimitWithBehaviors), the mirror image of ScaleUpLimit.
 func ScaleDownLimit(now time.Time, currentReplicas int32, scaleUps, scaleDowns []ScaleEvent, rules *autoscalingv2.HPAScalingRules) int32 {
-	return scaleDownLimit(now, currentReplicas, scaleUps, scaleDowns, overlayRules(rules, KubernetesScaleDownRules()))
+	return scaleDownLimit(now, currentReplicas, scaleUps, scaleDowns, overlayRules(rules, KubernetesScaleDownRules))
 }
 
 // scaleUpLimit expects defaulted rules. proposed lives outside the loop as in
