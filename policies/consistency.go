@@ -39,9 +39,8 @@ func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorC
 			Message: fmt.Sprintf("minReplicas equals maxReplicas (%d), so this HPA can never scale; raise spec.maxReplicas or remove the HPA", maxReplicas)})
 		return out
 	}
-	stuck := scaling.Stuck(spec, opts)
 	blocked := map[scaling.Direction]bool{}
-	for _, r := range stuck {
+	for _, r := range scaling.Stuck(spec, opts) {
 		blocked[r.Direction] = true
 		path := pathBehavior
 		if r.Field != nil {
@@ -50,10 +49,13 @@ func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorC
 		out = append(out, Finding{Rule: BehaviorConsistency, Action: Deny, Path: path,
 			Message: fmt.Sprintf("this HPA can never %s: %s%s", verb(r.Direction), r.Message, stuckFix(r.Cause))})
 	}
-	check := func(dir scaling.Direction, limitSeconds int32, path scaling.Path, fieldPath string) {
+	// A blocked direction is already denied; its path analysis would only
+	// simulate an HPA that cannot move, so it is not run.
+	check := func(dir scaling.Direction, limitSeconds int32, fastest func(*autoscalingv2.HorizontalPodAutoscalerSpec, scaling.Options) scaling.Path, fieldPath string) {
 		if blocked[dir] {
 			return
 		}
+		path := fastest(spec, opts)
 		limit := time.Duration(limitSeconds) * time.Second
 		switch {
 		case !path.Reached:
@@ -66,8 +68,8 @@ func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorC
 					noun(dir), path.From, path.To, path.Duration, limit)})
 		}
 	}
-	check(scaling.ScaleUp, s.MaxScaleUpSeconds, scaling.FastestScaleUp(spec, opts), pathBehavior+".scaleUp")
-	check(scaling.ScaleDown, s.MaxScaleDownSeconds, scaling.FastestScaleDown(spec, opts), pathBehavior+".scaleDown")
+	check(scaling.ScaleUp, s.MaxScaleUpSeconds, scaling.FastestScaleUp, pathBehavior+".scaleUp")
+	check(scaling.ScaleDown, s.MaxScaleDownSeconds, scaling.FastestScaleDown, pathBehavior+".scaleDown")
 
 	if up, down := windows(spec.Behavior, s.DownscaleStabilizationSeconds); up > down {
 		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: pathBehavior + ".scaleUp.stabilizationWindowSeconds",
