@@ -86,14 +86,6 @@ func ruleOrder(id string) int {
 	return len(catalogue)
 }
 
-func ruleInfo(id string) (RuleInfo, bool) {
-	i := ruleOrder(id)
-	if i == len(catalogue) {
-		return RuleInfo{}, false
-	}
-	return catalogue[i], true
-}
-
 // Kinds the rules know.
 const (
 	KindDeployment  = "Deployment"

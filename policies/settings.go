@@ -3,6 +3,7 @@ package policies
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -262,30 +263,13 @@ func (s *Settings) Validate() error {
 		}
 	}
 	r := &s.Rules
-	checkAction := func(id string, a Action) {
-		info, _ := ruleInfo(id)
-		for _, ok := range info.Actions {
-			if a == ok {
-				return
-			}
+	// Every rule's action, read through action() so that a rule added to the
+	// catalogue is checked without another list to keep in step.
+	for _, info := range catalogue {
+		if a := s.action(info.ID); !slices.Contains(info.Actions, a) {
+			bad("rules."+info.ID+".action", "%q is not allowed: use one of %s", a, joinActions(info.Actions))
 		}
-		bad("rules."+id+".action", "%q is not allowed: use one of %s", a, joinActions(info.Actions))
 	}
-	checkAction(RequestsRequired, r.RequestsRequired.Action)
-	checkAction(HPAAPIVersion, r.HPAAPIVersion.Action)
-	checkAction(MinReplicas, r.MinReplicas.Action)
-	checkAction(MemoryTarget, r.MemoryTarget.Action)
-	checkAction(BehaviorDefaults, r.BehaviorDefaults.Action)
-	checkAction(BehaviorConsistency, r.BehaviorConsistency.Action)
-	checkAction(ExemptionReason, r.ExemptionReason.Action)
-	checkAction(TargetExists, r.TargetExists.Action)
-	checkAction(TargetRequests, r.TargetRequests.Action)
-	checkAction(UtilizationReachable, r.UtilizationReachable.Action)
-	checkAction(HPAReplicasConflict, r.HPAReplicasConflict.Action)
-	checkAction(DuplicateHPA, r.DuplicateHPA.Action)
-	checkAction(ScaleTargetKind, r.ScaleTargetKind.Action)
-	checkAction(CostCeiling, r.CostCeiling.Action)
-	checkAction(MetricsAvailable, r.MetricsAvailable.Action)
 	cc := r.CostCeiling
 	if cc.CPUHourPrice < 0 || cc.MemoryGiBHourPrice < 0 || cc.MonthlyBudget < 0 {
 		bad("rules."+CostCeiling, "prices and budget cannot be negative")
