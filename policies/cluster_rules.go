@@ -202,6 +202,7 @@ func countedContainers(spec *corev1.PodSpec) []*corev1.Container {
 func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Cluster) Findings {
 	var out Findings
 	spec := &w.Template.Spec
+	counted := countedContainers(spec)
 	podRequests, _ := podLevelResources(spec)
 	var defaults map[corev1.ResourceName]bool
 	if lrs, err := c.LimitRanges(w.Meta.Namespace); err == nil {
@@ -220,7 +221,7 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 		switch {
 		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
 			r := m.Resource.Name
-			for _, ctr := range countedContainers(spec) {
+			for _, ctr := range counted {
 				if !has(ctr, r) {
 					out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
 						Message: fmt.Sprintf("HPA %q measures %s utilization, but container %q of %s %q requests no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
@@ -230,7 +231,7 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 		case m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:
 			cr := m.ContainerResource
 			var found *corev1.Container
-			for _, ctr := range countedContainers(spec) {
+			for _, ctr := range counted {
 				if ctr.Name == cr.Container {
 					found = ctr
 					break
@@ -260,6 +261,7 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 	var out Findings
 	tol := scaling.TolerancesFor(&hpa.Spec, scaling.Options{}).ScaleUp
 	spec := &w.Template.Spec
+	counted := countedContainers(spec)
 	capped := func(ctrs []*corev1.Container, r corev1.ResourceName) bool {
 		if len(ctrs) == 0 || (spec.Resources != nil && len(spec.Resources.Requests) > 0) {
 			return false
@@ -276,7 +278,7 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 	for i, m := range hpa.Spec.Metrics {
 		var r corev1.ResourceName
 		var target *int32
-		ctrs := countedContainers(spec)
+		ctrs := counted
 		switch {
 		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
 			r, target = m.Resource.Name, m.Resource.Target.AverageUtilization
