@@ -3,6 +3,7 @@ package policies
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // StaticCluster is a Cluster made of objects held in memory: the documents
@@ -64,7 +65,8 @@ func (c *StaticCluster) HPAsFor(namespace, kind, name string) ([]*autoscalingv2.
 
 // Scalable implements Cluster.
 func (c *StaticCluster) Scalable(apiVersion, kind string) (bool, error) {
-	if ok, listed := c.ScalableKinds[groupOf(apiVersion)+"/"+kind]; listed {
+	gv, _ := schema.ParseGroupVersion(apiVersion)
+	if ok, listed := c.ScalableKinds[gv.Group+"/"+kind]; listed {
 		return ok, nil
 	}
 	return true, nil
@@ -76,13 +78,4 @@ func (c *StaticCluster) MetricsAPIAvailable(group string) (bool, error) {
 		return ok, nil
 	}
 	return true, nil
-}
-
-func groupOf(apiVersion string) string {
-	for i := len(apiVersion) - 1; i >= 0; i-- {
-		if apiVersion[i] == '/' {
-			return apiVersion[:i]
-		}
-	}
-	return ""
 }
