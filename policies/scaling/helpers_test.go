@@ -39,6 +39,11 @@ func rulesOf(podsValue, podsPeriod, percentValue, percentPeriod, window int32) *
 	return r
 }
 
+// minChange is selectPolicy Min over ps, with nothing else set.
+func minChange(ps ...autoscalingv2.HPAScalingPolicy) *autoscalingv2.HPAScalingRules {
+	return &autoscalingv2.HPAScalingRules{SelectPolicy: ptrTo(autoscalingv2.MinChangePolicySelect), Policies: ps}
+}
+
 func withSelect(r *autoscalingv2.HPAScalingRules, s autoscalingv2.ScalingPolicySelect) *autoscalingv2.HPAScalingRules {
 	r.SelectPolicy = ptrTo(s)
 	return r

@@ -77,9 +77,6 @@ func TestReplicasChangeInPeriod(t *testing.T) {
 // horizontal_test.go (Min of Pods 2 and Percent 50 from 1 is 2), extended with
 // the other selectPolicy values and with events of both directions.
 func TestScaleUpLimit(t *testing.T) {
-	minChange := func(ps ...autoscalingv2.HPAScalingPolicy) *autoscalingv2.HPAScalingRules {
-		return &autoscalingv2.HPAScalingRules{SelectPolicy: ptrTo(autoscalingv2.MinChangePolicySelect), Policies: ps}
-	}
 	tests := map[string]struct {
 		current    int32
 		ups, downs []ScaleEvent
@@ -117,9 +114,6 @@ func TestScaleUpLimit(t *testing.T) {
 // Mirrors TestCalculateScaleDownLimitWithBehaviors (Min of Pods 2 and Percent
 // 50 from 5 is 3), extended like TestScaleUpLimit.
 func TestScaleDownLimit(t *testing.T) {
-	minChange := func(ps ...autoscalingv2.HPAScalingPolicy) *autoscalingv2.HPAScalingRules {
-		return &autoscalingv2.HPAScalingRules{SelectPolicy: ptrTo(autoscalingv2.MinChangePolicySelect), Policies: ps}
-	}
 	tests := map[string]struct {
 		current    int32
 		ups, downs []ScaleEvent

@@ -1,6 +1,7 @@
 package scaling
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -15,18 +16,6 @@ func recValues(recs []recommendation) []int32 {
 		out[i] = r.replicas
 	}
 	return out
-}
-
-func equalInt32s(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Mirrors TestNormalizeDesiredReplicasWithBehavior in the controller's
@@ -85,7 +74,7 @@ func TestStabilizeWithBehavior(t *testing.T) {
 			if got != tc.desired && reason != tc.wantReason {
 				t.Errorf("reason = %s, want %s", reason, tc.wantReason)
 			}
-			if !equalInt32s(recValues(recs), tc.wantRecs) {
+			if !slices.Equal(recValues(recs), tc.wantRecs) {
 				t.Errorf("recommendations = %v, want %v", recValues(recs), tc.wantRecs)
 			}
 		})
