@@ -1,13 +1,10 @@
 package explain
 
 import (
-	"fmt"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/utils/ptr"
-	kjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
 	"github.com/scaleguard/scaleguard/manifests"
 	"github.com/scaleguard/scaleguard/policies"
@@ -43,10 +40,8 @@ func (h HPA) Denied() bool {
 }
 
 // LoadHPAs runs `check` over docs and returns every HPA among them with its
-// effective form. The effective form is what `check --fix` writes (the
-// document with scaleguard's patch applied, converted to v2 when written in
-// an older version) with the API server's defaults applied, so it is the
-// object the webhook's rules judged.
+// effective form: the object the webhook's rules judged, which is also what
+// `check --fix` writes, with the API server's defaults applied.
 func LoadHPAs(docs []manifests.Document, s *policies.Settings) ([]HPA, error) {
 	report, err := manifests.Check(docs, s)
 	if err != nil {
@@ -54,20 +49,12 @@ func LoadHPAs(docs []manifests.Document, s *policies.Settings) ([]HPA, error) {
 	}
 	var out []HPA
 	for _, res := range report.Results {
-		if res.Doc.Kind != policies.KindHPA {
+		if res.HPA == nil {
 			continue
 		}
-		fixed := res.Doc.JSON
-		if res.Fixed != nil {
-			if fixed, err = yaml.YAMLToJSON(res.Fixed); err != nil {
-				return nil, &manifests.ParseError{Source: res.Doc.Source, Err: err}
-			}
-		}
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(fixed, hpa); err != nil {
-			return nil, &manifests.ParseError{Source: res.Doc.Source, Err: fmt.Errorf("HorizontalPodAutoscaler %s: %w", res.Doc.Name, err)}
-		}
+		hpa := res.HPA
 		hpa.TypeMeta = policies.TypeMetaHPAv2()
+		// The rules leave an HPA in an exempt namespace as written.
 		policies.ApplyAPIServerDefaults(hpa)
 		h := HPA{Source: res.Doc.Source, Effective: hpa, Findings: res.Findings}
 		for i, other := range report.Results {

@@ -22,6 +22,10 @@ type Result struct {
 	// Fixed is the document with every mutation applied, as YAML; nil when
 	// there is nothing to change.
 	Fixed []byte
+	// HPA is, for a HorizontalPodAutoscaler, the object the rules judged: in
+	// its v2 form, with the API server's defaults and every mutation applied
+	// (as written in an exempt namespace). Nil for other kinds.
+	HPA *autoscalingv2.HorizontalPodAutoscaler
 }
 
 // Report is the verdict on every document, in input order.
@@ -68,7 +72,7 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 			res.Findings = policies.EvaluateWorkload(policies.WorkloadReview{Object: *o.workload, Cluster: cluster}, s)
 		case o.hpa != nil:
 			result := policies.EvaluateHPA(policies.HPAReview{Object: o.hpa, WrittenAs: o.writtenAs, Cluster: cluster}, s)
-			res.Findings = result.Findings
+			res.Findings, res.HPA = result.Findings, result.Object
 			if result.Mutated || o.writtenAs != "" {
 				fixed, err := fixHPA(d, o.hpa, result.Object, o.writtenAs != "")
 				if err != nil {
