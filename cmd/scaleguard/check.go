@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,36 +36,33 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json] [--fix] [--config settings.yaml]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if len(files) == 0 || fs.NArg() > 0 || (*output != "text" && *output != "json") {
 		fs.Usage()
 		return exitUsage
 	}
-	settings, err := loadSettings(*configPath)
-	if err != nil {
+	fail := func(err error) int {
 		fmt.Fprintln(stderr, "scaleguard check:", err)
 		return exitUsage
+	}
+	settings, err := loadSettings(*configPath)
+	if err != nil {
+		return fail(err)
 	}
 	docs, err := manifests.Load(files, stdin)
 	if err != nil {
-		fmt.Fprintln(stderr, "scaleguard check:", err)
-		return exitUsage
+		return fail(err)
 	}
 	report, err := manifests.Check(docs, &settings)
 	if err != nil {
-		fmt.Fprintln(stderr, "scaleguard check:", err)
-		return exitUsage
+		return fail(err)
 	}
 	findingsOut := stdout
 	if *fix {
 		if err := report.WriteFixed(stdout); err != nil {
-			fmt.Fprintln(stderr, "scaleguard check:", err)
-			return exitUsage
+			return fail(err)
 		}
 		findingsOut = stderr
 	}
@@ -76,8 +72,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = report.WriteText(findingsOut)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "scaleguard check:", err)
-		return exitUsage
+		return fail(err)
 	}
 	if report.Denied() {
 		return exitDenied

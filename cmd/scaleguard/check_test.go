@@ -68,9 +68,13 @@ func TestCheckJSONFormat(t *testing.T) {
 // left to mutate and is no longer refused for its API version.
 func TestCheckFixIsAFixedPoint(t *testing.T) {
 	var fixed, stderr bytes.Buffer
-	run([]string{"check", "--fix", "-f", "../../examples"}, nil, &fixed, &stderr)
+	if code := run([]string{"check", "--fix", "-f", "../../examples"}, nil, &fixed, &stderr); code == exitUsage || fixed.Len() == 0 {
+		t.Fatalf("check --fix: exit %d, %d bytes of manifests: %s", code, fixed.Len(), stderr.String())
+	}
 	var again, stderr2 bytes.Buffer
-	run([]string{"check", "-o", "json", "-f", "-"}, bytes.NewReader(fixed.Bytes()), &again, &stderr2)
+	if code := run([]string{"check", "-o", "json", "-f", "-"}, bytes.NewReader(fixed.Bytes()), &again, &stderr2); code == exitUsage {
+		t.Fatalf("checking the fixed output: exit %d: %s", code, stderr2.String())
+	}
 	var out struct {
 		Findings []struct{ Rule, Action string }
 	}

@@ -52,11 +52,8 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: scaleguard serve [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	tlsVersion, err := webhook.ParseTLSVersion(*tlsMin)
 	if err == nil && fs.NArg() > 0 {
