@@ -60,13 +60,13 @@ func strokeLine(img *image.RGBA, x1, y1, x2, y2, width float64, c color.RGBA, da
 }
 
 // textScale is how many pixels one font pixel takes.
-func textScale(sceneText) int { return 2 }
+const textScale = 2
 
 // drawText draws t, in capitals where the font has no small letter,
 // aligned like the SVG text: y is the baseline.
 func drawText(img *image.RGBA, t sceneText) {
 	s := []rune(t.text)
-	scale := textScale(t)
+	const scale = textScale
 	advance := (glyphWidth + 1) * scale
 	length := float64(len(s)*advance - scale)
 	offset := 0.0

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestReplayScenarios(t *testing.T) {
 					got = append(got, scenarioRescale{x.At, x.Current, x.Replicas, x.Reason})
 				}
 			}
-			if !equalRescales(got, tc.rescales) {
+			if !slices.Equal(got, tc.rescales) {
 				t.Errorf("rescales\n got %v\nwant %v", got, tc.rescales)
 			}
 			for _, want := range tc.syncs {
@@ -43,16 +44,4 @@ func TestReplayScenarios(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalRescales(a, b []scenarioRescale) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,7 +1,5 @@
 package explain
 
-import "time"
-
 // Summary condenses a run into the numbers that tell behaviors apart.
 type Summary struct {
 	Syncs                          int
@@ -47,13 +45,4 @@ func (r Run) Summarize() Summary {
 		last = dir
 	}
 	return s
-}
-
-// Duration is the simulated span: from the first sync to one period after
-// the last.
-func (r Run) Duration() time.Duration {
-	if len(r.Syncs) == 0 {
-		return 0
-	}
-	return r.Syncs[len(r.Syncs)-1].At - r.Syncs[0].At + r.SyncPeriod
 }
