@@ -119,8 +119,7 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 	// is exactly what the audit is there to show.
 	enforced := *s
 	enforced.Mode = policies.Enforce
-	sc := scanner{s: &enforced, cluster: cluster, mutateRules: mutateRules(),
-		res: Result{Namespaces: map[string]NamespaceSummary{}}}
+	sc := scanner{s: &enforced, cluster: cluster, res: Result{Namespaces: map[string]NamespaceSummary{}}}
 
 	for i := range objs.Deployments {
 		d := &objs.Deployments[i]
@@ -148,9 +147,7 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 type scanner struct {
 	s       *policies.Settings
 	cluster policies.Cluster
-	// mutateRules are the HPA rules that can be set to mutate.
-	mutateRules map[string]bool
-	res         Result
+	res     Result
 }
 
 func (sc *scanner) workload(w policies.Workload, apiVersion string) {
@@ -171,33 +168,19 @@ func (sc *scanner) hpa(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 	// controller reads it, so a mutate rule it breaks comes back as a
 	// denial, and the rules after the mutations judge the object as stored.
 	review := policies.HPAReview{Object: hpa, WrittenAs: writtenAs(hpa), Final: true, Cluster: sc.cluster}
-	fs := policies.EvaluateHPA(review, sc.s).Findings
-	if sc.mayMutate(fs) {
-		// Ask what the mutating webhook would change, to tell these
-		// denials apart from the mutate rules' own (min-replicas denies when
-		// maxReplicas is below the minimum). Only objects with such a denial
-		// pay for the second evaluation.
-		review.Final = false
-		would := map[string]bool{}
-		for _, m := range policies.EvaluateHPA(review, sc.s).Findings.With(policies.Mutate) {
-			would[m.Rule+"\x00"+m.Path] = true
-		}
+	result := policies.EvaluateHPA(review, sc.s)
+	fs := result.Findings
+	// What the mutating webhook would have changed is reported as such,
+	// apart from the mutate rules' own denials (min-replicas denies when
+	// maxReplicas is below the minimum).
+	for _, u := range result.Unapplied {
 		for i, f := range fs {
-			if f.Action == policies.Deny && would[f.Rule+"\x00"+f.Path] {
+			if f == u {
 				fs[i].Action = policies.Mutate
 			}
 		}
 	}
 	sc.add(ref("autoscaling/v2", policies.KindHPA, &hpa.ObjectMeta), hpa.Annotations, fs)
-}
-
-func (sc *scanner) mayMutate(fs policies.Findings) bool {
-	for _, f := range fs {
-		if f.Action == policies.Deny && sc.mutateRules[f.Rule] {
-			return true
-		}
-	}
-	return false
 }
 
 func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string, fs policies.Findings) {
@@ -223,16 +206,6 @@ func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string
 // policies.ErrUnknown): the rules phrase these warnings alike.
 func unchecked(f policies.Finding) bool {
 	return f.Action == policies.Warn && strings.HasPrefix(f.Message, "not checked:")
-}
-
-func mutateRules() map[string]bool {
-	out := map[string]bool{}
-	for _, r := range policies.Catalogue() {
-		if slices.Contains(r.Actions, policies.Mutate) && slices.Contains(r.Kinds, policies.KindHPA) {
-			out[r.ID] = true
-		}
-	}
-	return out
 }
 
 func ref(apiVersion, kind string, m *metav1.ObjectMeta) corev1.ObjectReference {

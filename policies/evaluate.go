@@ -33,6 +33,11 @@ type HPAResult struct {
 	Object *autoscalingv2.HorizontalPodAutoscaler
 	// Mutated says whether any mutation was applied.
 	Mutated bool
+	// Unapplied lists, for a final review, the denials of rules set to
+	// mutate: what the mutating webhook would have changed but did not.
+	// They are among Findings, before the mode caps or an old object
+	// softens them; the audit reports them as mutations.
+	Unapplied Findings
 }
 
 // EvaluateHPA runs every HPA rule.
@@ -51,6 +56,7 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 		}
 	}
 	mutated := false
+	var unapplied Findings
 	managedBy := externalOwner(obj, s.ExternallyManaged)
 	mutate := func(id string, m *mutation) {
 		if m == nil || !on(id) {
@@ -65,8 +71,9 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 			mutated = true
 			findings = append(findings, Finding{Rule: id, Action: Mutate, Path: m.path, Message: m.done})
 		case s.action(id) == Mutate:
-			findings = append(findings, Finding{Rule: id, Action: Deny, Path: m.path,
-				Message: m.fix + " (scaleguard's mutation was not applied)"})
+			f := Finding{Rule: id, Action: Deny, Path: m.path, Message: m.fix + " (scaleguard's mutation was not applied)"}
+			findings = append(findings, f)
+			unapplied = append(unapplied, f)
 		default:
 			findings = append(findings, Finding{Rule: id, Action: Deny, Path: m.path, Message: m.fix})
 		}
@@ -93,7 +100,7 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 		findings = s.SoftenExistingHPA(findings, r.Old, r.Cluster)
 	}
 	sortFindings(findings)
-	return HPAResult{Findings: findings, Object: obj, Mutated: mutated}
+	return HPAResult{Findings: findings, Object: obj, Mutated: mutated, Unapplied: unapplied}
 }
 
 // SoftenExistingHPA turns each denial in findings that the stored object old
