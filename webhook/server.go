@@ -14,7 +14,6 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -137,9 +136,8 @@ func (o Options) configureTLS(c *tls.Config) {
 //     fsnotify (re-adding the watch when a Secret volume swaps its ..data
 //     symlink) and re-reads them every 10 s as a fallback, so a certificate
 //     renewed by cert-manager is served without a restart;
-//   - a request body limit of 7 MiB in admission.Webhook (two objects of the
-//     API server's 3 MiB each, plus the review), answered with 413 beyond
-//     it, and a 1 MiB header limit, so scaleguard adds none of its own;
+//   - a 1 MiB header limit (net/http's default); the 7 MiB body limit is
+//     scaleguard's own (maxReviewBytes, the same as admission.Webhook's);
 //   - graceful shutdown: when the context ends it stops accepting and waits
 //     up to a minute for requests in flight. Their contexts are cancelled
 //     at that moment (controller-runtime derives them from the server's),
@@ -191,21 +189,10 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 	return s, nil
 }
 
+// register serves h at path. scaleguard's handlers read the review
+// themselves (see handler's ServeHTTP), so they go straight on the server.
 func (s *Server) register(path string, h admission.Handler) {
-	// scaleguard's handlers read the review themselves (see handler's
-	// ServeHTTP); anything else goes behind controller-runtime's webhook.
-	if hh, ok := h.(http.Handler); ok {
-		s.webhooks.Register(path, s.closeWhenStopping(hh))
-		return
-	}
-	base := s.log.WithName("admission").WithValues("webhook", path)
-	s.webhooks.Register(path, &admission.Webhook{
-		Handler:      h,
-		RecoverPanic: ptr.To(true),
-		LogConstructor: func(_ logr.Logger, req *admission.Request) logr.Logger {
-			return admission.DefaultLogConstructor(base, req)
-		},
-	})
+	s.webhooks.Register(path, s.closeWhenStopping(h.(http.Handler)))
 }
 
 // closeWhenStopping ends the connection after each answer once shutdown has

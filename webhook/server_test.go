@@ -356,7 +356,7 @@ func TestServerProfiles(t *testing.T) {
 
 func TestServerRefusesBodiesOverTheLimit(t *testing.T) {
 	ts := startServer(t, Options{}, nil)
-	// controller-runtime's limit is 7 MiB; scaleguard relies on it.
+	// scaleguard's own limit (maxReviewBytes), answered inside the review.
 	big := append([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x","object":{"pad":"`),
 		bytes.Repeat([]byte("a"), 7<<20)...)
 	resp, err := ts.client.Post("https://"+ts.webhookAddr+PathValidateHPA, "application/json", bytes.NewReader(big))
