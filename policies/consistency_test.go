@@ -31,7 +31,7 @@ func TestBehaviorConsistency(t *testing.T) {
 				h.Spec.MinReplicas = ptr.To[int32](0)
 				h.Spec.Behavior.ScaleUp.Policies = h.Spec.Behavior.ScaleUp.Policies[:1]
 			},
-			want: []string{"deny spec.behavior.scaleUp.policies"}, mention: []string{"add a Pods policy"},
+			want: []string{"deny spec.behavior.scaleUp.policies"}, mention: []string{"never scales up from 0; add a Pods policy or set minReplicas to at least 1"},
 		},
 		"a scale-down tolerance of 1 can never be left": {
 			edit: func(h *autoscalingv2.HorizontalPodAutoscaler) {

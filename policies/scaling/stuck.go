@@ -158,7 +158,7 @@ func explainNoChange(rules *autoscalingv2.HPAScalingRules, path *field.Path, rep
 			if p.Type != autoscalingv2.PercentScalingPolicy {
 				continue
 			}
-			msg := "Percent policies add nothing to 0 replicas: never scales up from 0; add a Pods policy"
+			msg := "Percent policies add nothing to 0 replicas: never scales up from 0"
 			if selectPolicy(rules) == autoscalingv2.MinChangePolicySelect {
 				msg = "selectPolicy Min picks a Percent policy, which adds nothing to 0 replicas: never scales up from 0"
 			}
