@@ -3,7 +3,6 @@ package audit
 import (
 	"cmp"
 	"slices"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -190,7 +189,7 @@ func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string
 	switch {
 	case len(fs) > 0:
 		for _, f := range fs {
-			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f, Unchecked: unchecked(f)})
+			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f, Unchecked: f.Unchecked()})
 		}
 	case annotations[policies.AnnotationExempt] != "":
 		// Had the exemption not been honoured, exemption-reason would have
@@ -200,12 +199,6 @@ func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string
 		ns.Passed++
 	}
 	sc.res.Namespaces[obj.Namespace] = ns
-}
-
-// unchecked reports whether f says its rule could not be checked (see
-// policies.ErrUnknown): the rules phrase these warnings alike.
-func unchecked(f policies.Finding) bool {
-	return f.Action == policies.Warn && strings.HasPrefix(f.Message, "not checked:")
 }
 
 func ref(apiVersion, kind string, m *metav1.ObjectMeta) corev1.ObjectReference {

@@ -17,14 +17,23 @@ import (
 
 const pathScaleTargetRef = "spec.scaleTargetRef"
 
+// notCheckedPrefix starts the message of every notChecked warning.
+const notCheckedPrefix = "not checked: "
+
 // notChecked is the warning given when a rule needs the cluster and the
 // cluster cannot answer: the object is judged without it, and says so.
 func notChecked(rule, what string, err error) Finding {
-	msg := fmt.Sprintf("not checked: %s could not be looked up (%v)", what, err)
+	msg := fmt.Sprintf(notCheckedPrefix+"%s could not be looked up (%v)", what, err)
 	if errors.Is(err, ErrUnknown) {
-		msg = fmt.Sprintf("not checked: scaleguard's view of %s is not ready yet", what)
+		msg = fmt.Sprintf(notCheckedPrefix+"scaleguard's view of %s is not ready yet", what)
 	}
 	return Finding{Rule: rule, Action: Warn, Path: "metadata", Message: msg}
+}
+
+// Unchecked reports whether f says its rule needed the cluster and could
+// not look it up (see notChecked).
+func (f Finding) Unchecked() bool {
+	return f.Action == Warn && strings.HasPrefix(f.Message, notCheckedPrefix)
 }
 
 // softened turns denials into warnings that say why.
