@@ -92,6 +92,5 @@ func ScalingOptions(s *policies.Settings) scaling.Options {
 // --compare kubernetes` replays against; a nil behavior would instead take
 // the controller's older legacy path.
 func KubernetesDefaultBehavior() *autoscalingv2.HorizontalPodAutoscalerBehavior {
-	up, down := policies.KubernetesScaleUpDefault(), policies.KubernetesScaleDownDefault()
-	return &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: &up, ScaleDown: &down}
+	return &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleUp: scaling.KubernetesScaleUpRules(), ScaleDown: scaling.KubernetesScaleDownRules()}
 }

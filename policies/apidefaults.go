@@ -13,19 +13,6 @@ import (
 // defaults first; the rules then see what the webhook would see. Mirrors
 // k8s.io/kubernetes pkg/apis/autoscaling/v2/defaults.go.
 
-// KubernetesScaleUpDefault is what the API server fills into a scaleUp
-// direction left empty in a non-nil behavior.
-func KubernetesScaleUpDefault() autoscalingv2.HPAScalingRules {
-	return *scaling.KubernetesScaleUpRules()
-}
-
-// KubernetesScaleDownDefault is the same for scaleDown; its window stays nil
-// so that the controller's --horizontal-pod-autoscaler-downscale-stabilization
-// applies.
-func KubernetesScaleDownDefault() autoscalingv2.HPAScalingRules {
-	return *scaling.KubernetesScaleDownRules()
-}
-
 // KubernetesDefaultCPUUtilization is the target the API server gives an HPA
 // that lists no metrics.
 const KubernetesDefaultCPUUtilization = 80

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies/scaling"
 )
 
 // A mutate rule looks at the HPA and, if it breaks the rule, says what it
@@ -89,9 +91,8 @@ func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard a
 			},
 		}
 	}
-	upDefault, downDefault := KubernetesScaleUpDefault(), KubernetesScaleDownDefault()
-	replaceUp := b.ScaleUp == nil || apiequality.Semantic.DeepEqual(*b.ScaleUp, upDefault)
-	replaceDown := b.ScaleDown == nil || apiequality.Semantic.DeepEqual(*b.ScaleDown, downDefault)
+	replaceUp := b.ScaleUp == nil || apiequality.Semantic.DeepEqual(b.ScaleUp, scaling.KubernetesScaleUpRules())
+	replaceDown := b.ScaleDown == nil || apiequality.Semantic.DeepEqual(b.ScaleDown, scaling.KubernetesScaleDownRules())
 	fillWindow := !replaceDown && b.ScaleDown.StabilizationWindowSeconds == nil && standard.ScaleDown.StabilizationWindowSeconds != nil
 	if !replaceUp && !replaceDown && !fillWindow {
 		return nil

@@ -8,6 +8,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies/scaling"
 )
 
 // hpa builds an HPA as a user might write it; options edit it.
@@ -57,7 +59,7 @@ func apiServerDefaulted(h *autoscalingv2.HorizontalPodAutoscaler) *autoscalingv2
 }
 
 func TestHPARules(t *testing.T) {
-	kubeUp, kubeDown := KubernetesScaleUpDefault(), KubernetesScaleDownDefault()
+	kubeUp, kubeDown := *scaling.KubernetesScaleUpRules(), *scaling.KubernetesScaleDownRules()
 	userDown := autoscalingv2.HPAScalingRules{
 		SelectPolicy: ptr.To(autoscalingv2.MaxChangePolicySelect),
 		Policies:     []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 1, PeriodSeconds: 60}},
