@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	apiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 
+	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
@@ -113,35 +113,11 @@ func checkCABundles(t *testing.T, bed *testbed.Testbed, name string, want []byte
 // HPA comes back patched, a Deployment without requests is refused.
 func checkKubectl(t *testing.T, cmp *components, bed *testbed.Testbed) {
 	t.Helper()
-	hpa := `apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web, namespace: team-a}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  maxReplicas: 5
-`
 	cmp.eventually("kubectl apply --dry-run=server of an HPA is patched", 30*time.Second, func() error {
-		res, err := bed.KubectlStdin(t.Context(), hpa, "apply", "--dry-run=server", "-o", "yaml", "-f", "-")
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(res.Stdout, "minReplicas: 2") {
-			return fmt.Errorf("not patched:\n%s%s", res.Stdout, res.Stderr)
-		}
-		return nil
+		return harness.HPAComesBackPatched(t.Context(), bed, "team-a")
 	})
-	deployment := `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: team-a}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: example.com/api:1}]}
-`
-	res, err := bed.KubectlStdin(t.Context(), deployment, "apply", "--dry-run=server", "-f", "-")
-	if err == nil || !strings.Contains(res.Stderr, `"workload.validate.scaleguard.io" denied the request`) {
-		t.Fatalf("a Deployment without requests was not refused: %v\n%s", err, res.Stderr)
+	if err := harness.DeploymentWithoutRequestsRefused(t.Context(), bed, "team-a"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -102,36 +102,13 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	if err := bed.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
-	hpa := `apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web, namespace: team-a}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  maxReplicas: 5
-`
 	eventually(t, "the API server calls the installed webhooks", func() error {
-		res, err := bed.KubectlStdin(ctx, hpa, "apply", "--dry-run=server", "-o", "yaml", "-f", "-")
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(res.Stdout, "minReplicas: 2") || !strings.Contains(res.Stderr, "Warning: [min-replicas]") {
-			return fmt.Errorf("not patched yet:\n%s%s", res.Stdout, res.Stderr)
-		}
-		return nil
+		return harness.HPAComesBackPatched(ctx, bed, ns)
 	})
-	deployment := `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: team-a}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: example.com/api:1}]}
-`
-	res, err = bed.KubectlStdin(ctx, deployment, "apply", "--dry-run=server", "-f", "-")
-	if err == nil || !strings.Contains(res.Stderr, `"workload.validate.scaleguard.io" denied the request`) {
-		t.Fatalf("a Deployment without requests was not refused: %v\n%s", err, res.Stderr)
+	if err := harness.DeploymentWithoutRequestsRefused(ctx, bed, ns); err != nil {
+		t.Fatal(err)
 	}
+	deployment := harness.DeploymentWithoutRequestsYAML(ns)
 
 	// Upgrade: warn mode. The certificate is reused, not regenerated.
 	helm("upgrade", "sg", chart, "--namespace", releaseNamespace, "--reuse-values", "--set", "settings.mode=warn")
