@@ -43,10 +43,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "scaleguard check:", err)
-		return exitUsage
-	}
+	fail := usageError(stderr, "check")
 	settings, err := loadSettings(*configPath)
 	if err != nil {
 		return fail(err)

@@ -35,10 +35,7 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "scaleguard explain:", err)
-		return exitUsage
-	}
+	fail := usageError(stderr, "explain")
 	settings, hpas, err := loadHPAs(*configPath, files, stdin)
 	if err != nil {
 		return fail(err)

@@ -46,6 +46,15 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 	}
 }
 
+// usageError returns what a command calls on an error of its input: the
+// error on stderr after the command's name, and exitUsage.
+func usageError(stderr io.Writer, command string) func(error) int {
+	return func(err error) int {
+		fmt.Fprintln(stderr, "scaleguard "+command+":", err)
+		return exitUsage
+	}
+}
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

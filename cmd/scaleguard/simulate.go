@@ -59,10 +59,7 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	fail := func(err error) int {
-		fmt.Fprintln(stderr, "scaleguard simulate:", err)
-		return exitUsage
-	}
+	fail := usageError(stderr, "simulate")
 	settings, hpas, err := loadHPAs(*configPath, files, stdin)
 	if err != nil {
 		return fail(err)
