@@ -165,7 +165,7 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool) (
 		f := Finding{Rule: HPAReplicasConflict, Action: Warn, Path: "spec.replicas",
 			Message: fmt.Sprintf("spec.replicas changed from %d to %d while HPA %q manages it; every apply or GitOps sync resets the HPA's count — drop spec.replicas from the manifest",
 				oldN, *r.Object.Replicas, hpas[0].Name)}
-		switch s.action(HPAReplicasConflict) {
+		switch s.Action(HPAReplicasConflict) {
 		case Mutate:
 			if r.Final {
 				f.Message += " (scaleguard's mutation was not applied)"

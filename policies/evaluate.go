@@ -48,7 +48,7 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 	}
 	ApplyAPIServerDefaults(obj)
 	exempt, findings := exemptions(obj.Annotations, s)
-	on := func(id string) bool { return !exempt[id] && s.action(id) != Off }
+	on := func(id string) bool { return !exempt[id] && s.Action(id) != Off }
 
 	if on(HPAAPIVersion) {
 		if f := apiVersionRule(r.WrittenAs, obj); f != nil {
@@ -63,14 +63,14 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 			return
 		}
 		switch {
-		case managedBy != "" && s.action(id) == Mutate:
+		case managedBy != "" && s.Action(id) == Mutate:
 			findings = append(findings, Finding{Rule: id, Action: Warn, Path: m.path,
 				Message: m.fix + " (not mutated: " + managedBy + " owns this HPA and would revert it; set it there)"})
-		case s.action(id) == Mutate && !r.Final:
+		case s.Action(id) == Mutate && !r.Final:
 			m.apply(obj)
 			mutated = true
 			findings = append(findings, Finding{Rule: id, Action: Mutate, Path: m.path, Message: m.done})
-		case s.action(id) == Mutate:
+		case s.Action(id) == Mutate:
 			f := Finding{Rule: id, Action: Deny, Path: m.path, Message: m.fix + " (scaleguard's mutation was not applied)"}
 			findings = append(findings, f)
 			unapplied = append(unapplied, f)
@@ -184,7 +184,7 @@ func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 		return WorkloadResult{}
 	}
 	exempt, findings := exemptions(w.Meta.Annotations, s)
-	on := func(id string) bool { return !exempt[id] && s.action(id) != Off }
+	on := func(id string) bool { return !exempt[id] && s.Action(id) != Off }
 	if on(RequestsRequired) {
 		var lrs []corev1.LimitRange
 		var lrErr error
@@ -220,7 +220,7 @@ func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 func (s *Settings) cap(fs Findings) Findings {
 	out := fs[:0]
 	for _, f := range fs {
-		switch s.action(f.Rule) {
+		switch s.Action(f.Rule) {
 		case Off:
 			continue
 		case Warn:

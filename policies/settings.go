@@ -266,7 +266,7 @@ func (s *Settings) Validate() error {
 	// Every rule's action, read through action() so that a rule added to the
 	// catalogue is checked without another list to keep in step.
 	for _, info := range catalogue {
-		if a := s.action(info.ID); !slices.Contains(info.Actions, a) {
+		if a := s.Action(info.ID); !slices.Contains(info.Actions, a) {
 			bad("rules."+info.ID+".action", "%q is not allowed: use one of %s", a, joinActions(info.Actions))
 		}
 	}
@@ -362,8 +362,8 @@ func joinActions(as []Action) string {
 	return strings.Join(names, ", ")
 }
 
-// action returns the configured action for a rule ID.
-func (s *Settings) action(id string) Action {
+// Action returns the configured action for a rule ID (off for an unknown one).
+func (s *Settings) Action(id string) Action {
 	r := &s.Rules
 	switch id {
 	case RequestsRequired:

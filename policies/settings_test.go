@@ -124,7 +124,7 @@ func TestDefaultsAreValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range Catalogue() {
-		if got := s.action(r.ID); got != r.Actions[0] {
+		if got := s.Action(r.ID); got != r.Actions[0] {
 			t.Errorf("%s: default action %s, catalogue says %s", r.ID, got, r.Actions[0])
 		}
 	}
