@@ -13,14 +13,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
-// Paths the API server calls; config/webhook and the chart use the same.
+// Paths the API server calls, as the webhook configurations name them.
 const (
-	PathMutateHPA        = "/mutate/hpa"
-	PathValidateHPA      = "/validate/hpa"
-	PathMutateWorkload   = "/mutate/workload"
-	PathValidateWorkload = "/validate/workload"
+	PathMutateHPA        = configuration.PathMutateHPA
+	PathValidateHPA      = configuration.PathValidateHPA
+	PathMutateWorkload   = configuration.PathMutateWorkload
+	PathValidateWorkload = configuration.PathValidateWorkload
 )
 
 // SettingsSource gives the settings in force now. The settings file can be

@@ -23,6 +23,7 @@ commands:
   check    check manifests offline, as the webhook would
   explain  show an HPA as stored, its fastest paths step by step, a chart and its findings
   simulate replay a metric trace through an HPA, as the controller would scale it
+  export   print the standard for the API server: webhook configurations with their matchConditions, or admission policies
   version  print the version
   help     show this help, or a command's flags: scaleguard help <command>
 `
@@ -69,11 +70,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runExplain(rest, stdin, stdout, stderr)
 	case "simulate":
 		return runSimulate(rest, stdin, stdout, stderr)
+	case "export":
+		return runExport(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "scaleguard", version)
 		return exitOK
 	case "help", "-h", "-help", "--help":
-		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check" || rest[0] == "explain" || rest[0] == "simulate") {
+		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check" || rest[0] == "explain" || rest[0] == "simulate" || rest[0] == "export") {
 			return run([]string{rest[0], "-h"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stderr, usage)

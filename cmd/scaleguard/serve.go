@@ -45,6 +45,9 @@ func runServe(args []string, stderr io.Writer) int {
 	clusterView := fs.Bool("cluster-view", true, "judge objects against the cluster (workloads, HPAs, LimitRanges, metrics APIs from informer caches; needs the ClusterRole). "+
 		"Turn off to run without API server access, or to save the caches' memory: the rules that need the cluster are then skipped")
 	leaderElect := fs.Bool("leader-elect", false, "elect one replica, through a Lease, to run the cluster-wide audit; the webhook serves on every replica regardless (needs --cluster-view)")
+	manageConditions := fs.Bool("manage-webhook-conditions", true, "keep the matchConditions of the webhook configurations named by --webhook-configuration-name in step with the settings, so the API server sends only writes a rule could judge "+
+		"(needs --cluster-view and RBAC get/update on those two configurations; on the elected leader only)")
+	webhookConfigName := fs.String("webhook-configuration-name", "scaleguard", "name of scaleguard's MutatingWebhookConfiguration and ValidatingWebhookConfiguration")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's own namespace)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn, error, or a verbosity N > 0 (debug is 1)")
 	logFormat := fs.String("log-format", "json", "json or console")
@@ -61,6 +64,9 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	if err == nil && *leaderElect && !*clusterView {
 		err = errors.New("--leader-elect needs --cluster-view: the audit it elects a leader for reads the cluster view")
+	}
+	if err == nil && *manageConditions && !*clusterView && isSet(fs, "manage-webhook-conditions") {
+		err = errors.New("--manage-webhook-conditions needs --cluster-view: it writes through the same API server connection")
 	}
 	var zl *zap.Logger
 	if err == nil {
@@ -121,8 +127,16 @@ func runServe(args []string, stderr io.Writer) int {
 			log.Error(err, "cannot start")
 			return exitFailure
 		}
+		if *manageConditions {
+			mgr := view.Manager()
+			sync := webhook.NewConditionsSync(mgr.GetAPIReader(), mgr.GetClient(), *webhookConfigName, settings, metrics, log.WithName("conditions"))
+			if err := mgr.Add(sync); err != nil {
+				log.Error(err, "cannot start")
+				return exitFailure
+			}
+		}
 	} else {
-		log.Info("cluster view off: rules that need the cluster are skipped")
+		log.Info("cluster view off: rules that need the cluster are skipped, and the webhook configurations' matchConditions are not kept in step with the settings")
 	}
 	srv, err := webhook.NewServer(opts, settings, metrics, log)
 	if err != nil {
@@ -185,6 +199,13 @@ func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string,
 		LeaderElectionNamespace: leaderNamespace,
 		Log:                     log,
 	})
+}
+
+// isSet reports whether the flag was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func wrap(what string, err error) error {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
@@ -35,10 +36,9 @@ func startScaleguard(ctx context.Context, bed *testbed.Testbed, root, dir string
 		if sg, err = harness.StartWith(ctx, bin, dir, harness.Options{Kubeconfig: bed.Kubeconfig}); err != nil {
 			return err
 		}
-		webhooks, err := harness.LoadWebhookConfigs(root)
-		if err == nil {
-			err = webhooks.PointAt(sg.URL(), sg.CABundle)
-		}
+		standard := policies.Defaults()
+		webhooks := harness.NewWebhookConfigs(&standard)
+		err = webhooks.PointAt(sg.URL(), sg.CABundle)
 		if err == nil {
 			err = webhooks.Apply(ctx, bed.Client)
 		}

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
@@ -66,10 +67,8 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer sg.Stop()
-	webhooks, err := harness.LoadWebhookConfigs(root)
-	if err != nil {
-		return 0, err
-	}
+	standard := policies.Defaults()
+	webhooks := harness.NewWebhookConfigs(&standard)
 	if err := webhooks.PointAt(sg.URL(), sg.CABundle); err != nil {
 		return 0, err
 	}

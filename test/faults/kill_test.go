@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
@@ -65,10 +66,8 @@ func TestKillDuringApplyLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sg.Stop() })
-	webhooks, err := harness.LoadWebhookConfigs(env.root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	standard := policies.Defaults()
+	webhooks := harness.NewWebhookConfigs(&standard)
 	if err := webhooks.PointAt(sg.URL(), sg.CABundle); err != nil {
 		t.Fatal(err)
 	}

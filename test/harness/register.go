@@ -1,70 +1,35 @@
 package harness
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
+
+	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
-// WebhookConfigs are scaleguard's webhook configurations as config/webhook
-// ships them.
+// WebhookConfigs are scaleguard's webhook configurations, from the one
+// generator the chart, config/ and `scaleguard export` use
+// (configuration.Configurations).
 type WebhookConfigs struct {
 	Mutating   *admissionregistrationv1.MutatingWebhookConfiguration
 	Validating *admissionregistrationv1.ValidatingWebhookConfiguration
 }
 
-// LoadWebhookConfigs reads config/webhook/manifests.yaml under root.
-func LoadWebhookConfigs(root string) (WebhookConfigs, error) {
-	path := filepath.Join(root, "config", "webhook", "manifests.yaml")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return WebhookConfigs{}, err
-	}
-	var out WebhookConfigs
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", path, err)
-		}
-		var head struct{ Kind string }
-		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return out, fmt.Errorf("%s: %w", path, err)
-		}
-		switch head.Kind {
-		case "MutatingWebhookConfiguration":
-			out.Mutating = &admissionregistrationv1.MutatingWebhookConfiguration{}
-			err = yaml.UnmarshalStrict(doc, out.Mutating)
-		case "ValidatingWebhookConfiguration":
-			out.Validating = &admissionregistrationv1.ValidatingWebhookConfiguration{}
-			err = yaml.UnmarshalStrict(doc, out.Validating)
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %s: %w", path, head.Kind, err)
-		}
-	}
-	if out.Mutating == nil || out.Validating == nil {
-		return out, fmt.Errorf("%s: want one MutatingWebhookConfiguration and one ValidatingWebhookConfiguration", path)
-	}
-	return out, nil
+// NewWebhookConfigs returns the configurations as installed, with the
+// matchConditions of settings s — what `scaleguard serve` keeps in them —
+// or, with s nil, none: every write of the matched kinds is then sent.
+func NewWebhookConfigs(s *policies.Settings) WebhookConfigs {
+	m, v := configuration.Configurations(configuration.ConfigurationOptions{Settings: s})
+	return WebhookConfigs{Mutating: m, Validating: v}
 }
 
 // PointAt replaces each webhook's in-cluster Service with a URL on the

@@ -1,0 +1,184 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/policies/celpolicy"
+)
+
+// ConditionsSync keeps the matchConditions of scaleguard's installed webhook
+// configurations in step with the settings in force, the way Kyverno keeps
+// its webhook configurations in step with its policies: the chart and
+// config/ install the configurations without conditions, and scaleguard
+// writes them from the same settings its rules read, at start and within a
+// second of every settings reload. It touches nothing but the
+// matchConditions of its own four webhooks, so a CA bundle injected by
+// cert-manager, a failure policy set by Helm or a webhook a user added are
+// left as they are; and it re-writes the conditions if anything else
+// changes them (a `helm upgrade`, a `kubectl apply` of config/).
+type ConditionsSync struct {
+	// Reader reads the configurations straight from the API server, and
+	// Writer updates them; both are controller-runtime clients.
+	Reader client.Reader
+	Writer client.Writer
+	// Name of both configurations.
+	Name     string
+	Settings SettingsSource
+	Log      logr.Logger
+	// Resync is how often the configurations are read even when the
+	// settings did not change; 30 s when zero.
+	Resync time.Duration
+
+	inSync  prometheus.Gauge
+	updates *prometheus.CounterVec
+}
+
+// NewConditionsSync returns a sync registered with m's registry.
+func NewConditionsSync(reader client.Reader, writer client.Writer, name string, s SettingsSource, m *Metrics, log logr.Logger) *ConditionsSync {
+	c := &ConditionsSync{Reader: reader, Writer: writer, Name: name, Settings: s, Log: log,
+		inSync: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scaleguard_webhook_conditions_in_sync",
+			Help: "1 when the matchConditions of scaleguard's webhook configurations are those of the settings in force, else 0 (the API server may then skip a write a rule should judge, or send ones it need not).",
+		}),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaleguard_webhook_conditions_updates_total",
+			Help: "Writes of the webhook configurations' matchConditions, by result (success, error).",
+		}, []string{"result"}),
+	}
+	if m != nil {
+		m.Registry.MustRegister(c.inSync, c.updates)
+	}
+	return c
+}
+
+// NeedLeaderElection makes one replica write the conditions: with several
+// reloading the settings a moment apart, they would otherwise take turns.
+func (c *ConditionsSync) NeedLeaderElection() bool { return true }
+
+// Start syncs until ctx ends. A failed sync is logged, shown by the
+// scaleguard_webhook_conditions_in_sync gauge and retried every second.
+func (c *ConditionsSync) Start(ctx context.Context) error {
+	resync := c.Resync
+	if resync == 0 {
+		resync = 30 * time.Second
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var synced *policies.Settings
+	var last time.Time
+	var lastErr string
+	for {
+		if s := c.Settings.Current(); s != synced || time.Since(last) >= resync {
+			err := c.Sync(ctx, s)
+			switch {
+			case err == nil:
+				synced, last, lastErr = s, time.Now(), ""
+			case err.Error() != lastErr:
+				// Logged once per distinct error, not every second.
+				lastErr = err.Error()
+				c.Log.Error(err, "cannot keep the webhook configurations' matchConditions in step with the settings; retrying every second")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Sync writes the conditions of settings s into both configurations where
+// they differ.
+func (c *ConditionsSync) Sync(ctx context.Context, s *policies.Settings) error {
+	err := errors.Join(c.syncMutating(ctx, s), c.syncValidating(ctx, s))
+	if c.inSync != nil {
+		if err == nil {
+			c.inSync.Set(1)
+		} else {
+			c.inSync.Set(0)
+		}
+	}
+	return err
+}
+
+func (c *ConditionsSync) syncMutating(ctx context.Context, s *policies.Settings) error {
+	obj := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	if err := c.get(ctx, obj); err != nil {
+		return err
+	}
+	changed := false
+	for i := range obj.Webhooks {
+		changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+	}
+	return c.update(ctx, obj, changed)
+}
+
+func (c *ConditionsSync) syncValidating(ctx context.Context, s *policies.Settings) error {
+	obj := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := c.get(ctx, obj); err != nil {
+		return err
+	}
+	changed := false
+	for i := range obj.Webhooks {
+		changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+	}
+	return c.update(ctx, obj, changed)
+}
+
+func (c *ConditionsSync) get(ctx context.Context, obj client.Object) error {
+	err := c.Reader.Get(ctx, client.ObjectKey{Name: c.Name}, obj)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%T %q does not exist (yet): install it from the chart or config/webhook", obj, c.Name)
+	}
+	return err
+}
+
+// update writes obj back when it changed. The update carries the
+// resourceVersion read, so a concurrent change (cainjector, Helm) makes it
+// fail and the next sync starts from the new object.
+func (c *ConditionsSync) update(ctx context.Context, obj client.Object, changed bool) error {
+	if !changed {
+		return nil
+	}
+	if err := c.Writer.Update(ctx, obj, client.FieldOwner("scaleguard")); err != nil {
+		c.count("error")
+		return fmt.Errorf("updating the matchConditions of %T %q: %w", obj, c.Name, err)
+	}
+	c.count("success")
+	c.Log.Info("matchConditions updated from the settings", "configuration", c.Name, "kind", fmt.Sprintf("%T", obj))
+	return nil
+}
+
+func (c *ConditionsSync) count(result string) {
+	if c.updates != nil {
+		c.updates.WithLabelValues(result).Inc()
+	}
+}
+
+// setConditions sets the conditions of one of scaleguard's webhooks and
+// says whether they changed; a webhook of another name is left alone.
+func setConditions(into *[]admissionregistrationv1.MatchCondition, name string, s *policies.Settings) bool {
+	for _, w := range celpolicy.Webhooks {
+		if string(w) != name {
+			continue
+		}
+		want := celpolicy.MatchConditions(w, s)
+		if apiequality.Semantic.DeepEqual(*into, want) {
+			return false
+		}
+		*into = want
+		return true
+	}
+	return false
+}

@@ -1,0 +1,207 @@
+// Package configuration builds scaleguard's MutatingWebhookConfiguration
+// and ValidatingWebhookConfiguration: the one generator config/, the chart,
+// `scaleguard export`, the demo, the tests and the benchmarks take them
+// from.
+package configuration
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/policies/celpolicy"
+)
+
+// ConfigurationOptions say how the API server reaches scaleguard and how
+// it fails. Everything else in the webhook configurations — which
+// resources and operations each webhook receives, at which path, how a
+// v1 request is matched — is scaleguard's own and fixed here.
+type ConfigurationOptions struct {
+	// Name of both configurations; "scaleguard" when empty.
+	Name string
+	// Labels and Annotations of both configurations.
+	Labels, Annotations map[string]string
+	// Service is where the API server calls scaleguard in the cluster; the
+	// path is set per webhook. Ignored when URL is set.
+	Service *admissionregistrationv1.ServiceReference
+	// URL is a base URL (scheme, host, port) to call instead of a Service.
+	URL string
+	// CABundle verifies scaleguard's serving certificate; empty when
+	// cert-manager's cainjector fills it in.
+	CABundle []byte
+	// TimeoutSeconds of every call; 5 when zero.
+	TimeoutSeconds int32
+	// MutatingFailurePolicy and ValidatingFailurePolicy; Ignore and Fail
+	// when empty.
+	MutatingFailurePolicy, ValidatingFailurePolicy admissionregistrationv1.FailurePolicyType
+	// NamespaceSelector of every webhook; DefaultNamespaceSelector when nil.
+	NamespaceSelector *metav1.LabelSelector
+	// Settings, when not nil, give every webhook the matchConditions that
+	// keep writes the rules have nothing to say about inside the API
+	// server (celpolicy.MatchConditions). Without them, every write of the
+	// matched kinds is sent.
+	Settings *policies.Settings
+}
+
+// DefaultService is the Service config/ and the chart's default install
+// name.
+func DefaultService() *admissionregistrationv1.ServiceReference {
+	return &admissionregistrationv1.ServiceReference{Namespace: "scaleguard-system", Name: "scaleguard-webhook-service", Port: ptr.To[int32](443)}
+}
+
+// OptOutLabel on a namespace keeps every write in it away from scaleguard.
+const OptOutLabel = "scaleguard.io/ignore"
+
+// DefaultNamespaceSelector leaves out kube-system and every namespace
+// labelled scaleguard.io/ignore=true (scaleguard's own namespace is, so
+// that a failed roll-out of scaleguard can always be repaired).
+func DefaultNamespaceSelector() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}},
+		{Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
+	}}
+}
+
+// Paths the API server calls, one per webhook.
+const (
+	PathMutateHPA        = "/mutate/hpa"
+	PathValidateHPA      = "/validate/hpa"
+	PathMutateWorkload   = "/mutate/workload"
+	PathValidateWorkload = "/validate/workload"
+)
+
+// webhookSpec is what differs between the four webhooks.
+type webhookSpec struct {
+	name       celpolicy.Webhook
+	path       string
+	group      string
+	version    string
+	resources  []string
+	operations []admissionregistrationv1.OperationType
+}
+
+var (
+	createUpdate = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	hpaResources = []string{"horizontalpodautoscalers"}
+	// Only the main resources: never horizontalpodautoscalers/status or
+	// deployments/scale, which the HPA controller writes and must never
+	// wait on.
+	workloadResources = []string{"deployments", "statefulsets"}
+)
+
+var (
+	mutatingWebhooks = []webhookSpec{
+		{celpolicy.HPAMutate, PathMutateHPA, "autoscaling", "v2", hpaResources, createUpdate},
+		// Only an UPDATE can change a replica count an HPA already manages.
+		{celpolicy.WorkloadMutate, PathMutateWorkload, "apps", "v1", workloadResources, []admissionregistrationv1.OperationType{admissionregistrationv1.Update}},
+	}
+	validatingWebhooks = []webhookSpec{
+		{celpolicy.HPAValidate, PathValidateHPA, "autoscaling", "v2", hpaResources, createUpdate},
+		{celpolicy.WorkloadValidate, PathValidateWorkload, "apps", "v1", workloadResources, createUpdate},
+	}
+)
+
+// Configurations builds both configurations. scaleguard keeps their matchConditions in
+// step with its settings from the same conditions (webhook.ConditionsSync).
+func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+	if o.Name == "" {
+		o.Name = "scaleguard"
+	}
+	if o.TimeoutSeconds == 0 {
+		// The rules answer in well under a millisecond; a slow answer means
+		// something is wrong, and a short timeout bounds what it costs.
+		o.TimeoutSeconds = 5
+	}
+	if o.MutatingFailurePolicy == "" {
+		// Mutation fails open: the validating webhook, which fails closed,
+		// judges the final object anyway.
+		o.MutatingFailurePolicy = admissionregistrationv1.Ignore
+	}
+	if o.ValidatingFailurePolicy == "" {
+		o.ValidatingFailurePolicy = admissionregistrationv1.Fail
+	}
+	if o.NamespaceSelector == nil {
+		o.NamespaceSelector = DefaultNamespaceSelector()
+	}
+	meta := metav1.ObjectMeta{Name: o.Name, Labels: o.Labels, Annotations: o.Annotations}
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
+		ObjectMeta: *meta.DeepCopy(),
+	}
+	for _, w := range mutatingWebhooks {
+		mutating.Webhooks = append(mutating.Webhooks, admissionregistrationv1.MutatingWebhook{
+			Name:                    string(w.name),
+			AdmissionReviewVersions: []string{"v1"},
+			ClientConfig:            o.clientConfig(w.path),
+			Rules:                   w.rules(),
+			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector:       o.NamespaceSelector.DeepCopy(),
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr.To(o.TimeoutSeconds),
+			FailurePolicy:           ptr.To(o.MutatingFailurePolicy),
+			// Called again when a later mutating webhook changes the
+			// object, so what scaleguard set is not lost to its patch.
+			ReinvocationPolicy: ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
+			MatchConditions:    o.matchConditions(w.name),
+		})
+	}
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
+		ObjectMeta: *meta.DeepCopy(),
+	}
+	for _, w := range validatingWebhooks {
+		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
+			Name:                    string(w.name),
+			AdmissionReviewVersions: []string{"v1"},
+			ClientConfig:            o.clientConfig(w.path),
+			Rules:                   w.rules(),
+			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
+			NamespaceSelector:       o.NamespaceSelector.DeepCopy(),
+			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
+			TimeoutSeconds:          ptr.To(o.TimeoutSeconds),
+			FailurePolicy:           ptr.To(o.ValidatingFailurePolicy),
+			MatchConditions:         o.matchConditions(w.name),
+		})
+	}
+	return mutating, validating
+}
+
+// rules match the webhook's resources in one version only, under
+// matchPolicy Equivalent: a request made as autoscaling/v1 reaches the
+// v2-only HPA webhooks converted (its requestKind still says v1, which is
+// how hpa-api-version sees it); with Exact it would bypass them.
+func (w webhookSpec) rules() []admissionregistrationv1.RuleWithOperations {
+	return []admissionregistrationv1.RuleWithOperations{{
+		Operations: w.operations,
+		Rule: admissionregistrationv1.Rule{
+			APIGroups:   []string{w.group},
+			APIVersions: []string{w.version},
+			Resources:   w.resources,
+			Scope:       ptr.To(admissionregistrationv1.NamespacedScope),
+		},
+	}}
+}
+
+func (o ConfigurationOptions) clientConfig(path string) admissionregistrationv1.WebhookClientConfig {
+	cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
+	if o.URL != "" {
+		cc.URL = ptr.To(o.URL + path)
+		return cc
+	}
+	svc := o.Service
+	if svc == nil {
+		svc = DefaultService()
+	}
+	svc = svc.DeepCopy()
+	svc.Path = ptr.To(path)
+	cc.Service = svc
+	return cc
+}
+
+func (o ConfigurationOptions) matchConditions(w celpolicy.Webhook) []admissionregistrationv1.MatchCondition {
+	if o.Settings == nil {
+		return nil
+	}
+	return celpolicy.MatchConditions(w, o.Settings)
+}
