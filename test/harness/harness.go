@@ -54,6 +54,8 @@ type Scaleguard struct {
 	// Kubeconfig is the cluster the process watches; empty runs it with
 	// --cluster-view=false.
 	Kubeconfig string
+	// Args are extra flags of `scaleguard serve`, after the harness's own.
+	Args []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -74,6 +76,9 @@ type Options struct {
 	// objects against (a test bed's Kubeconfig). Empty runs scaleguard
 	// without its cluster view, and the rules that need one are skipped.
 	Kubeconfig string
+	// Args are extra flags of `scaleguard serve`, such as
+	// --manage-webhook-conditions=false; a flag given twice takes the last.
+	Args []string
 }
 
 // Start writes certificates and settings into dir and starts `scaleguard
@@ -114,6 +119,7 @@ func StartWith(ctx context.Context, binary, dir string, o Options) (*Scaleguard,
 		ProbeAddr:   "127.0.0.1:" + strconv.Itoa(ports[1]),
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[2]),
 		Kubeconfig:  o.Kubeconfig,
+		Args:        o.Args,
 	}
 	return s, s.Restart(ctx)
 }
@@ -148,6 +154,7 @@ func (s *Scaleguard) Restart(ctx context.Context) error {
 	} else {
 		args = append(args, "--cluster-view=false")
 	}
+	args = append(args, s.Args...)
 	cmd := exec.Command(s.Binary, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
