@@ -60,6 +60,10 @@ build: ## Build bin/scaleguard.
 chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	$(GO) run ./hack/chartdoc -chart charts/scaleguard
 
+.PHONY: generate
+generate: chart-docs ## Regenerate every generated file: the webhook configurations of config/webhook and the chart (from webhook/configuration), and chart-docs. Tests fail when one is stale.
+	$(GO) run ./hack/gen-webhooks
+
 ##@ Test
 
 .PHONY: test

@@ -1,6 +1,7 @@
 // Package config_test keeps the kustomize bases in step with the code: the
 // settings ConfigMap with policies.Defaults, the webhook paths with the
-// server's.
+// server's. webhook/manifests.yaml is generated from webhook/configuration;
+// hack/gen-webhooks's test keeps it current, these check what it holds.
 package config_test
 
 import (
@@ -55,6 +56,10 @@ func TestSettingsAreTheDefaults(t *testing.T) {
 	}
 }
 
+// TestWebhookConfigurations checks the shipped configurations: the paths
+// the server serves, the failure policies, the choices every webhook
+// shares, and no matchConditions (scaleguard serve writes those from its
+// settings; static ones would be put back by every apply).
 func TestWebhookConfigurations(t *testing.T) {
 	data, err := os.ReadFile("webhook/manifests.yaml")
 	if err != nil {
@@ -80,13 +85,13 @@ func TestWebhookConfigurations(t *testing.T) {
 	}
 	got := map[string]hook{}
 	for _, w := range mutating.Webhooks {
-		got[w.Name] = hook{*w.ClientConfig.Service.Path, *w.FailurePolicy, common{w.ClientConfig, w.Rules, w.MatchPolicy, w.SideEffects, w.AdmissionReviewVersions}}
+		got[w.Name] = hook{*w.ClientConfig.Service.Path, *w.FailurePolicy, common{w.ClientConfig, w.Rules, w.MatchPolicy, w.SideEffects, w.AdmissionReviewVersions, w.MatchConditions}}
 		if w.ReinvocationPolicy == nil || *w.ReinvocationPolicy != admissionregistrationv1.IfNeededReinvocationPolicy {
 			t.Errorf("%s: reinvocationPolicy %v, want IfNeeded", w.Name, w.ReinvocationPolicy)
 		}
 	}
 	for _, w := range validating.Webhooks {
-		got[w.Name] = hook{*w.ClientConfig.Service.Path, *w.FailurePolicy, common{w.ClientConfig, w.Rules, w.MatchPolicy, w.SideEffects, w.AdmissionReviewVersions}}
+		got[w.Name] = hook{*w.ClientConfig.Service.Path, *w.FailurePolicy, common{w.ClientConfig, w.Rules, w.MatchPolicy, w.SideEffects, w.AdmissionReviewVersions, w.MatchConditions}}
 	}
 	want := map[string]struct {
 		path          string
@@ -120,6 +125,7 @@ type common struct {
 	matchPolicy *admissionregistrationv1.MatchPolicyType
 	sideEffects *admissionregistrationv1.SideEffectClass
 	versions    []string
+	conditions  []admissionregistrationv1.MatchCondition
 }
 
 func (c common) check(t *testing.T, name string) {
@@ -135,6 +141,9 @@ func (c common) check(t *testing.T, name string) {
 	}
 	if !reflect.DeepEqual(c.versions, []string{"v1"}) {
 		t.Errorf("%s: admissionReviewVersions %v", name, c.versions)
+	}
+	if len(c.conditions) > 0 {
+		t.Errorf("%s: %d matchConditions; scaleguard serve writes them from its settings, the shipped file must have none", name, len(c.conditions))
 	}
 	for _, r := range c.rules {
 		for _, res := range r.Resources {

@@ -170,6 +170,15 @@ func TestDefaultRender(t *testing.T) {
 		}
 	})
 
+	t.Run("webhook configurations carry the common label", func(t *testing.T) {
+		// manifests.yaml is generated without labels; config/webhook adds it.
+		for _, o := range []*unstructured.Unstructured{byKind["MutatingWebhookConfiguration"], byKind["ValidatingWebhookConfiguration"]} {
+			if got := o.GetLabels()["app.kubernetes.io/name"]; got != "scaleguard" {
+				t.Errorf("%s: label app.kubernetes.io/name = %q, want scaleguard", id(o), got)
+			}
+		}
+	})
+
 	t.Run("cainjector annotation names the Certificate", func(t *testing.T) {
 		want := cert.GetNamespace() + "/" + cert.GetName()
 		if want != installNamespace+"/scaleguard-serving-cert" {
