@@ -113,6 +113,9 @@ type oddWrite struct {
 	manifest string
 	args     []string // kubectl arguments instead of applying manifest
 	sent     bool
+	// invalid: the API server's own validation refuses it (after the
+	// mutating webhooks' conditions have run on it).
+	invalid bool
 }
 
 // TestConditionsWithScaleguardDown stops scaleguard and makes every webhook
@@ -187,6 +190,7 @@ func TestConditionsWithScaleguardDown(t *testing.T) {
 		{name: "exemption annotation", manifest: workload("NAME", 2, bothRequests, `scaleguard.io/exempt: cost-ceiling`), sent: true},
 		{name: "replica change", args: []string{"patch", "deployment/web", "--type=merge", "-p", `{"spec":{"replicas":7}}`}, sent: true},
 		{name: "requests change", args: []string{"set", "resources", "deployment/web", "--requests=cpu=200m,memory=128Mi"}, sent: true},
+		{name: "no containers", manifest: pod("      containers: []\n"), invalid: true},
 		{name: "HPA create", manifest: hpaWith("  minReplicas: 2\n"), sent: true},
 		{name: "HPA with empty metrics and behavior", manifest: hpaWith("  metrics: []\n  behavior: {}\n"), sent: true},
 		{name: "HPA with a metric of no type", manifest: hpaWith("  metrics: [{}]\n  behavior: {scaleDown: {}}\n"), sent: true},
@@ -208,6 +212,10 @@ func TestConditionsWithScaleguardDown(t *testing.T) {
 		switch {
 		case strings.Contains(stderr, "match condition") || strings.Contains(stderr, "matchCondition"):
 			t.Errorf("%s: a condition failed to evaluate: %s", w.name, stderr)
+		case w.invalid:
+			if err == nil || !strings.Contains(stderr, "Required value") {
+				t.Errorf("%s: want the API server's own validation error: %v %s", w.name, err, stderr)
+			}
 		case w.sent && err == nil:
 			t.Errorf("%s: admitted with scaleguard down under Fail, so it never reached scaleguard", w.name)
 		case w.sent && !strings.Contains(stderr, "failed calling webhook"):
