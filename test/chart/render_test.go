@@ -66,6 +66,7 @@ var combos = map[string][]string{
 	"all-optional-on":   {"--set", "autoscaling.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServerCIDRs={10.0.0.1/32}", "--set", "priorityClassName=system-cluster-critical"},
 	"warn-mode-tls12":   {"--set", "settings.mode=warn", "--set", "tls.minVersion=1.2", "--set", "webhook.validating.failurePolicy=Ignore"},
 	"external-endpoint": {"--set", "certManager.enabled=false", "--set", "webhook.url=https://203.0.113.7:9443", "--set", "tls.extraIPAddresses={203.0.113.7}"},
+	"webhook-overrides": {"--set", "webhook.timeoutSeconds=10", "--set", "webhook.mutating.failurePolicy=Fail", "--set", "webhook.excludeNamespaces={team-a,kube-system}", "--set", "webhook.optOutLabel=example.com/no-scaleguard"},
 }
 
 func render(t *testing.T, extra ...string) string {
