@@ -48,11 +48,15 @@ const (
 
 // TestKillDuringApplyLoop is R3: scaleguard is SIGKILLed and restarted
 // again and again while Deployments, half of them without requests, are
-// created through the API server. With failurePolicy Fail no violating
-// Deployment may be stored and every refusal must be scaleguard's denial or
-// the API server's "failed calling webhook"; with Ignore no compliant
-// create may be refused. It also measures how long scaleguard takes, from
-// the start of a new process, to answer through the API server again.
+// created through the API server. The webhook configurations carry the
+// matchConditions of the standard, so a compliant create never reaches
+// scaleguard: under either failure policy none may be refused, even while
+// scaleguard is down. With failurePolicy Fail no violating Deployment may be
+// stored and every refusal must be scaleguard's denial or the API server's
+// "failed calling webhook"; with Ignore the violations stored while
+// scaleguard was down must all be reported by its audit. It also measures
+// how long scaleguard takes, from the start of a new process, to answer
+// through the API server again.
 func TestKillDuringApplyLoop(t *testing.T) {
 	bed := testbed.Start(t, testbed.Options{})
 	ctx := context.Background()
@@ -88,8 +92,11 @@ func TestKillDuringApplyLoop(t *testing.T) {
 			start := time.Now()
 			res := killLoop(t, bed.Config, sg, probe, ns, *objects)
 			t.Logf("%d creates in %v with %d SIGKILLs", *objects, time.Since(start).Round(time.Millisecond), len(res.restarts))
-			checkStored(t, bed.Client, ns, policy, res)
+			storedViolating := checkStored(t, bed.Client, ns, policy, res)
 			reportRestarts(t, res.restarts)
+			if policy == admissionregistrationv1.Ignore {
+				checkAudit(t, sg, ns, storedViolating)
+			}
 		})
 	}
 }
@@ -315,8 +322,9 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // checkStored compares what the loop was told with what the API server
-// stored, and asserts R3 for the failure policy.
-func checkStored(t *testing.T, c client.Client, ns string, policy admissionregistrationv1.FailurePolicyType, res loopResult) {
+// stored, asserts R3 for the failure policy and returns how many violating
+// Deployments were stored.
+func checkStored(t *testing.T, c client.Client, ns string, policy admissionregistrationv1.FailurePolicyType, res loopResult) int {
 	var list appsv1.DeploymentList
 	if err := c.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
@@ -327,13 +335,16 @@ func checkStored(t *testing.T, c client.Client, ns string, policy admissionregis
 	}
 	var (
 		storedViolating, storedSoftened, deniedByScaleguard, unreachableRefusals int
-		compliantRefused, compliantDenied                                        int
+		compliant, compliantRefused, compliantDenied                             int
 		unclear                                                                  []string
 		softenedWarning                                                          string
 		samples                                                                  = map[string]string{}
 	)
 	for i, o := range res.outcomes {
 		name := fmt.Sprintf("app-%04d", i)
+		if o.compliant {
+			compliant++
+		}
 		switch {
 		case o.err == nil:
 			if !stored[name] {
@@ -360,15 +371,20 @@ func checkStored(t *testing.T, c client.Client, ns string, policy admissionregis
 			}
 		default:
 			unclear = append(unclear, fmt.Sprintf("%s: %v", name, o.err))
+			if o.compliant {
+				compliantRefused++
+			}
 		}
 		if o.err != nil && stored[name] {
 			t.Errorf("%s: refused (%v), but stored", name, o.err)
 		}
 	}
-	t.Logf("failurePolicy %s: %d creates; stored %d of %d violating (%d of them admitted with scaleguard's %q warning); "+
-		"refused: %d by scaleguard's denial, %d with the API server's %q (%d of them compliant); %d unclear",
-		policy, len(res.outcomes), storedViolating, (len(res.outcomes)+1)/2, storedSoftened, softened,
-		deniedByScaleguard, unreachableRefusals, "failed calling webhook", compliantRefused, len(unclear))
+	t.Logf("failurePolicy %s: %d creates; compliant: %d of %d admitted (%d refused with the API server's %q, %d denied by scaleguard); "+
+		"stored %d of %d violating (%d of them admitted with scaleguard's %q warning); "+
+		"refused: %d by scaleguard's denial, %d with the API server's %q; %d unclear",
+		policy, len(res.outcomes), compliant-compliantRefused-compliantDenied, compliant, compliantRefused, "failed calling webhook", compliantDenied,
+		storedViolating, len(res.outcomes)-compliant, storedSoftened, softened,
+		deniedByScaleguard, unreachableRefusals, "failed calling webhook", len(unclear))
 	for _, kind := range []string{denied, unreachable} {
 		if m, ok := samples[kind]; ok {
 			t.Logf("a refusal: %s", m)
@@ -382,6 +398,10 @@ func checkStored(t *testing.T, c client.Client, ns string, policy admissionregis
 	}
 	if compliantDenied > 0 {
 		t.Errorf("scaleguard denied %d compliant Deployments", compliantDenied)
+	}
+	if compliantRefused > 0 {
+		t.Errorf("failurePolicy %s: %d compliant Deployments were refused while scaleguard came and went; "+
+			"the matchConditions should keep every compliant create from reaching it", policy, compliantRefused)
 	}
 	admittedProbes, restartsAdmitting := 0, 0
 	for _, r := range res.restarts {
@@ -406,6 +426,7 @@ func checkStored(t *testing.T, c client.Client, ns string, policy admissionregis
 			t.Errorf("failurePolicy Ignore: %d creates were refused because scaleguard was unreachable", unreachableRefusals)
 		}
 	}
+	return storedViolating
 }
 
 func reportRestarts(t *testing.T, rs []restart) {
