@@ -1,9 +1,12 @@
-// Package apibench measures what scaleguard adds to writes through a real
-// API server (issue 7, P3): Deployments created at concurrency 8 with no
-// admission webhook, with scaleguard, and with a ValidatingAdmissionPolicy
-// (CEL, in process) checking the same requests rule — the in-process
-// alternative users compare against. Run with `make bench-apiserver`; the
-// policy's correctness is checked in every `make test`.
+// Package apibench measures what admission adds to writes through a real
+// API server (issue 7, P3; issue 11, CEL first): Deployments and HPAs
+// created at concurrency 8 with no policy, with a ValidatingAdmissionPolicy
+// (CEL, in process) checking the same rules, with webhooks that judge
+// nothing or run scaleguard's rules the stock way, with scaleguard behind
+// its matchConditions and with every write sent, and with Kyverno; and a
+// stream of Deployments 5 % of which violate requests-required, whose every
+// verdict is checked. Run with `make bench-apiserver`; the policy's
+// correctness is checked in every `make test`.
 package apibench
 
 import (
@@ -11,7 +14,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,13 +23,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/load"
 	"github.com/scaleguard/scaleguard/test/testbed"
@@ -136,6 +142,7 @@ func TestPolicyRefusesWhatScaleguardRefuses(t *testing.T) {
 
 type run struct {
 	config   string
+	round    int
 	rate     float64
 	median   time.Duration
 	p99      time.Duration
@@ -188,10 +195,12 @@ func pidOf(t *testing.T, path string) int {
 	return 0
 }
 
-// creates makes n objects, object(ns, i), at the given concurrency.
-func creates(c client.Client, config, ns string, n, concurrency int, object func(ns string, i int) client.Object) run {
+// creates makes n objects, object(ns, i), at the given concurrency, and
+// returns what each create answered.
+func creates(c client.Client, config, ns string, n, concurrency int, object func(ns string, i int) client.Object) (run, []error) {
 	var next, failures atomic.Int64
 	latencies := make([]time.Duration, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range concurrency {
@@ -206,6 +215,7 @@ func creates(c client.Client, config, ns string, n, concurrency int, object func
 				t0 := time.Now()
 				if err := c.Create(context.Background(), object(ns, i)); err != nil {
 					failures.Add(1)
+					errs[i] = err
 				}
 				latencies[i] = time.Since(t0)
 			}
@@ -214,7 +224,7 @@ func creates(c client.Client, config, ns string, n, concurrency int, object func
 	wg.Wait()
 	took := time.Since(start)
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	return run{config: config, rate: float64(n) / took.Seconds(), median: latencies[n/2], p99: latencies[n*99/100], failures: failures.Load()}
+	return run{config: config, rate: float64(n) / took.Seconds(), median: latencies[n/2], p99: latencies[n*99/100], failures: failures.Load()}, errs
 }
 
 // config is one configuration of the benchmark: what admits the creates.
@@ -224,22 +234,48 @@ type config struct {
 	// pid is its process, 0 for none of its own.
 	on  func() (pid int)
 	off func()
-	// workloadsOnly: it has no policy for HPAs, so it is not run on them.
-	workloadsOnly bool
+	// kinds it is run on, by kind key; nil: Deployments and HPAs.
+	kinds []string
+	// refusal is what the API server must answer, in the mixed stream, to
+	// the create of Deployment ns/name without requests; nil: admitted.
+	refusal func(ns, name string) []string
+	// mutates: it gives a bare HPA the standard, and is made to show it
+	// after each HPA run.
+	mutates bool
+	// celPolicies: scaleguard's standard as the API server's own admission
+	// policies, no webhook.
+	celPolicies bool
+	// doc says what it is, for the report.
+	doc string
 }
 
-// kind is what a run creates, every object compliant.
+func (c config) runs(k kind) bool {
+	if c.kinds == nil {
+		return k.key == "dep" || k.key == "hpa"
+	}
+	return slices.Contains(c.kinds, k.key)
+}
+
+// kind is what a run creates.
 type kind struct {
-	name   string
+	name string
+	// key names the kind in namespaces, results and config.kinds.
+	key    string
 	object func(ns string, i int) client.Object
 	// needs makes, untimed, what the objects need (an HPA its Deployment).
 	needs func(ns string, i int) client.Object
+	// mixed: the objects violatingAt marks break requests-required.
+	mixed bool
 }
 
 var kinds = []kind{
-	{name: "Deployment", object: func(ns string, i int) client.Object { return harness.Deployment(ns, name(i), true) }},
+	{name: "Deployment", key: "dep", object: func(ns string, i int) client.Object { return harness.Deployment(ns, name(i), true) }},
 	{
-		name:   "HorizontalPodAutoscaler",
+		name: "Deployment, 5 % violating", key: "mix", mixed: true,
+		object: func(ns string, i int) client.Object { return harness.Deployment(ns, name(i), !violatingAt(i)) },
+	},
+	{
+		name: "HorizontalPodAutoscaler", key: "hpa",
 		object: func(ns string, i int) client.Object { return harness.HPA(ns, name(i)) },
 		needs:  func(ns string, i int) client.Object { return harness.Deployment(ns, name(i), true) },
 	},
@@ -247,21 +283,32 @@ var kinds = []kind{
 
 func name(i int) string { return fmt.Sprintf("o%05d", i) }
 
-// TestCreatesThroughTheAPIServer is P3. It runs only when asked
+// slug makes a configuration's name fit in a namespace's.
+func slug(s string) string {
+	f := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return (r < 'a' || r > 'z') && (r < '0' || r > '9') })
+	return strings.Join(f, "-")
+}
+
+// TestCreatesThroughTheAPIServer is P3, and issue 11's measurements of
+// scaleguard behind its matchConditions. It runs only when asked
 // (SCALEGUARD_BENCH_APISERVER=1, `make bench-apiserver`, which builds
-// Kyverno first): about four minutes, most of it Kyverno starting.
+// Kyverno first).
 //
 // Every webhook server runs only during its own configuration, so no
 // configuration pays for another's process (scaleguard's cluster view
 // watches every Deployment created). Besides scaleguard, two webhooks give
 // the cost any webhook adds: the floor (a server that decodes each review
 // with encoding/json and allows it) and the stock controller-runtime path
-// with scaleguard's rules (test/load's stockserver).
+// with scaleguard's rules (test/load's stockserver); both, and scaleguard
+// "every write sent", are registered without matchConditions.
 func TestCreatesThroughTheAPIServer(t *testing.T) {
 	if os.Getenv("SCALEGUARD_BENCH_APISERVER") == "" {
 		t.Skip("set SCALEGUARD_BENCH_APISERVER=1 (make bench-apiserver)")
 	}
+	// The client logs the warnings scaleguard gives a bare HPA.
+	ctrllog.SetLogger(logr.Discard())
 	const perRound, concurrency, rounds = 1000, 8, 6
+	began := time.Now()
 	kyvernoDir(t) // skip before starting anything when Kyverno is not built
 	bed := testbed.Start(t, testbed.Options{})
 	apiserver, etcd := pidOf(t, filepath.Join(bed.BinDir, "kube-apiserver")), pidOf(t, filepath.Join(bed.BinDir, "etcd"))
@@ -291,22 +338,35 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every write is sent to the floor and stock webhooks; scaleguard's
-	// configurations carry the matchConditions it keeps in them.
-	webhooks := harness.NewWebhookConfigs(nil)
+	defaults := policies.Defaults()
+	// scaleguard as installed: its configurations carry the matchConditions
+	// of its settings (the built-in standard), registered with them so that
+	// nothing waits on its sync. Every write is sent to the floor and stock
+	// webhooks and to scaleguard "every write sent".
+	withConditions, everyWrite := harness.NewWebhookConfigs(&defaults), harness.NewWebhookConfigs(nil)
 	probe := namespace(t, bed.Client, "probe")
+	standard := standardSpec(t, bed.Client, probe)
 	refused := func(substr string) func() bool {
 		return func() bool {
 			err := bed.Client.Create(ctx, harness.Deployment(probe, "bad", false), client.DryRunAll)
 			return err != nil && strings.Contains(err.Error(), substr)
 		}
 	}
-	admitted := func() bool {
-		return bed.Client.Create(ctx, harness.Deployment(probe, "bad", false), client.DryRunAll) == nil
+	// bareMinReplicas is the minReplicas a bare HPA comes back with from a
+	// dry run: 1 (the API server's default) unless something mutates it.
+	bareMinReplicas := func(want int32) func() bool {
+		return func() bool {
+			h := bareHPA(probe, "bare")
+			err := bed.Client.Create(ctx, h, client.DryRunAll)
+			return err == nil && h.Spec.MinReplicas != nil && *h.Spec.MinReplicas == want
+		}
 	}
-	// register points the webhook configurations at a server and waits
-	// until it refuses the probe with a message holding substr.
-	register := func(url string, caBundle []byte, substr string) {
+	admitted := func() bool {
+		return bed.Client.Create(ctx, harness.Deployment(probe, "bad", false), client.DryRunAll) == nil && bareMinReplicas(1)()
+	}
+	// register points webhook configurations at a server and waits until
+	// it refuses the probe with a message holding substr.
+	register := func(webhooks harness.WebhookConfigs, url string, caBundle []byte, substr string) {
 		if err := webhooks.PointAt(url, caBundle); err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +376,7 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 		eventually(t, "the webhook refuses", refused(substr))
 	}
 	unregister := func() {
-		if err := webhooks.Delete(ctx, bed.Client); err != nil {
+		if err := everyWrite.Delete(ctx, bed.Client); err != nil { // the same names as withConditions
 			t.Fatal(err)
 		}
 	}
@@ -341,13 +401,43 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 		return s, ca.PEM
 	}
 	var sg *harness.Scaleguard
+	// scaleguard runs `scaleguard serve` with o behind webhooks.
+	scaleguard := func(name string, webhooks harness.WebhookConfigs, o harness.Options) config {
+		return config{
+			name: name,
+			on: func() int {
+				sg, err = harness.StartWith(ctx, bin, t.TempDir(), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A start scans the cluster once (the audit, then every 5
+				// minutes): not part of what a create costs.
+				if o.Kubeconfig != "" {
+					if err := sg.WaitMetric(ctx, "scaleguard_audit_last_scan_timestamp_seconds", time.Minute, func(v float64) bool { return v > 0 }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				register(webhooks, sg.URL(), sg.CABundle, "scaleguard refused")
+				return sg.PID()
+			},
+			off: func() {
+				unregister()
+				if err := sg.Stop(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			refusal: scaleguardRefusal,
+			mutates: true,
+		}
+	}
 	var stock *load.StockServer
 	var ky *kyvernoProcess
 	// kyverno runs Kyverno with one of its policies on.
-	kyverno := func(name string, on, off func(*kyvernoProcess, *testing.T)) config {
+	kyverno := func(name, doc string, on, off func(*kyvernoProcess, *testing.T)) config {
 		return config{
-			name:          name,
-			workloadsOnly: true,
+			name:  name,
+			doc:   doc,
+			kinds: []string{"dep"},
 			on: func() int {
 				ky = startKyverno(t, bed)
 				on(ky, t)
@@ -362,7 +452,8 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 		}
 	}
 	configs := []config{
-		{name: "no policy", on: func() int { eventually(t, "nothing refuses", admitted); return 0 }, off: func() {}},
+		{name: "no policy", on: func() int { eventually(t, "nothing refuses", admitted); return 0 }, off: func() {},
+			kinds: []string{"dep", "mix", "hpa"}},
 		{
 			name: "ValidatingAdmissionPolicy",
 			on: func() int {
@@ -380,62 +471,83 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 					_ = bed.Client.Delete(ctx, objs[i])
 				}
 			},
+			kinds:   []string{"dep", "mix", "hpa"},
+			refusal: policyRefusal,
+			doc: "the requests rule, and for HPAs minReplicas ≥ 2, a behavior and a memory target, written by hand in CEL and run inside the API server " +
+				"(their verdicts are checked in `make test`); it refuses a bare HPA rather than mutating it.",
 		},
 		{
 			name: "webhook floor",
 			on: func() int {
 				var ca []byte
 				stock, ca = stockServer("--floor", "--floor-refuses", "bad")
-				register("https://127.0.0.1:"+strconv.Itoa(stock.Port), ca, "the floor refuses")
+				register(everyWrite, "https://127.0.0.1:"+strconv.Itoa(stock.Port), ca, "the floor refuses")
 				return stock.PID()
 			},
 			off: func() { unregister(); stock.Stop() },
+			doc: "a controller-runtime webhook server that decodes each review with encoding/json and allows it, judging nothing, " +
+				"registered without matchConditions so that every write is sent — what any webhook costs.",
 		},
 		{
 			name: "stock controller-runtime",
 			on: func() int {
 				var ca []byte
 				stock, ca = stockServer()
-				register("https://127.0.0.1:"+strconv.Itoa(stock.Port), ca, "requests-required")
+				register(everyWrite, "https://127.0.0.1:"+strconv.Itoa(stock.Port), ca, "requests-required")
 				return stock.PID()
 			},
 			off: func() { unregister(); stock.Stop() },
+			doc: "scaleguard's rules behind a typed `admission.Defaulter` and `Validator`s (`test/load/cmd/stockserver`), the path most webhooks take; " +
+				"registered without matchConditions.",
 		},
-		{
-			name: "scaleguard",
-			on: func() int {
-				sg, err = harness.StartWith(ctx, bin, t.TempDir(), harness.Options{Kubeconfig: bed.Kubeconfig})
-				if err != nil {
-					t.Fatal(err)
-				}
-				// A start scans the cluster once (the audit, then every 5
-				// minutes): not part of what a create costs.
-				if err := sg.WaitMetric(ctx, "scaleguard_audit_last_scan_timestamp_seconds", time.Minute, func(v float64) bool { return v > 0 }); err != nil {
-					t.Fatal(err)
-				}
-				register(sg.URL(), sg.CABundle, "scaleguard refused")
-				return sg.PID()
-			},
-			off: func() {
-				unregister()
-				if err := sg.Stop(); err != nil {
-					t.Fatal(err)
-				}
-			},
-		},
-		kyverno("Kyverno ValidatingPolicy", (*kyvernoProcess).on, (*kyvernoProcess).off),
-		kyverno("Kyverno ClusterPolicy", (*kyvernoProcess).onClusterPolicy, (*kyvernoProcess).offClusterPolicy),
+		func() config {
+			c := scaleguard("scaleguard, every write sent", everyWrite,
+				harness.Options{Kubeconfig: bed.Kubeconfig, Args: []string{"--manage-webhook-conditions=false"}})
+			c.kinds = []string{"dep", "mix", "hpa"}
+			c.doc = "`scaleguard serve` as it was measured before its matchConditions: the configurations without them and " +
+				"`--manage-webhook-conditions=false`, so that every write of the matched kinds is sent (for an HPA, to the mutating and the validating webhook). " +
+				"With its cluster view, measured once its start-up audit has run."
+			return c
+		}(),
+		func() config {
+			c := scaleguard("scaleguard", withConditions, harness.Options{Kubeconfig: bed.Kubeconfig})
+			c.kinds = []string{"dep", "mix", "hpa"}
+			c.doc = "`scaleguard serve` as installed now: the configurations carry the matchConditions of its settings (the built-in standard), " +
+				"registered with them, which `scaleguard serve` then keeps in step. The API server calls it only for a write a rule could judge: " +
+				"not for a compliant Deployment create, and for a compliant HPA create the validating webhook alone (its rules read the target and the other HPAs). " +
+				"With its cluster view (informers on Deployments, StatefulSets, HPAs, LimitRanges, Namespaces and APIServices), measured once its start-up audit has run."
+			return c
+		}(),
+		func() config {
+			c := scaleguard("scaleguard, no cluster view", withConditions, harness.Options{})
+			c.kinds, c.mutates = []string{"dep"}, false
+			c.doc = "the same configurations and `--cluster-view=false`; Deployments only. Since no compliant create reaches scaleguard, " +
+				"its difference from the row above is what the cluster view costs."
+			return c
+		}(),
+		kyverno("Kyverno ValidatingPolicy", "Kyverno v1.19.1 (`make kyverno`, run out of cluster with `--serverIP`, the chart's defaults for the rest, "+
+			"admission reports on) with the requests rule as a ValidatingPolicy (CEL); Deployments only.",
+			(*kyvernoProcess).on, (*kyvernoProcess).off),
+		kyverno("Kyverno ClusterPolicy", "the same Kyverno with the rule as a ClusterPolicy (a validate pattern); Deployments only.",
+			(*kyvernoProcess).onClusterPolicy, (*kyvernoProcess).offClusterPolicy),
 	}
 	// Forward then backward, so that a slow start or a growing etcd weighs
 	// on each alike.
 	results := map[string][]run{}
+	mixed := map[string]*verdicts{}
+	hpaChecks := map[string]*hpaCheck{}
 	for round := range rounds {
 		seq := append([]config(nil), configs...)
 		if round%2 == 1 {
 			slices.Reverse(seq)
 		}
 		for _, cfg := range seq {
+			t0 := time.Now()
 			webhookPID := cfg.on()
+			started := time.Since(t0)
+			if cfg.mutates {
+				eventually(t, cfg.name+" gives a bare HPA minReplicas 2", bareMinReplicas(2))
+			}
 			processes := []process{
 				{"kube-apiserver", apiserver},
 				{"etcd", etcd},
@@ -443,153 +555,92 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 				{"client", os.Getpid()},
 			}
 			for _, k := range kinds {
-				if k.name != "Deployment" && cfg.workloadsOnly {
+				if !cfg.runs(k) {
 					continue
 				}
-				ns := namespace(t, bed.Client, fmt.Sprintf("r%d-%s-%s", round, strings.ToLower(k.name[:3]), strings.ToLower(strings.ReplaceAll(cfg.name, " ", "-"))))
+				ns := namespace(t, bed.Client, fmt.Sprintf("r%d-%s-%s", round, k.key, slug(cfg.name)))
 				if k.needs != nil {
-					if r := creates(bed.Client, "needs", ns, perRound, concurrency, k.needs); r.failures > 0 {
-						t.Fatalf("%s: %d of what the %s need failed", cfg.name, r.failures, k.name)
+					if r, errs := creates(bed.Client, "needs", ns, perRound, concurrency, k.needs); r.failures > 0 {
+						t.Fatalf("%s: %d of what the %s need failed, such as: %v", cfg.name, r.failures, k.name, firstError(errs))
 					}
 					// Let a cluster view see them before anything is timed.
 					time.Sleep(2 * time.Second)
 				}
 				before := cpuTimes(t, processes)
-				r := creates(bed.Client, cfg.name, ns, perRound, concurrency, k.object)
+				r, errs := creates(bed.Client, cfg.name, ns, perRound, concurrency, k.object)
 				after := cpuTimes(t, processes)
+				r.round = round
 				r.cpu = map[string]time.Duration{}
 				for p, d := range after {
 					r.cpu[p] = (d - before[p]) / perRound
 				}
-				if r.failures > 0 {
-					t.Errorf("%s, %s: %d creates failed", cfg.name, k.name, r.failures)
+				switch {
+				case k.mixed:
+					if mixed[cfg.name] == nil {
+						mixed[cfg.name] = &verdicts{}
+					}
+					for _, w := range capped(mixed[cfg.name].add(ns, errs, cfg.refusal)) {
+						t.Errorf("%s, %s: %s", cfg.name, k.name, w)
+					}
+				case r.failures > 0:
+					t.Errorf("%s, %s: %d creates failed, such as: %v", cfg.name, k.name, r.failures, firstError(errs))
 				}
-				results[k.name+"/"+cfg.name] = append(results[k.name+"/"+cfg.name], r)
+				if k.key == "hpa" {
+					checkHPAs(t, bed.Client, cfg, ns, standard, hpaChecks)
+				}
+				results[k.key+"/"+cfg.name] = append(results[k.key+"/"+cfg.name], r)
 			}
 			cfg.off()
 			eventually(t, "back to no policy", admitted)
+			t.Logf("round %d, %s: %v to start, %v in all", round, cfg.name, started.Round(100*time.Millisecond), time.Since(t0).Round(100*time.Millisecond))
 		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Through the API server\n\n"+
-		"What admission adds to creates through a real kube-apiserver (the test bed of `make tools`, v1.37.2, etcd v3.6.16, all on this machine): "+
-		"%d rounds of %d creates at concurrency %d per configuration and kind, forward then backward, every object compliant: "+
-		"Deployments (one container with requests), then HPAs (the standard's shape, each scaling a Deployment created beforehand, untimed). "+
-		"`make bench-apiserver` reproduces it (`test/apibench`). Each webhook server runs only during its own configuration and is called over loopback TLS "+
-		"through the webhook configurations of `config/webhook` (for an HPA, the mutating and the validating webhook). "+
-		"The test bed has metrics-server's APIService registered (as a local one), as a cluster whose HPAs scale does, so that scaleguard's metrics-available rule has nothing to warn about:\n\n"+
-		"- ValidatingAdmissionPolicy: the requests rule, and for HPAs minReplicas ≥ 2, a behavior and a memory target, in CEL inside the API server (their verdicts are checked in `make test`).\n"+
-		"- webhook floor: a controller-runtime webhook server that decodes each review with encoding/json and allows it, judging nothing — what any webhook costs.\n"+
-		"- stock controller-runtime: scaleguard's rules behind a typed `admission.Defaulter` and `Validator`s (`test/load/cmd/stockserver`), the path most webhooks take.\n"+
-		"- scaleguard: `scaleguard serve` with its cluster view (informers on Deployments, StatefulSets, HPAs, LimitRanges, Namespaces), measured once its start-up audit has run.\n"+
-		"- Kyverno v1.19.1 (`make kyverno`, run out of cluster with `--serverIP`, the chart's defaults for the rest, admission reports on): the requests rule as a ValidatingPolicy (CEL) and as a ClusterPolicy (a validate pattern); Deployments only.\n\n"+
-		"Rates and latencies are means over the rounds; a configuration is compared with no policy round by round, and the table gives the median of those comparisons and their range.\n\n"+
-		"Measured %s, %d CPUs, %s.\n", rounds, perRound, concurrency, time.Now().Format("2006-01-02"), runtime.NumCPU(), runtime.Version())
-	columns := []string{"kube-apiserver", "etcd", "webhook", "client"}
-	total := func(m run) (all time.Duration) {
-		for _, c := range columns {
-			all += m.cpu[c]
-		}
-		return all
-	}
-	for _, k := range kinds {
-		fmt.Fprintf(&b, "\n### %s creates\n\n", k.name)
-		b.WriteString("| configuration | creates/s | median | p99 | rate vs no policy | (range) | median added | (range) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-		baseRuns := results[k.name+"/no policy"]
-		base := mean(baseRuns)
-		for _, cfg := range configs {
-			rs, ok := results[k.name+"/"+cfg.name]
-			if !ok {
-				continue
-			}
-			m := mean(rs)
-			ratio, added := againstBase(rs, baseRuns)
-			fmt.Fprintf(&b, "| %s | %.0f | %.2f ms | %.2f ms | %.2f | %.2f–%.2f | %+.2f ms | %+.2f – %+.2f ms |\n", cfg.name, m.rate, ms(m.median), ms(m.p99),
-				ratio.mid, ratio.lo, ratio.hi, added.mid, added.lo, added.hi)
-		}
-		b.WriteString("\nCPU time per create, by process (user + system from `/proc/<pid>/stat`, 10 ms ticks, over each run; webhook is the configuration's own server):\n\n| configuration |")
-		for _, c := range columns {
-			fmt.Fprintf(&b, " %s |", c)
-		}
-		b.WriteString(" all | added |\n|---|")
-		for range columns {
-			b.WriteString("---:|")
-		}
-		b.WriteString("---:|---:|\n")
-		for _, cfg := range configs {
-			rs, ok := results[k.name+"/"+cfg.name]
-			if !ok {
-				continue
-			}
-			m := mean(rs)
-			fmt.Fprintf(&b, "| %s |", cfg.name)
-			for _, c := range columns {
-				fmt.Fprintf(&b, " %d µs |", m.cpu[c].Microseconds())
-			}
-			fmt.Fprintf(&b, " %d µs | %+d µs |\n", total(m).Microseconds(), (total(m) - total(base)).Microseconds())
-		}
-		sgRatio, sgAdded := againstBase(results[k.name+"/scaleguard"], baseRuns)
-		floorRatio, floorAdded := againstBase(results[k.name+"/webhook floor"], baseRuns)
-		fmt.Fprintf(&b, "\nGoal (scaleguard ≥ 0.90 of the no-policy rate, ≤ 1 ms added to the median create): %.2f of the rate, %+.2f ms — %s. "+
-			"The floor webhook keeps %.2f of the rate (%+.2f ms): what the API server and a webhook process spend on calls that judge nothing.",
-			sgRatio.mid, sgAdded.mid, metOrNot(sgRatio.mid >= 0.9 && sgAdded.mid <= 1), floorRatio.mid, floorAdded.mid)
-		if kv, ok := results[k.name+"/Kyverno ValidatingPolicy"]; ok {
-			kvRatio, _ := againstBase(kv, baseRuns)
-			fmt.Fprintf(&b, " Kyverno's ValidatingPolicy keeps %.2f.", kvRatio.mid)
-		}
-		b.WriteString("\n")
-	}
-	t.Log("\n" + b.String())
-	if err := load.WriteSection(filepath.Join(root, "docs", "PERFORMANCE.md"), "## Through the API server", b.String()); err != nil {
+	took := time.Since(began)
+	t.Logf("%d rounds in %v", rounds, took.Round(time.Second))
+	section := report(configs, results, mixed, hpaChecks, rounds, perRound, concurrency)
+	t.Log("\n" + section)
+	if err := load.WriteSection(filepath.Join(root, "docs", "PERFORMANCE.md"), "## Through the API server", section); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// spread is a median and the range around it.
-type spread struct{ mid, lo, hi float64 }
-
-func spreadOf(xs []float64) spread {
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	n := len(xs)
-	mid := xs[n/2]
-	if n%2 == 0 {
-		mid = (xs[n/2-1] + xs[n/2]) / 2
-	}
-	return spread{mid: mid, lo: xs[0], hi: xs[n-1]}
-}
-
-// againstBase compares each run with the no-policy run of the same round
-// (rounds run every configuration in turn, so a drift of the machine or of
-// etcd's size weighs on both): the rate as a ratio, the median latency as
-// milliseconds added. Each is the median over the rounds and their range.
-func againstBase(rs, base []run) (ratio, added spread) {
-	var ratios, adds []float64
-	for i := range min(len(rs), len(base)) {
-		ratios = append(ratios, rs[i].rate/base[i].rate)
-		adds = append(adds, ms(rs[i].median-base[i].median))
-	}
-	return spreadOf(ratios), spreadOf(adds)
-}
-
-func mean(rs []run) run {
-	out := run{cpu: map[string]time.Duration{}}
-	for _, r := range rs {
-		for p, d := range r.cpu {
-			out.cpu[p] += d / time.Duration(len(rs))
+// checkHPAs reads back the HPAs of an HPA run of cfg in ns; when cfg
+// mutates, it first creates bareHPAs bare ones, each with its own
+// Deployment. Every one must be stored with the standard's spec.
+func checkHPAs(t *testing.T, c client.Client, cfg config, ns string, standard autoscalingv2.HorizontalPodAutoscalerSpec, checks map[string]*hpaCheck) {
+	t.Helper()
+	ctx := context.Background()
+	if cfg.mutates {
+		for i := range bareHPAs {
+			name := fmt.Sprintf("bare-%02d", i)
+			if err := c.Create(ctx, harness.Deployment(ns, name, true)); err != nil {
+				t.Fatalf("%s: %v", cfg.name, err)
+			}
+			if err := c.Create(ctx, bareHPA(ns, name)); err != nil {
+				t.Errorf("%s: a bare HPA refused: %v", cfg.name, err)
+			}
 		}
-		out.rate += r.rate / float64(len(rs))
-		out.median += r.median / time.Duration(len(rs))
-		out.p99 += r.p99 / time.Duration(len(rs))
 	}
-	return out
+	if checks[cfg.name] == nil {
+		checks[cfg.name] = &hpaCheck{}
+	}
+	wrong, err := readBack(ctx, c, ns, standard, checks[cfg.name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range capped(wrong) {
+		t.Errorf("%s: %s", cfg.name, w)
+	}
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// capped keeps the first five of a list of failures.
+func capped(xs []string) []string { return xs[:min(len(xs), 5)] }
 
-func metOrNot(ok bool) string {
-	if ok {
-		return "met"
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	return "not met"
+	return nil
 }
