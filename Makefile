@@ -14,7 +14,8 @@ LDFLAGS := -X main.version=$(VERSION)
 # runs out (golang/go#75804, fixed in Go 1.27), as it did once in CI here.
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator ./webhook:FuzzReviewBody \
-	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath ./internal/patch:FuzzForDocument
+	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath ./internal/patch:FuzzForDocument \
+	./policies/celpolicy:FuzzConditionsNeverFail
 
 # The test bed's binaries live in a cache folder keyed by their pins; only
 # hack/build-tools.sh computes the key.

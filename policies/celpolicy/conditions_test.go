@@ -2,6 +2,7 @@ package celpolicy
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ var oldestServer = version.MajorMinor(1, 30)
 // matcher compiles webhook w's conditions under s, first as a 1.30 API
 // server checks a new configuration (and so failing the test on an
 // expression it would refuse), then as the pinned one runs stored ones.
-func matcher(t *testing.T, w Webhook, s *policies.Settings) matchconditions.Matcher {
+func matcher(t testing.TB, w Webhook, s *policies.Settings) matchconditions.Matcher {
 	t.Helper()
 	conds := MatchConditions(w, s)
 	if len(conds) > 64 {
@@ -82,7 +83,7 @@ type call struct {
 	requestKind schema.GroupVersionKind
 }
 
-func (c call) matches(t *testing.T, m matchconditions.Matcher) bool {
+func (c call) matches(t testing.TB, m matchconditions.Matcher) bool {
 	t.Helper()
 	kind := c.obj.GetObjectKind().GroupVersionKind()
 	if kind.Empty() {
@@ -120,7 +121,7 @@ func (c call) matches(t *testing.T, m matchconditions.Matcher) bool {
 // real-world manifests, as the API server hands them to webhooks (after
 // its defaults, so HPAs have minReplicas and metrics, workloads a replica
 // count), plus the objects of the rule tests' kinds written here.
-func corpus(t *testing.T) (workloads []runtime.Object, hpas []*autoscalingv2.HorizontalPodAutoscaler) {
+func corpus(t testing.TB) (workloads []runtime.Object, hpas []*autoscalingv2.HorizontalPodAutoscaler) {
 	t.Helper()
 	var files []string
 	for _, dir := range []string{"../../examples", "../../../shared/realworld"} {
@@ -529,4 +530,49 @@ func TestOddObjectsNeverFailTheConditions(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzConditionsNeverFail decodes each input as the API server would hand
+// a Deployment and an HPA to the conditions — a typed object, whatever
+// fields are set or missing — and fails if any condition of any webhook
+// cannot be evaluated on it, as a create or as an update of the corpus's
+// first object.
+func FuzzConditionsNeverFail(f *testing.F) {
+	s := policies.Defaults()
+	matchers := map[Webhook]matchconditions.Matcher{}
+	for _, w := range Webhooks {
+		matchers[w] = matcher(f, w, &s)
+	}
+	workloads, hpas := corpus(f)
+	for _, obj := range append(workloads, oddWorkloads()...) {
+		data, _ := json.Marshal(obj)
+		f.Add(data)
+	}
+	for _, h := range hpas {
+		data, _ := json.Marshal(h)
+		f.Add(data)
+	}
+	f.Add([]byte(`{"spec":{"template":{"spec":{"containers":null,"initContainers":[{"restartPolicy":"Always"}]}}}}`))
+	f.Add([]byte(`{"metadata":{"annotations":{"scaleguard.io/exempt":""}},"spec":{"metrics":[],"behavior":{"scaleDown":{"policies":null}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := &appsv1.Deployment{}
+		h := &autoscalingv2.HorizontalPodAutoscaler{}
+		for _, c := range []struct {
+			obj  runtime.Object
+			old  runtime.Object
+			hook []Webhook
+		}{
+			{d, workloads[0], []Webhook{WorkloadMutate, WorkloadValidate}},
+			{h, hpas[0], []Webhook{HPAMutate, HPAValidate}},
+		} {
+			if kjson.UnmarshalCaseSensitivePreserveInts(data, c.obj) != nil {
+				continue
+			}
+			for _, w := range c.hook {
+				call{op: admission.Create, obj: c.obj}.matches(t, matchers[w])
+				call{op: admission.Update, obj: c.obj, old: c.old}.matches(t, matchers[w])
+				call{op: admission.Update, obj: c.old, old: c.obj}.matches(t, matchers[w])
+			}
+		}
+	})
 }
