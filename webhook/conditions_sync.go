@@ -114,26 +114,31 @@ func (c *ConditionsSync) Sync(ctx context.Context, s *policies.Settings) error {
 
 func (c *ConditionsSync) syncMutating(ctx context.Context, s *policies.Settings) error {
 	obj := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	if err := c.get(ctx, obj); err != nil {
-		return err
-	}
-	changed := false
-	for i := range obj.Webhooks {
-		changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
-	}
-	return c.update(ctx, obj, changed)
+	return c.syncOne(ctx, obj, func() (changed bool) {
+		for i := range obj.Webhooks {
+			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+		}
+		return changed
+	})
 }
 
 func (c *ConditionsSync) syncValidating(ctx context.Context, s *policies.Settings) error {
 	obj := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	return c.syncOne(ctx, obj, func() (changed bool) {
+		for i := range obj.Webhooks {
+			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+		}
+		return changed
+	})
+}
+
+// syncOne reads obj, lets set write the conditions into it, and updates it
+// when set reports a change.
+func (c *ConditionsSync) syncOne(ctx context.Context, obj client.Object, set func() bool) error {
 	if err := c.get(ctx, obj); err != nil {
 		return err
 	}
-	changed := false
-	for i := range obj.Webhooks {
-		changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
-	}
-	return c.update(ctx, obj, changed)
+	return c.update(ctx, obj, set())
 }
 
 func (c *ConditionsSync) get(ctx context.Context, obj client.Object) error {
