@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/policies/celpolicy"
 	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
@@ -20,6 +22,7 @@ import (
 // settings.
 var exportFormats = map[string]func(s *policies.Settings, o exportOptions) ([]any, error){
 	"webhook-configurations": exportWebhookConfigurations,
+	"admission-policy":       exportAdmissionPolicies,
 }
 
 // exportOptions are the flags every format may read.
@@ -109,4 +112,22 @@ func exportWebhookConfigurations(s *policies.Settings, o exportOptions) ([]any, 
 	}
 	m, v := configuration.Configurations(opts)
 	return []any{m, v}, nil
+}
+
+// exportAdmissionPolicies prints the ValidatingAdmissionPolicies,
+// MutatingAdmissionPolicies and bindings of the rules CEL can express
+// (docs/operations.md, "Admission policies").
+func exportAdmissionPolicies(s *policies.Settings, _ exportOptions) ([]any, error) {
+	objs := celpolicy.AdmissionPolicies(s)
+	out := make([]any, len(objs))
+	for i, o := range objs {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return nil, err
+		}
+		// A policy's empty status is the API server's to fill.
+		delete(u, "status")
+		out[i] = u
+	}
+	return out, nil
 }
