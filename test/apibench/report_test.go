@@ -24,9 +24,14 @@ func report(configs []config, results map[string][]run, mixed map[string]*verdic
 		"The test bed has metrics-server's APIService registered (as a local one), as a cluster whose HPAs scale does, so that scaleguard's metrics-available rule has nothing to warn about:\n\n",
 		rounds, perRound, concurrency)
 	for _, c := range configs {
-		if c.doc != "" {
-			fmt.Fprintf(&b, "- %s: %s\n", c.name, c.doc)
+		if c.doc == "" {
+			continue
 		}
+		fmt.Fprintf(&b, "- %s: %s", c.name, c.doc)
+		if c.rounds > 0 && c.rounds < rounds {
+			fmt.Fprintf(&b, " In the first %d rounds only.", c.rounds)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("\nThe answers are checked, not only timed: a create of a compliant object that fails fails the benchmark; in the mixed stream every Deployment without requests must be refused with the configuration's own message " +
 		"and every other one admitted; after each HPA run every HPA is read back and must be stored exactly as the standard's HPA is with nothing installed " +
@@ -44,7 +49,7 @@ func report(configs []config, results map[string][]run, mixed map[string]*verdic
 		b.WriteString("\n")
 		switch k.key {
 		case "dep":
-			b.WriteString(deploymentGoal(results, base))
+			b.WriteString(deploymentGoal(ran, results, base))
 		case "mix":
 			b.WriteString(mixedVerdicts(ran, results, mixed, base))
 		case "hpa":
@@ -116,31 +121,47 @@ func against(results map[string][]run, key string, base []run) versus {
 }
 
 func (v versus) String() string {
+	if !v.ran {
+		return "(not run)"
+	}
 	return fmt.Sprintf("%.2f of the rate, %+.2f ms", v.ratio.mid, v.added.mid)
+}
+
+// celPolicies says what the configurations that are scaleguard's exported
+// CEL policies keep of the rate of kind key.
+func celPolicies(configs []config, results map[string][]run, key string, base []run) string {
+	var b strings.Builder
+	for _, cfg := range configs {
+		if cfg.celPolicies {
+			fmt.Fprintf(&b, " %s, with no webhook, keeps %s.", cfg.name, against(results, key+"/"+cfg.name, base))
+		}
+	}
+	return b.String()
 }
 
 // deploymentGoal is issue 11's goal for compliant Deployment creates, and
 // what scaleguard's cluster view costs when no create reaches the webhook.
-func deploymentGoal(results map[string][]run, base []run) string {
+func deploymentGoal(configs []config, results map[string][]run, base []run) string {
 	var b strings.Builder
 	sg := against(results, "dep/scaleguard", base)
 	vap := against(results, "dep/ValidatingAdmissionPolicy", base)
 	every := against(results, "dep/scaleguard, every write sent", base)
 	floor := against(results, "dep/webhook floor", base)
-	met := sg.ratio.mid >= 0.90 && sg.added.mid <= 0.5
+	met := sg.ran && sg.ratio.mid >= 0.90 && sg.added.mid <= 0.5
 	vapMisses := vap.ratio.mid < 0.90 || vap.added.mid > 0.5
 	verdict := metOrNot(met)
 	switch {
 	case met:
-	case vapMisses && sg.ratio.mid >= vap.ratio.mid:
+	case vap.ran && vapMisses && sg.ratio.mid >= vap.ratio.mid:
 		verdict = fmt.Sprintf("met against the ValidatingAdmissionPolicy, which itself keeps %s in this run (not met against 0.90 and 0.5 ms)", vap)
-	case vapMisses:
+	case vap.ran && vapMisses:
 		verdict = fmt.Sprintf("not met, not even against the ValidatingAdmissionPolicy, which keeps %s in this run", vap)
 	}
 	fmt.Fprintf(&b, "Goal (issue 11: compliant Deployment creates with scaleguard installed ≥ 0.90 of the no-policy rate in the same round and ≤ 0.5 ms added to the median, "+
 		"or, where the ValidatingAdmissionPolicy itself stays below that, at least its ratio): %s — %s. "+
 		"The ValidatingAdmissionPolicy keeps %s; scaleguard with every write sent %s, as before its matchConditions; the floor webhook %s: what the API server and a webhook process spend on calls that judge nothing.",
 		sg, verdict, vap, every, floor)
+	b.WriteString(celPolicies(configs, results, "dep", base))
 	if kv := against(results, "dep/Kyverno ValidatingPolicy", base); kv.ran {
 		fmt.Fprintf(&b, " Kyverno's ValidatingPolicy keeps %.2f.", kv.ratio.mid)
 	}
@@ -181,6 +202,7 @@ func mixedVerdicts(configs []config, results map[string][]run, mixed map[string]
 	fmt.Fprintf(&b, "\nGoal (issue 11: scaleguard with its matchConditions ≥ 0.85 of the no-policy rate on this stream): %s — %s. "+
 		"Every write sent, scaleguard keeps %s; the ValidatingAdmissionPolicy %s.",
 		sg, metOrNot(sg.ran && sg.ratio.mid >= 0.85), against(results, "mix/scaleguard, every write sent", base), against(results, "mix/ValidatingAdmissionPolicy", base))
+	b.WriteString(celPolicies(configs, results, "mix", base))
 	if sample != "" {
 		fmt.Fprintf(&b, " A refusal, as the client got it: `%s`", sample)
 	}
@@ -209,12 +231,8 @@ func hpaFigures(configs []config, results map[string][]run, hpas map[string]*hpa
 	fmt.Fprintf(&b, "\nP3's goal (issue 7: ≥ 0.90 of the no-policy rate, ≤ 1 ms added to the median), for HPA creates: scaleguard with its matchConditions %s — %s. "+
 		"Its conditions spare a compliant HPA the mutating call, not the validating one, whose rules read the cluster (the target, the other HPAs). "+
 		"Every write sent (both calls), scaleguard keeps %s; the floor webhook %s.",
-		sg, metOrNot(sg.ratio.mid >= 0.9 && sg.added.mid <= 1), against(results, "hpa/scaleguard, every write sent", base), against(results, "hpa/webhook floor", base))
-	for _, cfg := range configs {
-		if cfg.celPolicies {
-			fmt.Fprintf(&b, " %s, with no webhook, keeps %s.", cfg.name, against(results, "hpa/"+cfg.name, base))
-		}
-	}
+		sg, metOrNot(sg.ran && sg.ratio.mid >= 0.9 && sg.added.mid <= 1), against(results, "hpa/scaleguard, every write sent", base), against(results, "hpa/webhook floor", base))
+	b.WriteString(celPolicies(configs, results, "hpa", base))
 	b.WriteString("\n")
 	return b.String()
 }

@@ -39,6 +39,17 @@ func policyRefusal(_, _ string) []string {
 	return []string{fmt.Sprintf("ValidatingAdmissionPolicy '%s' with binding '%s' denied request: %s", p.Name, b.Name, p.Spec.Validations[0].Message)}
 }
 
+// celPolicyRefusal is what the API server answers when scaleguard's
+// exported ValidatingAdmissionPolicy for requests-required refuses
+// Deployment ns/name: the webhook's message, from the policy.
+func celPolicyRefusal(ns, name string) []string {
+	return []string{
+		"ValidatingAdmissionPolicy 'scaleguard-requests-required' with binding 'scaleguard-requests-required' denied request: " +
+			"scaleguard refused Deployment " + ns + "/" + name + ": ",
+		"[requests-required] spec.template.spec.containers[0].resources.requests",
+	}
+}
+
 // verdicts counts what the creates of mixed streams were told.
 type verdicts struct {
 	violating, refused  int // violating creates, and those refused with the expected message
