@@ -228,8 +228,8 @@ func refusal(id string) admissionregistrationv1.Validation {
 	}
 }
 
-// objectName is webhook.objectName in CEL.
-// An empty namespace or name is absent from request.
+// objectName is webhook.objectName in CEL; an empty namespace or name is
+// absent from request.
 const objectName = "(request.?namespace.orValue('') == '' ? '' : request.namespace + '/') + (request.?name.orValue('') == '' ? '(generated name)' : request.name)"
 
 // warningValidations send variables.messages as warnings, one per finding

@@ -14,8 +14,8 @@ import (
 // webhook's patch produces (policies' mutations, applied by the mutating
 // webhook as a diff of the spec); the paths are fixed field names, with
 // nothing to escape. A mutating policy runs only when its rule's fixes are
-// not empty (the policy's matchCondition), so each patch assumes the HPA
-// breaks the rule.
+// not empty (its matchCondition), so each patch assumes the HPA breaks
+// the rule.
 
 func jsonPatch(op, path, value string) string {
 	return "JSONPatch{op: " + quote(op) + ", path: " + quote(path) + ", value: " + value + "}"

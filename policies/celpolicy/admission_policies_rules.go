@@ -171,6 +171,15 @@ func mutateRule(s *policies.Settings, id string, fixes, extra func(o string) str
 			if owned := owners(s.ExternallyManaged, o); owned != "" {
 				d = "(size(" + owned + ") > 0 ? [] : " + d + ")"
 			}
+			if o == "object" && denied(s, policies.HPAAPIVersion) {
+				// A mutating policy cannot patch an autoscaling/v1 request:
+				// the API server (1.36, 1.37) converts the patched v2 object
+				// straight to v1, which fails ("unknown conversion"), and the
+				// policy's failurePolicy Ignore skips it. hpa-api-version
+				// refuses such a request anyway; its message alone is the
+				// webhook's, so the mutations are not reported missing.
+				d = "(" + v1Refused(s) + " ? [] : " + d + ")"
+			}
 		}
 		if extra != nil {
 			d = extra(o) + " + " + d
@@ -185,6 +194,13 @@ func mutateRule(s *policies.Settings, id string, fixes, extra func(o string) str
 		}
 	}
 	return r
+}
+
+// v1Refused: hpa-api-version refuses the request, written in another
+// version than autoscaling/v2 by a client.
+func v1Refused(s *policies.Settings) string {
+	return "(request.requestKind.group != request.kind.group || request.requestKind.version != request.kind.version) && !(" +
+		exempt(s, policies.HPAAPIVersion, "object") + ")"
 }
 
 // owners lists how the webhook names each owner of HPA o of an externally

@@ -361,6 +361,7 @@ func TestAdmissionPoliciesFollowTheSettings(t *testing.T) {
 			t.Errorf("min-replicas is off, yet %s is exported", n)
 		}
 	}
+
 	warnMode := policySettings()["warn mode"]
 	for n, a := range names(warnMode) {
 		if a == "Deny" {
@@ -390,7 +391,7 @@ func TestAdmissionPoliciesFollowTheSettings(t *testing.T) {
 		if !strings.Contains(string(sel), `"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system"]`) {
 			t.Errorf("%s matches kube-system: %s", o.GetName(), sel)
 		}
-		if o.GetObjectKind().GroupVersionKind().Empty() || !strings.HasPrefix(o.GetName(), "scaleguard-"+o.GetLabels()[LabelRule]) {
+		if o.GetObjectKind().GroupVersionKind().Empty() || !strings.HasPrefix(o.GetName(), "scaleguard-"+o.GetLabels()[LabelRule]) || o.GetLabels()[LabelPartOf] != "scaleguard" {
 			t.Errorf("%s: kind %v, rule label %q", o.GetName(), o.GetObjectKind().GroupVersionKind(), o.GetLabels()[LabelRule])
 		}
 	}
