@@ -559,4 +559,3 @@ func caseWorkload(t *testing.T, tc testCase) *policies.Workload {
 	w, _ := policies.WorkloadOf(obj)
 	return &w
 }
-

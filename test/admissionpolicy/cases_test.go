@@ -109,7 +109,9 @@ const v1Exempt = "v1 request exempt from hpa-api-version"
 // the exemption and allowExistingViolations cases), written as a client
 // would, and the cases of the documented differences.
 func ruleCases() []testCase {
-	app := func(resources string) string { return "{name: app, image: example.com/app:1, resources: " + resources + "}" }
+	app := func(resources string) string {
+		return "{name: app, image: example.com/app:1, resources: " + resources + "}"
+	}
 	manyContainers := "containers:\n"
 	for i := range 12 {
 		manyContainers += fmt.Sprintf("- {name: c%d, image: example.com/app:1}\n", i)

@@ -95,7 +95,7 @@ type findings struct {
 // Envelopes the API server puts around a message.
 var (
 	policyWarning = regexp.MustCompile(`^Validation failed for ValidatingAdmissionPolicy '(scaleguard-[a-z-]+)' with binding '(scaleguard-[a-z-]+)': `)
-	ruleIDs = func() string {
+	ruleIDs       = func() string {
 		var ids []string
 		for _, r := range policies.Catalogue() {
 			ids = append(ids, regexp.QuoteMeta(r.ID))
