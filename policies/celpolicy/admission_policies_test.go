@@ -2,6 +2,7 @@ package celpolicy
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -249,6 +251,9 @@ func TestPoliciesAgreeWithTheWebhook(t *testing.T) {
 				}
 				want := webhookVerdict(w, s)
 				got := e.admit(t, w)
+				if len(got.fallbacks) > 0 {
+					t.Errorf("%s %s: %v refused with the static message", w.op, w.obj.(metav1.Object).GetName(), got.fallbacks)
+				}
 				what := func() string {
 					m := w.obj.(metav1.Object)
 					data, _ := yaml.Marshal(w.obj)
@@ -450,4 +455,61 @@ func TestSettingsRecordHoldsWhatTheExportReads(t *testing.T) {
 			t.Errorf("the record lacks rules.%s.action", id)
 		}
 	}
+}
+
+// TestDocumentedDifferences pins what docs/operations.md says the
+// policies cannot say as the webhook does.
+func TestDocumentedDifferences(t *testing.T) {
+	d := policies.Defaults()
+	e := newPolicyEngine(t, &d)
+	t.Run("a control character in an unknown rule ID is not escaped", func(t *testing.T) {
+		obj := deployment([]corev1.Container{container("app", rl("cpu", "100m", "memory", "128Mi"), nil)})
+		obj.Annotations = map[string]string{policies.AnnotationExempt: "\x01odd", policies.AnnotationExemptReason: "x"}
+		w := write{op: admission.Create, obj: obj}
+		want, got := webhookVerdict(w, &d), e.admit(t, w)
+		if len(want.warnings) != 1 || !strings.Contains(want.warnings[0], `"\x01odd"`) {
+			t.Fatalf("the webhook warns %q", want.warnings)
+		}
+		if diff := strings.Replace(want.warnings[0], `\x01`, "\x01", 1); !slices.Equal(got.warnings, []string{diff}) {
+			t.Errorf("the policies warn %q, want %q", got.warnings, diff)
+		}
+	})
+	t.Run("a refusal over 5 KiB gets the static message", func(t *testing.T) {
+		var cs []corev1.Container
+		for i := range 20 {
+			cs = append(cs, container(fmt.Sprintf("container-with-a-name-as-long-as-a-dns-label-allows-%011d", i), nil, nil))
+		}
+		w := write{op: admission.Create, obj: deployment(cs)}
+		want, got := webhookVerdict(w, &d), e.admit(t, w)
+		if n := len(strings.Join(want.denials[policies.RequestsRequired], "; ")); n <= celconfig.MaxEvaluatedMessageExpressionSizeBytes {
+			t.Fatalf("the webhook's message is only %d bytes", n)
+		}
+		if !slices.Equal(got.fallbacks, []string{policyName(policies.RequestsRequired)}) {
+			t.Errorf("refused with the static message by %v", got.fallbacks)
+		}
+	})
+	t.Run("the webhook caps the warnings of all rules at 20, a policy its own", func(t *testing.T) {
+		var cs []corev1.Container
+		for i := range 25 {
+			cs = append(cs, container(fmt.Sprintf("c%d", i), nil, rl("cpu", "1", "memory", "1Gi")))
+		}
+		obj := deployment(cs)
+		obj.Annotations = map[string]string{policies.AnnotationExempt: policies.RequestsRequired}
+		got := e.admit(t, write{op: admission.Create, obj: obj})
+		// The webhook sends 20 requests-required warnings and "… and 6
+		// more" (webhook.capped over all findings); the policies 20, "… and
+		// 5 more", and exemption-reason's.
+		var more, reasons int
+		for _, w := range got.warnings {
+			switch {
+			case w == "… and 5 more":
+				more++
+			case strings.HasPrefix(w, "[exemption-reason]"):
+				reasons++
+			}
+		}
+		if len(got.warnings) != 22 || more != 1 || reasons != 1 {
+			t.Errorf("the policies warn %d times: %q", len(got.warnings), got.warnings)
+		}
+	})
 }
