@@ -15,8 +15,8 @@ import (
 
 // Labels and annotations of every exported object.
 const (
-	// LabelPartOf selects everything AdmissionPolicies exports, for
-	// `kubectl delete vap,vapb,map,mapb -l app.kubernetes.io/part-of=scaleguard`.
+	// LabelPartOf selects everything AdmissionPolicies exports, so that
+	// one label selector removes it all (docs/operations.md).
 	LabelPartOf = "app.kubernetes.io/part-of"
 	// LabelRule names the rule an object carries.
 	LabelRule = "scaleguard.io/rule"
