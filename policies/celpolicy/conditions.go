@@ -2,6 +2,7 @@ package celpolicy
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -288,13 +289,14 @@ func behaviorDiffers(b policies.BehaviorDefaultsSettings) string {
 
 // externallyOwned: an owner reference names one of the externally managed
 // kinds. The group is read from apiVersion as schema.ParseGroupVersion
-// does: "keda.sh/v1alpha1" is group keda.sh, a bare "v1" the core group.
+// does: "keda.sh/v1alpha1" is group keda.sh, a bare "v1" (or "/v1") the core
+// group, and an apiVersion with more than one slash no group at all.
 func externallyOwned(kinds []policies.OwnerKind) string {
 	var terms []string
 	for _, k := range kinds {
-		group := "!r.?apiVersion.orValue('').contains('/')"
+		group := "r.?apiVersion.orValue('').matches('^/?[^/]*$')"
 		if k.APIGroup != "" {
-			group = "r.?apiVersion.orValue('').startsWith(" + quote(k.APIGroup+"/") + ")"
+			group = "r.?apiVersion.orValue('').matches(" + quote("^"+regexp.QuoteMeta(k.APIGroup)+"/[^/]*$") + ")"
 		}
 		terms = append(terms, "r.?kind.orValue('') == "+quote(k.Kind)+" && "+group)
 	}

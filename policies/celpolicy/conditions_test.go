@@ -272,6 +272,11 @@ func oddHPAs() []*autoscalingv2.HorizontalPodAutoscaler {
 	keda := standard.DeepCopy()
 	keda.Spec.MinReplicas = ptr.To[int32](1)
 	keda.OwnerReferences = []metav1.OwnerReference{{APIVersion: "keda.sh/v1alpha1", Kind: "ScaledObject", Name: "web"}}
+	// Not a group/version schema.ParseGroupVersion reads: not KEDA's.
+	oddOwner := keda.DeepCopy()
+	oddOwner.OwnerReferences[0].APIVersion = "keda.sh/v1/extra"
+	dotted := keda.DeepCopy()
+	dotted.OwnerReferences[0].APIVersion = "kedaXsh/v1alpha1"
 	low := standard.DeepCopy()
 	low.Spec.MaxReplicas = 1
 	low.Spec.MinReplicas = ptr.To[int32](1)
@@ -279,7 +284,7 @@ func oddHPAs() []*autoscalingv2.HorizontalPodAutoscaler {
 	containerMemory.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType,
 		ContainerResource: &autoscalingv2.ContainerResourceMetricSource{Name: corev1.ResourceMemory, Container: "app",
 			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](80)}}}}
-	return append(out, keda, low, containerMemory)
+	return append(out, keda, oddOwner, dotted, low, containerMemory)
 }
 
 // settingsVariants are the standard and settings that change what the
