@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/policies/celpolicy"
@@ -64,7 +62,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	out, err := yamlStream(objs)
+	out, err := configuration.YAMLStream(objs...)
 	if err != nil {
 		fmt.Fprintln(stderr, "scaleguard export:", err)
 		return exitFailure
@@ -80,22 +78,6 @@ func exportFormatNames() []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// yamlStream writes objects as one YAML stream.
-func yamlStream(objs []any) ([]byte, error) {
-	var b bytes.Buffer
-	for i, o := range objs {
-		data, err := yaml.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		b.Write(data)
-	}
-	return b.Bytes(), nil
 }
 
 func exportWebhookConfigurations(s *policies.Settings, o exportOptions) ([]any, error) {

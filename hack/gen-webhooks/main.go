@@ -16,8 +16,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
@@ -95,16 +93,5 @@ func run(root string, check bool) error {
 // webhook-configurations --match-conditions=false` prints.
 func Body() ([]byte, error) {
 	m, v := configuration.Configurations(configuration.ConfigurationOptions{Service: configuration.DefaultService()})
-	var b bytes.Buffer
-	for i, obj := range []any{m, v} {
-		data, err := yaml.Marshal(obj)
-		if err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		b.Write(data)
-	}
-	return b.Bytes(), nil
+	return configuration.YAMLStream(m, v)
 }

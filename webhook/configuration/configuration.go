@@ -5,9 +5,12 @@
 package configuration
 
 import (
+	"bytes"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/policies/celpolicy"
@@ -204,4 +207,21 @@ func (o ConfigurationOptions) matchConditions(w celpolicy.Webhook) []admissionre
 		return nil
 	}
 	return celpolicy.MatchConditions(w, o.Settings)
+}
+
+// YAMLStream writes objects as one YAML stream, the form the generated
+// files and `scaleguard export` take.
+func YAMLStream(objs ...any) ([]byte, error) {
+	var b bytes.Buffer
+	for i, o := range objs {
+		data, err := yaml.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(data)
+	}
+	return b.Bytes(), nil
 }
