@@ -113,7 +113,7 @@ bench-load: ## Load `scaleguard serve` and the stock controller-runtime server o
 	$(GO) run ./test/load/cmd/loadgen -doc docs/PERFORMANCE.md $(LOAD_FLAGS)
 
 .PHONY: bench-apiserver
-bench-apiserver: tools kyverno ## Deployment and HPA creates/s through the API server: no policy, a ValidatingAdmissionPolicy, a floor webhook, the stock controller-runtime webhook, scaleguard, Kyverno (Deployments); writes a section of docs/PERFORMANCE.md (~5 min).
+bench-apiserver: tools kyverno ## Deployment and HPA creates/s through the API server: no policy, a ValidatingAdmissionPolicy, a floor webhook, the stock controller-runtime webhook, scaleguard with and without its matchConditions, scaleguard's exported CEL policies, Kyverno (Deployments), a mixed stream with every verdict checked; writes a section of docs/PERFORMANCE.md (~9 min).
 	SCALEGUARD_BENCH_APISERVER=1 $(GO) test -count=1 -v -run TestCreatesThroughTheAPIServer -timeout 10m ./test/apibench
 
 .PHONY: bench-rss
@@ -121,5 +121,5 @@ bench-rss: tools ## Resident memory of scaleguard serve with 10,000 Deployments 
 	SCALEGUARD_BENCH_RSS=1 $(GO) test -count=1 -v -run TestClusterViewMemory -timeout 20m ./test/e2e
 
 .PHONY: faults
-faults: tools ## Fault injection at full length: SIGKILLs during 1,000 creates per failure policy (R3), 8 certificate rotations under load (R4); see docs/RELIABILITY.md (~70 s).
+faults: tools ## Fault injection at full length: SIGKILLs during 1,000 creates per failure policy (R3), 8 certificate rotations under load (R4); see docs/RELIABILITY.md (~90 s).
 	$(GO) test -count=1 -v -timeout 10m ./test/faults -objects 1000 -rotations 8
