@@ -111,6 +111,12 @@ type exportedRule struct {
 	// warn); the mutating policy applies patch when fixes is not empty.
 	fixes func(o string) string
 	patch func(s *policies.Settings) string
+	// gate, when set, is a cheap condition on object that holds whenever
+	// the rule could report anything; the rule's validating policies carry
+	// it as a matchCondition, so that a compliant write never pays for
+	// building the messages. It is the same expression the webhooks'
+	// matchConditions use for the rule.
+	gate string
 	// noSoftening: an update never finds the rule broken already (the
 	// webhook judges the old object without a request kind).
 	noSoftening bool
@@ -207,9 +213,17 @@ func newValidatingPolicy(s *policies.Settings, r exportedRule, name, record stri
 			// a non-standard object in.
 			FailurePolicy:    ptr.To(admissionregistrationv1.Fail),
 			MatchConstraints: matchConstraints(s, r.kind),
-			MatchConditions:  notExempt(s, r.id),
+			MatchConditions:  gated(notExempt(s, r.id), r.gate),
 		},
 	}
+}
+
+// gated appends the rule's gate to conds.
+func gated(conds []admissionregistrationv1.MatchCondition, gate string) []admissionregistrationv1.MatchCondition {
+	if gate == "" {
+		return conds
+	}
+	return append(conds, admissionregistrationv1.MatchCondition{Name: "scaleguard-could-find", Expression: gate})
 }
 
 // refusal is the one validation of a denying policy: its message is the

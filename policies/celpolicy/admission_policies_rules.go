@@ -26,12 +26,19 @@ func exportedRules(s *policies.Settings) []exportedRule {
 		out = append(out, requestsRequiredRule(s))
 	}
 	out = append(out, hpaAPIVersionRule())
-	out = append(out, mutateRule(s, policies.MinReplicas, minReplicasFixes(r.MinReplicas.Minimum), minReplicasDenials(r.MinReplicas.Minimum), minReplicasPatch))
-	out = append(out, mutateRule(s, policies.MemoryTarget, memoryTargetFixes(r.MemoryTarget.AverageUtilization), nil, memoryTargetPatch))
-	out = append(out, mutateRule(s, policies.BehaviorDefaults, behaviorDefaultsFixes(r.BehaviorDefaults), nil, behaviorDefaultsPatch))
+	out = append(out, gate(mutateRule(s, policies.MinReplicas, minReplicasFixes(r.MinReplicas.Minimum), minReplicasDenials(r.MinReplicas.Minimum), minReplicasPatch),
+		minReplicasBelow(r.MinReplicas.Minimum)))
+	out = append(out, gate(mutateRule(s, policies.MemoryTarget, memoryTargetFixes(r.MemoryTarget.AverageUtilization), nil, memoryTargetPatch), noMemoryMetric))
+	out = append(out, gate(mutateRule(s, policies.BehaviorDefaults, behaviorDefaultsFixes(r.BehaviorDefaults), nil, behaviorDefaultsPatch), behaviorDiffers(r.BehaviorDefaults)))
 	out = append(out, behaviorConsistencyRule(r.BehaviorConsistency.DownscaleStabilizationSeconds))
 	out = append(out, exemptionReasonRule(s))
 	return out
+}
+
+// gate sets r's gate.
+func gate(r exportedRule, expression string) exportedRule {
+	r.gate = expression
+	return r
 }
 
 // entrySep joins a container's findings so that all of them can be
@@ -82,6 +89,7 @@ func requestsRequiredRule(s *policies.Settings) exportedRule {
 	return exportedRule{
 		id:   policies.RequestsRequired,
 		kind: workloads,
+		gate: requestsLacking(s.Rules.RequestsRequired.Resources),
 		denials: func(o string) string {
 			return perCountedContainer(o, lacking, func(t string) string {
 				return "[size(" + t + "[2]) > 0 ? " + t + "[0][0] + ': ' + " + t + "[1][0] + ' requests no ' + " + t + "[2].join(' or ') + " +

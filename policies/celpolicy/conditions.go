@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/policies/scaling"
@@ -195,7 +196,7 @@ func workloadValidateCondition(s *policies.Settings) string {
 		ownAnnotationsChanged(),
 	)
 	return anyOf(
-		when(requestsOn, "("+counted(podSpec)+").exists(c, "+lacksRequest(stringList(r.RequestsRequired.Resources))+")"),
+		when(requestsOn, requestsLacking(r.RequestsRequired.Resources)),
 		when(on(s, policies.UtilizationReachable),
 			"size("+podSpec+".?resources.?requests.orValue({})) == 0 && ("+counted(podSpec)+").exists(c, "+cappedContainer()+")"),
 		isCreate+" && "+hasOwnAnnotation(),
@@ -256,9 +257,8 @@ func hpaMutateCondition(s *policies.Settings) string {
 		when(mutates(policies.MinReplicas),
 			// Below the minimum; when maxReplicas is below it too, the
 			// validating webhook refuses the HPA instead.
-			fmt.Sprintf("object.?spec.?minReplicas.orValue(1) < %d && object.?spec.?maxReplicas.orValue(0) >= %d", r.MinReplicas.Minimum, r.MinReplicas.Minimum)),
-		when(mutates(policies.MemoryTarget),
-			"!object.?spec.?metrics.orValue([]).exists(m, m.?resource.?name.orValue('') == 'memory' || m.?containerResource.?name.orValue('') == 'memory')"),
+			minReplicasBelow(r.MinReplicas.Minimum)+fmt.Sprintf(" && object.?spec.?maxReplicas.orValue(0) >= %d", r.MinReplicas.Minimum)),
+		when(mutates(policies.MemoryTarget), noMemoryMetric),
 		when(mutates(policies.BehaviorDefaults), behaviorDiffers(r.BehaviorDefaults)),
 	)
 	if differs == never {
@@ -268,6 +268,22 @@ func hpaMutateCondition(s *policies.Settings) string {
 		return "!(" + owned + ") && (" + differs + ")"
 	}
 	return differs
+}
+
+// minReplicasBelow: the HPA's minReplicas (1 when absent) is below minimum.
+func minReplicasBelow(minimum int32) string {
+	return fmt.Sprintf("object.?spec.?minReplicas.orValue(1) < %d", minimum)
+}
+
+// noMemoryMetric mirrors memoryTargetRule: no Resource or ContainerResource
+// metric measures memory.
+const noMemoryMetric = "!object.?spec.?metrics.orValue([]).exists(m, m.?resource.?name.orValue('') == 'memory' || m.?containerResource.?name.orValue('') == 'memory')"
+
+// requestsLacking mirrors the part of requests-required every finding
+// starts from: a counted container without an explicit, non-zero request
+// for one of resources.
+func requestsLacking(resources []corev1.ResourceName) string {
+	return "(" + counted(podSpec) + ").exists(c, " + lacksRequest(stringList(resources)) + ")"
 }
 
 // behaviorDiffers mirrors behaviorDefaultsRule: no behavior, a direction
