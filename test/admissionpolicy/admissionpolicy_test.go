@@ -433,9 +433,8 @@ func mutationWarnings(t *testing.T, s *policies.Settings, tc testCase) []string 
 	return out
 }
 
-// caseHPA decodes the case's object as the v2 HPA the API server hands to
-// admission; nil for another kind.
-func caseHPA(t *testing.T, tc testCase) *autoscalingv2.HorizontalPodAutoscaler {
+// caseJSON is the case's object as JSON, and its apiVersion and kind.
+func caseJSON(t *testing.T, tc testCase) ([]byte, metav1.TypeMeta) {
 	t.Helper()
 	js, err := yaml.YAMLToJSON([]byte(tc.obj))
 	if err != nil {
@@ -445,6 +444,14 @@ func caseHPA(t *testing.T, tc testCase) *autoscalingv2.HorizontalPodAutoscaler {
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &head); err != nil {
 		t.Fatal(err)
 	}
+	return js, head
+}
+
+// caseHPA decodes the case's object as the v2 HPA the API server hands to
+// admission; nil for another kind.
+func caseHPA(t *testing.T, tc testCase) *autoscalingv2.HorizontalPodAutoscaler {
+	t.Helper()
+	js, head := caseJSON(t, tc)
 	var h *autoscalingv2.HorizontalPodAutoscaler
 	switch head.APIVersion + " " + head.Kind {
 	case "autoscaling/v2 HorizontalPodAutoscaler":
@@ -546,14 +553,7 @@ func containerIndex(f string) int {
 // another kind.
 func caseWorkload(t *testing.T, tc testCase) *policies.Workload {
 	t.Helper()
-	js, err := yaml.YAMLToJSON([]byte(tc.obj))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var head metav1.TypeMeta
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &head); err != nil {
-		t.Fatal(err)
-	}
+	js, head := caseJSON(t, tc)
 	var obj any
 	switch head.Kind {
 	case policies.KindDeployment:
