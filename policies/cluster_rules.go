@@ -217,13 +217,19 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 	if lrs, err := c.LimitRanges(w.Meta.Namespace); err == nil {
 		defaults = limitRangeDefaults(lrs)
 	}
-	has := func(ctr *corev1.Container, r corev1.ResourceName) bool {
+	// has mirrors the HPA controller's calculateRequests
+	// (pkg/controller/podautoscaler/replica_calculator.go): pod-level
+	// requests replace the containers' sum, but never for a metric that
+	// names a container, which reads that container's own request. A
+	// container's limit (copied into its request at Pod creation) or a
+	// LimitRange default fills that request.
+	has := func(ctr *corev1.Container, r corev1.ResourceName, podLevel bool) bool {
 		if q, ok := ctr.Resources.Requests[r]; ok && !q.IsZero() {
 			return true
 		}
 		_, limit := ctr.Resources.Limits[r]
 		_, pod := podRequests[r]
-		return limit || pod || defaults[r]
+		return limit || (podLevel && pod) || defaults[r]
 	}
 	for i, m := range hpa.Spec.Metrics {
 		path := fmt.Sprintf("spec.metrics[%d]", i)
@@ -231,7 +237,7 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
 			r := m.Resource.Name
 			for _, ctr := range counted {
-				if !has(ctr, r) {
+				if !has(ctr, r, true) {
 					out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
 						Message: fmt.Sprintf("HPA %q measures %s utilization, but container %q of %s %q requests no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
 							hpa.Name, r, ctr.Name, w.Kind, w.Meta.Name, r, r)})
@@ -251,10 +257,14 @@ func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c C
 				out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path + ".containerResource.container",
 					Message: fmt.Sprintf("HPA %q measures container %q, which %s %q does not have; name one of its containers",
 						hpa.Name, cr.Container, w.Kind, w.Meta.Name)})
-			case !has(found, cr.Name):
+			case !has(found, cr.Name, false):
+				why := ""
+				if _, pod := podRequests[cr.Name]; pod {
+					why = " (pod-level requests do not count: for a named container the HPA controller reads that container's own request)"
+				}
 				out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
-					Message: fmt.Sprintf("HPA %q measures %s utilization of container %q, which requests no %s; add resources.requests.%s",
-						hpa.Name, cr.Name, cr.Container, cr.Name, cr.Name)})
+					Message: fmt.Sprintf("HPA %q measures %s utilization of container %q, which requests no %s%s; add resources.requests.%s",
+						hpa.Name, cr.Name, cr.Container, cr.Name, why, cr.Name)})
 			}
 		}
 	}

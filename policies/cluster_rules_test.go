@@ -107,6 +107,30 @@ func TestHPAClusterRules(t *testing.T) {
 		"ContainerResource on an existing container": {
 			hpa:     hpa(withMetrics(containerCPU("app"), utilizationMetric(corev1.ResourceMemory, 80))),
 			cluster: clusterWith([]Workload{web()}), rule: TargetRequests},
+		// Cases read from the HPA controller's calculateRequests
+		// (replica_calculator.go): pod-level requests replace the
+		// containers' sum only when no container is named.
+		"Resource metric with pod-level requests only": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
+				w.Template.Spec.Resources = &corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "1Gi")}
+			})}),
+			rule: TargetRequests},
+		"ContainerResource with pod-level requests only": {
+			hpa: hpa(withMetrics(containerCPU("app"), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
+				w.Template.Spec.Resources = &corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "1Gi")}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[0]"},
+			mention: "pod-level requests do not count: for a named container the HPA controller reads that container's own request"},
+		"ContainerResource with the container's limit only": {
+			hpa: hpa(withMetrics(containerCPU("app"), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("memory", "1Gi"), Limits: res("cpu", "1")}
+			})}),
+			rule: TargetRequests},
 		"target 95 with limits equal to requests can never scale up": {
 			hpa:     hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 95), utilizationMetric(corev1.ResourceMemory, 80))),
 			cluster: clusterWith([]Workload{web(capped)}),
