@@ -26,11 +26,10 @@ const (
 	AnnotationSettings = "scaleguard.io/settings"
 )
 
-// optOutLabel mirrors webhook/configuration.OptOutLabel (which imports
-// this package, so it cannot be imported here): a namespace labelled
-// scaleguard.io/ignore=true is left alone by the policies as by the
-// webhooks.
-const optOutLabel = "scaleguard.io/ignore"
+// OptOutLabel on a namespace set to "true" keeps every write in it away
+// from scaleguard: from the webhooks (webhook/configuration's namespace
+// selector) as from the exported policies.
+const OptOutLabel = "scaleguard.io/ignore"
 
 // AdmissionPolicies renders every rule CEL can express under settings s as
 // ValidatingAdmissionPolicies, MutatingAdmissionPolicies and their
@@ -342,7 +341,7 @@ func matchConstraints(s *policies.Settings, k kind) *admissionregistrationv1.Mat
 			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: append([]string(nil), s.ExemptNamespaces...)})
 	}
 	selector.MatchExpressions = append(selector.MatchExpressions, metav1.LabelSelectorRequirement{
-		Key: optOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}})
+		Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}})
 	m := &admissionregistrationv1.MatchResources{NamespaceSelector: selector, MatchPolicy: ptr.To(admissionregistrationv1.Equivalent)}
 	for _, rule := range rules {
 		rule.Scope = ptr.To(admissionregistrationv1.NamespacedScope)

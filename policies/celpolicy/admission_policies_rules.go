@@ -28,7 +28,7 @@ func exportedRules(s *policies.Settings) []exportedRule {
 	out = append(out, hpaAPIVersionRule())
 	out = append(out, gate(mutateRule(s, policies.MinReplicas, minReplicasFixes(r.MinReplicas.Minimum), minReplicasDenials(r.MinReplicas.Minimum), minReplicasPatch),
 		minReplicasBelow(r.MinReplicas.Minimum)))
-	out = append(out, gate(mutateRule(s, policies.MemoryTarget, memoryTargetFixes(r.MemoryTarget.AverageUtilization), nil, memoryTargetPatch), noMemoryMetric))
+	out = append(out, gate(mutateRule(s, policies.MemoryTarget, memoryTargetFixes(r.MemoryTarget.AverageUtilization), nil, memoryTargetPatch), "!("+hasMemoryMetric("object")+")"))
 	out = append(out, gate(mutateRule(s, policies.BehaviorDefaults, behaviorDefaultsFixes(r.BehaviorDefaults), nil, behaviorDefaultsPatch), behaviorDiffers(r.BehaviorDefaults)))
 	out = append(out, behaviorConsistencyRule(r.BehaviorConsistency.DownscaleStabilizationSeconds))
 	out = append(out, exemptionReasonRule(s))

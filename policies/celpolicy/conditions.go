@@ -2,14 +2,12 @@ package celpolicy
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/scaleguard/scaleguard/policies"
-	"github.com/scaleguard/scaleguard/policies/scaling"
 )
 
 // Webhook names one of scaleguard's four webhooks, by the name it has in
@@ -258,14 +256,14 @@ func hpaMutateCondition(s *policies.Settings) string {
 			// Below the minimum; when maxReplicas is below it too, the
 			// validating webhook refuses the HPA instead.
 			minReplicasBelow(r.MinReplicas.Minimum)+fmt.Sprintf(" && object.?spec.?maxReplicas.orValue(0) >= %d", r.MinReplicas.Minimum)),
-		when(mutates(policies.MemoryTarget), noMemoryMetric),
+		when(mutates(policies.MemoryTarget), "!("+hasMemoryMetric("object")+")"),
 		when(mutates(policies.BehaviorDefaults), behaviorDiffers(r.BehaviorDefaults)),
 	)
 	if differs == never {
 		return never
 	}
-	if owned := externallyOwned(s.ExternallyManaged); owned != "" {
-		return "!(" + owned + ") && (" + differs + ")"
+	if owned := owners(s.ExternallyManaged, "object"); owned != "" {
+		return "size(" + owned + ") == 0 && (" + differs + ")"
 	}
 	return differs
 }
@@ -274,10 +272,6 @@ func hpaMutateCondition(s *policies.Settings) string {
 func minReplicasBelow(minimum int32) string {
 	return fmt.Sprintf("object.?spec.?minReplicas.orValue(1) < %d", minimum)
 }
-
-// noMemoryMetric mirrors memoryTargetRule: no Resource or ContainerResource
-// metric measures memory.
-const noMemoryMetric = "!object.?spec.?metrics.orValue([]).exists(m, m.?resource.?name.orValue('') == 'memory' || m.?containerResource.?name.orValue('') == 'memory')"
 
 // requestsLacking mirrors the part of requests-required every finding
 // starts from: a counted container without an explicit, non-zero request
@@ -288,36 +282,9 @@ func requestsLacking(resources []corev1.ResourceName) string {
 
 // behaviorDiffers mirrors behaviorDefaultsRule: no behavior, a direction
 // missing or equal to what the API server fills in by itself, or a
-// scale-down window left to the controller's flag when the standard sets one.
+// scale-down window left to the controller's flag when the standard sets
+// one (behaviorOf, which the exported policies decide by too).
 func behaviorDiffers(b policies.BehaviorDefaultsSettings) string {
-	const bh = "object.?spec.?behavior"
-	terms := []string{
-		"!" + bh + ".hasValue()",
-		bh + ".?scaleUp.orValue(null) == null || " + bh + ".?scaleDown.orValue(null) == null",
-		bh + ".?scaleUp.orValue(null) == " + literal(scaling.KubernetesScaleUpRules()),
-		bh + ".?scaleDown.orValue(null) == " + literal(scaling.KubernetesScaleDownRules()),
-	}
-	if b.Behavior.ScaleDown != nil && b.Behavior.ScaleDown.StabilizationWindowSeconds != nil {
-		terms = append(terms, "!"+bh+".?scaleDown.?stabilizationWindowSeconds.hasValue()")
-	}
-	return anyOf(terms...)
-}
-
-// externallyOwned: an owner reference names one of the externally managed
-// kinds. The group is read from apiVersion as schema.ParseGroupVersion
-// does: "keda.sh/v1alpha1" is group keda.sh, a bare "v1" (or "/v1") the core
-// group, and an apiVersion with more than one slash no group at all.
-func externallyOwned(kinds []policies.OwnerKind) string {
-	var terms []string
-	for _, k := range kinds {
-		group := "r.?apiVersion.orValue('').matches('^/?[^/]*$')"
-		if k.APIGroup != "" {
-			group = "r.?apiVersion.orValue('').matches(" + quote("^"+regexp.QuoteMeta(k.APIGroup)+"/[^/]*$") + ")"
-		}
-		terms = append(terms, "r.?kind.orValue('') == "+quote(k.Kind)+" && "+group)
-	}
-	if len(terms) == 0 {
-		return ""
-	}
-	return ownerRefs + ".exists(r, " + anyOf(terms...) + ")"
+	st := behaviorOf("object", b)
+	return anyOf(st.none, st.up, st.down, when(st.fill != "false", st.fill))
 }

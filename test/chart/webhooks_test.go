@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/scaleguard/scaleguard/policies/celpolicy"
 	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
@@ -57,7 +58,7 @@ func (in install) options(t *testing.T, objs []map[string]any) configuration.Con
 		TimeoutSeconds:          cmpOr(in.timeoutSeconds, 5),
 		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: append([]string{"kube-system", releaseNamespace}, in.excludeNamespaces...)},
-			{Key: cmpOr(in.optOutLabel, configuration.OptOutLabel), Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
+			{Key: cmpOr(in.optOutLabel, celpolicy.OptOutLabel), Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
 		}},
 	}
 	if in.url == "" {

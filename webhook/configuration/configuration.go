@@ -53,16 +53,13 @@ func DefaultService() *admissionregistrationv1.ServiceReference {
 	return &admissionregistrationv1.ServiceReference{Namespace: "scaleguard-system", Name: "scaleguard-webhook-service", Port: ptr.To[int32](443)}
 }
 
-// OptOutLabel on a namespace keeps every write in it away from scaleguard.
-const OptOutLabel = "scaleguard.io/ignore"
-
 // DefaultNamespaceSelector leaves out kube-system and every namespace
 // labelled scaleguard.io/ignore=true (scaleguard's own namespace is, so
 // that a failed roll-out of scaleguard can always be repaired).
 func DefaultNamespaceSelector() *metav1.LabelSelector {
 	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}},
-		{Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
+		{Key: celpolicy.OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
 	}}
 }
 
