@@ -28,25 +28,26 @@ import (
 // left as they are; and it re-writes the conditions if anything else
 // changes them (a `helm upgrade`, a `kubectl apply` of config/).
 type ConditionsSync struct {
-	// Reader reads the configurations straight from the API server, and
-	// Writer updates them; both are controller-runtime clients.
-	Reader client.Reader
-	Writer client.Writer
-	// Name of both configurations.
-	Name     string
-	Settings SettingsSource
-	Log      logr.Logger
-	// Resync is how often the configurations are read even when the
-	// settings did not change; 30 s when zero.
-	Resync time.Duration
+	// reader reads the configurations straight from the API server, and
+	// writer updates them.
+	reader   client.Reader
+	writer   client.Writer
+	name     string // of both configurations
+	settings SettingsSource
+	log      logr.Logger
 
 	inSync  prometheus.Gauge
 	updates *prometheus.CounterVec
 }
 
-// NewConditionsSync returns a sync registered with m's registry.
+// conditionsResync is how often the configurations are read even when the
+// settings did not change, to put back conditions something else replaced.
+const conditionsResync = 30 * time.Second
+
+// NewConditionsSync returns a sync of the two configurations called name;
+// its metrics are registered with m's registry when m is not nil.
 func NewConditionsSync(reader client.Reader, writer client.Writer, name string, s SettingsSource, m *Metrics, log logr.Logger) *ConditionsSync {
-	c := &ConditionsSync{Reader: reader, Writer: writer, Name: name, Settings: s, Log: log,
+	c := &ConditionsSync{reader: reader, writer: writer, name: name, settings: s, log: log,
 		inSync: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scaleguard_webhook_conditions_in_sync",
 			Help: "1 when the matchConditions of scaleguard's webhook configurations are those of the settings in force, else 0 (the API server may then skip a write a rule should judge, or send ones it need not).",
@@ -69,17 +70,13 @@ func (c *ConditionsSync) NeedLeaderElection() bool { return true }
 // Start syncs until ctx ends. A failed sync is logged, shown by the
 // scaleguard_webhook_conditions_in_sync gauge and retried every second.
 func (c *ConditionsSync) Start(ctx context.Context) error {
-	resync := c.Resync
-	if resync == 0 {
-		resync = 30 * time.Second
-	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var synced *policies.Settings
 	var last time.Time
 	var lastErr string
 	for {
-		if s := c.Settings.Current(); s != synced || time.Since(last) >= resync {
+		if s := c.settings.Current(); s != synced || time.Since(last) >= conditionsResync {
 			err := c.Sync(ctx, s)
 			switch {
 			case err == nil:
@@ -87,7 +84,7 @@ func (c *ConditionsSync) Start(ctx context.Context) error {
 			case err.Error() != lastErr:
 				// Logged once per distinct error, not every second.
 				lastErr = err.Error()
-				c.Log.Error(err, "cannot keep the webhook configurations' matchConditions in step with the settings; retrying every second")
+				c.log.Error(err, "cannot keep the webhook configurations' matchConditions in step with the settings; retrying every second")
 			}
 		}
 		select {
@@ -102,12 +99,10 @@ func (c *ConditionsSync) Start(ctx context.Context) error {
 // they differ.
 func (c *ConditionsSync) Sync(ctx context.Context, s *policies.Settings) error {
 	err := errors.Join(c.syncMutating(ctx, s), c.syncValidating(ctx, s))
-	if c.inSync != nil {
-		if err == nil {
-			c.inSync.Set(1)
-		} else {
-			c.inSync.Set(0)
-		}
+	if err == nil {
+		c.inSync.Set(1)
+	} else {
+		c.inSync.Set(0)
 	}
 	return err
 }
@@ -142,9 +137,9 @@ func (c *ConditionsSync) syncOne(ctx context.Context, obj client.Object, set fun
 }
 
 func (c *ConditionsSync) get(ctx context.Context, obj client.Object) error {
-	err := c.Reader.Get(ctx, client.ObjectKey{Name: c.Name}, obj)
+	err := c.reader.Get(ctx, client.ObjectKey{Name: c.name}, obj)
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("%T %q does not exist (yet): install it from the chart or config/webhook", obj, c.Name)
+		return fmt.Errorf("%T %q does not exist (yet): install it from the chart or config/webhook", obj, c.name)
 	}
 	return err
 }
@@ -156,19 +151,17 @@ func (c *ConditionsSync) update(ctx context.Context, obj client.Object, changed 
 	if !changed {
 		return nil
 	}
-	if err := c.Writer.Update(ctx, obj, client.FieldOwner("scaleguard")); err != nil {
+	if err := c.writer.Update(ctx, obj, client.FieldOwner("scaleguard")); err != nil {
 		c.count("error")
-		return fmt.Errorf("updating the matchConditions of %T %q: %w", obj, c.Name, err)
+		return fmt.Errorf("updating the matchConditions of %T %q: %w", obj, c.name, err)
 	}
 	c.count("success")
-	c.Log.Info("matchConditions updated from the settings", "configuration", c.Name, "kind", fmt.Sprintf("%T", obj))
+	c.log.Info("matchConditions updated from the settings", "configuration", c.name, "kind", fmt.Sprintf("%T", obj))
 	return nil
 }
 
 func (c *ConditionsSync) count(result string) {
-	if c.updates != nil {
-		c.updates.WithLabelValues(result).Inc()
-	}
+	c.updates.WithLabelValues(result).Inc()
 }
 
 // setConditions sets the conditions of one of scaleguard's webhooks and
