@@ -116,6 +116,10 @@ bench-load: ## Load `scaleguard serve` and the stock controller-runtime server o
 bench-apiserver: tools kyverno ## Deployment and HPA creates/s through the API server: no policy, a ValidatingAdmissionPolicy, a floor webhook, the stock controller-runtime webhook, scaleguard with and without its matchConditions, scaleguard's exported CEL policies, Kyverno (Deployments), a mixed stream with every verdict checked; writes a section of docs/PERFORMANCE.md (~9 min).
 	SCALEGUARD_BENCH_APISERVER=1 $(GO) test -count=1 -v -run TestCreatesThroughTheAPIServer -timeout 10m ./test/apibench
 
+.PHONY: bench-policy-gates
+bench-policy-gates: tools ## Compliant Deployment creates through the API server with the exported admission policies, with and without their gates (~1 min).
+	SCALEGUARD_BENCH_GATES=1 $(GO) test -count=1 -v -run TestExportedPolicyGates -timeout 10m ./test/apibench
+
 .PHONY: bench-rss
 bench-rss: tools ## Resident memory of scaleguard serve with 10,000 Deployments and 10,000 HPAs stored, with and without the cluster view (~90 s).
 	SCALEGUARD_BENCH_RSS=1 $(GO) test -count=1 -v -run TestClusterViewMemory -timeout 20m ./test/e2e

@@ -222,7 +222,7 @@ func gated(conds []admissionregistrationv1.MatchCondition, gate string) []admiss
 	if gate == "" {
 		return conds
 	}
-	return append(conds, admissionregistrationv1.MatchCondition{Name: "scaleguard-could-find", Expression: gate})
+	return append(conds, admissionregistrationv1.MatchCondition{Name: ConditionFindings, Expression: gate})
 }
 
 // refusal is the one validation of a denying policy: its message is the

@@ -373,6 +373,8 @@ func exemptionReasonRule(s *policies.Settings) exportedRule {
 	return exportedRule{
 		id:   policies.ExemptionReason,
 		kind: workloadsAndHPAs,
+		// Every finding is about the exemption annotation.
+		gate: annotationsOf("object") + "[?" + quote(policies.AnnotationExempt) + "].hasValue()",
 		denials: func(o string) string {
 			a := annotationsOf(o)
 			value := a + "[?" + quote(policies.AnnotationExempt) + "]"
