@@ -429,10 +429,11 @@ func Exported(f policies.Finding) bool {
 	case f.Rule == policies.BehaviorConsistency:
 		return f.Path != "spec.behavior.scaleUp" && f.Path != "spec.behavior.scaleDown"
 	}
-	switch f.Rule {
-	case policies.RequestsRequired, policies.HPAAPIVersion, policies.MinReplicas, policies.MemoryTarget,
-		policies.BehaviorDefaults, policies.ExemptionReason:
-		return true
+	d := policies.Defaults()
+	for _, r := range exportedRules(&d) {
+		if r.id == f.Rule {
+			return true
+		}
 	}
 	return false
 }
