@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,31 +21,14 @@ import (
 // scaleguard, that no condition ever fails to evaluate, and that the
 // conditions follow the settings scaleguard reloads.
 
-// metricSum adds up every series of a metric family on scaleguard's
-// /metrics whose labels contain all of labels ("handler=\"x\"").
+// metricSum is MetricSum of the shared scaleguard.
 func metricSum(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + env.sg.MetricsAddr + "/metrics")
+	v, err := env.sg.MetricSum(context.Background(), name, labels...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	sum := 0.0
-	for line := range strings.Lines(string(body)) {
-		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
-			continue
-		}
-		matched := true
-		for _, l := range labels {
-			matched = matched && strings.Contains(series, l)
-		}
-		if v, err := strconv.ParseFloat(value, 64); matched && err == nil {
-			sum += v
-		}
-	}
-	return sum
+	return v
 }
 
 // conditionErrors is the API server's count of matchConditions that failed
