@@ -25,8 +25,8 @@ import (
 	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/utils/ptr"
 	kjson "sigs.k8s.io/json"
-	"sigs.k8s.io/yaml"
 
+	"github.com/scaleguard/scaleguard/manifests"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -165,55 +165,41 @@ func corpus(t testing.TB) (workloads []runtime.Object, hpas []*autoscalingv2.Hor
 		}
 		files = append(files, m...)
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	// manifests.Load reads them as `scaleguard check` does: every
+	// document of every file, List items included.
+	docs, err := manifests.Load(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(d manifests.Document, into any) {
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(d.JSON, into); err != nil {
+			t.Fatalf("%s: %v", d.Source, err)
 		}
-		for _, doc := range strings.Split(string(data), "\n---") {
-			js, err := yaml.YAMLToJSON([]byte(doc))
-			if err != nil {
-				continue
+	}
+	for _, d := range docs {
+		switch {
+		case d.APIVersion == "apps/v1" && (d.Kind == policies.KindDeployment || d.Kind == policies.KindStatefulSet):
+			var obj runtime.Object = &appsv1.Deployment{}
+			if d.Kind == policies.KindStatefulSet {
+				obj = &appsv1.StatefulSet{}
 			}
-			var head metav1.TypeMeta
-			if kjson.UnmarshalCaseSensitivePreserveInts(js, &head) != nil {
-				continue
+			decode(d, obj)
+			// The API server defaults an absent replica count to 1.
+			if w, _ := policies.WorkloadOf(obj); w.Replicas == nil {
+				obj = withReplicas(obj, 1)
 			}
-			switch {
-			case head.APIVersion == "apps/v1" && head.Kind == policies.KindDeployment:
-				d := &appsv1.Deployment{}
-				if err := kjson.UnmarshalCaseSensitivePreserveInts(js, d); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				if d.Spec.Replicas == nil {
-					d.Spec.Replicas = ptr.To[int32](1)
-				}
-				workloads = append(workloads, d)
-			case head.APIVersion == "apps/v1" && head.Kind == policies.KindStatefulSet:
-				s := &appsv1.StatefulSet{}
-				if err := kjson.UnmarshalCaseSensitivePreserveInts(js, s); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				if s.Spec.Replicas == nil {
-					s.Spec.Replicas = ptr.To[int32](1)
-				}
-				workloads = append(workloads, s)
-			case head.APIVersion == "autoscaling/v1" && head.Kind == policies.KindHPA:
-				h := &autoscalingv1.HorizontalPodAutoscaler{}
-				if err := kjson.UnmarshalCaseSensitivePreserveInts(js, h); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				v2 := policies.ConvertV1HPA(h)
-				policies.ApplyAPIServerDefaults(v2)
-				hpas = append(hpas, v2)
-			case head.APIVersion == "autoscaling/v2" && head.Kind == policies.KindHPA:
-				h := &autoscalingv2.HorizontalPodAutoscaler{}
-				if err := kjson.UnmarshalCaseSensitivePreserveInts(js, h); err != nil {
-					t.Fatalf("%s: %v", f, err)
-				}
-				policies.ApplyAPIServerDefaults(h)
-				hpas = append(hpas, h)
-			}
+			workloads = append(workloads, obj)
+		case d.APIVersion == "autoscaling/v1" && d.Kind == policies.KindHPA:
+			h := &autoscalingv1.HorizontalPodAutoscaler{}
+			decode(d, h)
+			v2 := policies.ConvertV1HPA(h)
+			policies.ApplyAPIServerDefaults(v2)
+			hpas = append(hpas, v2)
+		case d.APIVersion == "autoscaling/v2" && d.Kind == policies.KindHPA:
+			h := &autoscalingv2.HorizontalPodAutoscaler{}
+			decode(d, h)
+			policies.ApplyAPIServerDefaults(h)
+			hpas = append(hpas, h)
 		}
 	}
 	if realworld != "" && (len(workloads) < 20 || len(hpas) < 40) {
