@@ -2,13 +2,11 @@ package admissionpolicy
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
+	"github.com/scaleguard/scaleguard/manifests"
 )
 
 // A testCase is one write both engines judge: a server-side dry-run
@@ -234,26 +232,19 @@ spec:
 func exampleCases(t *testing.T) (cases []testCase, setup []string) {
 	t.Helper()
 	files, err := filepath.Glob("../../examples/*.yaml")
-	if err != nil || len(files) == 0 {
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := manifests.Load(files, nil)
+	if err != nil || len(docs) == 0 {
 		t.Fatalf("no examples: %v", err)
 	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, doc := range strings.Split(string(data), "\n---") {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			switch u.GetKind() {
-			case "Deployment", "StatefulSet", "HorizontalPodAutoscaler":
-				cases = append(cases, testCase{name: filepath.Base(f) + ": " + u.GetKind() + " " + u.GetName(), obj: doc})
-			case "":
-			default:
-				setup = append(setup, doc)
-			}
+	for _, d := range docs {
+		switch d.Kind {
+		case "Deployment", "StatefulSet", "HorizontalPodAutoscaler":
+			cases = append(cases, testCase{name: d.Source + ": " + d.Kind + " " + d.Name, obj: string(d.Raw)})
+		default:
+			setup = append(setup, string(d.Raw))
 		}
 	}
 	return cases, setup
