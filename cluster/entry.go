@@ -86,19 +86,29 @@ func newEntry(m *metav1.ObjectMeta, kept []byte) *entry {
 }
 
 // workloadEntry keeps what the rules read of a Deployment or StatefulSet:
-// spec.replicas, and of its pod template every container and init
-// container's name, resources and restartPolicy (a restartable init
-// container is a sidecar, and the HPA controller counts it), and the
-// pod-level resources that replace them.
-func workloadEntry(m *metav1.ObjectMeta, replicas *int32, spec *corev1.PodSpec) (*entry, error) {
-	reduced := corev1.PodSpec{
-		Containers:     containers(spec.Containers),
-		InitContainers: containers(spec.InitContainers),
-		Resources:      spec.Resources,
+// spec.replicas; its pod template's labels (which PodDisruptionBudgets
+// select); of its pod spec every container and init container's name,
+// resources and restartPolicy (a restartable init container is a sidecar,
+// and the HPA controller counts it), the pod-level resources that replace
+// them, and what a ResourceQuota reads beyond them (the overhead it
+// charges, activeDeadlineSeconds and priorityClassName, which its scopes
+// match).
+func workloadEntry(m *metav1.ObjectMeta, replicas *int32, template *corev1.PodTemplateSpec) (*entry, error) {
+	spec := &template.Spec
+	reduced := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: template.Labels},
+		Spec: corev1.PodSpec{
+			Containers:            containers(spec.Containers),
+			InitContainers:        containers(spec.InitContainers),
+			Resources:             spec.Resources,
+			Overhead:              spec.Overhead,
+			ActiveDeadlineSeconds: spec.ActiveDeadlineSeconds,
+			PriorityClassName:     spec.PriorityClassName,
+		},
 	}
 	kept, err := reduced.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("encoding the pod spec of %s/%s: %w", m.Namespace, m.Name, err)
+		return nil, fmt.Errorf("encoding the pod template of %s/%s: %w", m.Namespace, m.Name, err)
 	}
 	e := newEntry(m, kept)
 	e.replicas = replicas
@@ -167,40 +177,40 @@ func lastWrite(fields []metav1.ManagedFieldsEntry) []metav1.ManagedFieldsEntry {
 	return []metav1.ManagedFieldsEntry{{Manager: latest.Manager, Operation: latest.Operation, APIVersion: latest.APIVersion, Time: latest.Time}}
 }
 
-// podSpec decodes a workload entry's reduced pod spec.
-func (e *entry) podSpec() (corev1.PodSpec, error) {
-	var spec corev1.PodSpec
-	if err := spec.Unmarshal([]byte(e.kept)); err != nil {
-		return spec, fmt.Errorf("decoding the cached pod spec of %s/%s: %w", e.namespace, e.name, err)
+// template decodes a workload entry's reduced pod template.
+func (e *entry) template() (corev1.PodTemplateSpec, error) {
+	var t corev1.PodTemplateSpec
+	if err := t.Unmarshal([]byte(e.kept)); err != nil {
+		return t, fmt.Errorf("decoding the cached pod template of %s/%s: %w", e.namespace, e.name, err)
 	}
-	return spec, nil
+	return t, nil
 }
 
 // deployment decodes a workload entry as a Deployment holding only what the
 // rules read.
 func (e *entry) deployment() (*appsv1.Deployment, error) {
-	spec, err := e.podSpec()
+	t, err := e.template()
 	if err != nil {
 		return nil, err
 	}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: e.objectMeta(),
-		Spec:       appsv1.DeploymentSpec{Replicas: copyInt32(e.replicas), Template: corev1.PodTemplateSpec{Spec: spec}},
+		Spec:       appsv1.DeploymentSpec{Replicas: copyInt32(e.replicas), Template: t},
 	}, nil
 }
 
 // statefulSet decodes a workload entry as a StatefulSet holding only what
 // the rules read.
 func (e *entry) statefulSet() (*appsv1.StatefulSet, error) {
-	spec, err := e.podSpec()
+	t, err := e.template()
 	if err != nil {
 		return nil, err
 	}
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: e.objectMeta(),
-		Spec:       appsv1.StatefulSetSpec{Replicas: copyInt32(e.replicas), Template: corev1.PodTemplateSpec{Spec: spec}},
+		Spec:       appsv1.StatefulSetSpec{Replicas: copyInt32(e.replicas), Template: t},
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -27,6 +28,8 @@ const (
 	limitRanges  = "limitranges"
 	namespaces   = "namespaces"
 	apiServices  = "apiservices"
+	quotas       = "resourcequotas"
+	pdbs         = "poddisruptionbudgets"
 )
 
 var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: apiServices}
@@ -52,6 +55,10 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, er
 		hpas:        typed(cs.AutoscalingV2().RESTClient(), hpas, &autoscalingv2.HorizontalPodAutoscaler{}, byNamespace),
 		limitRanges: typed(cs.CoreV1().RESTClient(), limitRanges, &corev1.LimitRange{}, byNamespace),
 		namespaces:  typed(cs.CoreV1().RESTClient(), namespaces, &corev1.Namespace{}, toolscache.Indexers{}),
+		// A namespace has a handful of each; quota-ceiling and
+		// drain-at-minimum read one namespace's.
+		quotas: typed(cs.CoreV1().RESTClient(), quotas, &corev1.ResourceQuota{}, byNamespace),
+		pdbs:   typed(cs.PolicyV1().RESTClient(), pdbs, &policyv1.PodDisruptionBudget{}, byNamespace),
 		apiServices: toolscache.NewSharedIndexInformer(&toolscache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return dyn.Resource(apiServiceGVR).List(ctx, o)

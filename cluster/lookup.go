@@ -5,6 +5,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	toolscache "k8s.io/client-go/tools/cache"
 
@@ -51,12 +52,11 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 	if err != nil || e == nil {
 		return nil, err
 	}
-	spec, err := e.podSpec()
+	t, err := e.template()
 	if err != nil {
 		return nil, err
 	}
-	return &policies.Workload{Kind: kind, Meta: e.objectMeta(), Replicas: copyInt32(e.replicas),
-		Template: &corev1.PodTemplateSpec{Spec: spec}}, nil
+	return &policies.Workload{Kind: kind, Meta: e.objectMeta(), Replicas: copyInt32(e.replicas), Template: &t}, nil
 }
 
 // entry is the entry stored under key, or nil.
@@ -130,4 +130,36 @@ func (v *View) MetricsAPIAvailable(group string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// ResourceQuotas implements policies.Cluster.
+func (v *View) ResourceQuotas(namespace string) ([]corev1.ResourceQuota, error) {
+	return inNamespace[*corev1.ResourceQuota](v, quotas, namespace)
+}
+
+// PodDisruptionBudgets implements policies.Cluster.
+func (v *View) PodDisruptionBudgets(namespace string) ([]policyv1.PodDisruptionBudget, error) {
+	return inNamespace[*policyv1.PodDisruptionBudget](v, pdbs, namespace)
+}
+
+// inNamespace copies what informer holds in namespace, for the kinds the
+// view keeps typed.
+func inNamespace[P interface {
+	*T
+	DeepCopy() P
+}, T any](v *View, informer, namespace string) ([]T, error) {
+	if err := v.ready(informer); err != nil {
+		return nil, err
+	}
+	objs, err := v.informers[informer].GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s in %s: %w", informer, namespace, err)
+	}
+	out := make([]T, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := o.(P); ok {
+			out = append(out, *p.DeepCopy())
+		}
+	}
+	return out, nil
 }

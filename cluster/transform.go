@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -23,13 +24,20 @@ import (
 func transform(in any) (any, error) {
 	switch o := in.(type) {
 	case *appsv1.Deployment:
-		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, &o.Spec.Template.Spec)
+		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, &o.Spec.Template)
 	case *appsv1.StatefulSet:
-		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, &o.Spec.Template.Spec)
+		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, &o.Spec.Template)
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		return hpaEntry(o)
 	case *corev1.LimitRange:
 		return &corev1.LimitRange{ObjectMeta: identity(&o.ObjectMeta), Spec: o.Spec}, nil
+	case *corev1.ResourceQuota:
+		// Its hard limits and scopes; status.used is the quota controller's
+		// and changes with every pod.
+		return &corev1.ResourceQuota{ObjectMeta: identity(&o.ObjectMeta), Spec: o.Spec}, nil
+	case *policyv1.PodDisruptionBudget:
+		// Its selector and budget; the status changes with every pod.
+		return &policyv1.PodDisruptionBudget{ObjectMeta: identity(&o.ObjectMeta), Spec: o.Spec}, nil
 	case *corev1.Namespace:
 		// The labels are what namespace selectors read; a Terminating
 		// namespace takes no new objects.

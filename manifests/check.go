@@ -8,6 +8,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -95,6 +96,18 @@ func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error)
 			return object{}, err
 		}
 		cluster.AddLimitRange(lr)
+	case d.APIVersion == "v1" && d.Kind == "ResourceQuota":
+		q := corev1.ResourceQuota{}
+		if err := decode(d, &q); err != nil {
+			return object{}, err
+		}
+		cluster.AddResourceQuota(q)
+	case d.APIVersion == "policy/v1" && d.Kind == "PodDisruptionBudget":
+		pdb := policyv1.PodDisruptionBudget{}
+		if err := decode(d, &pdb); err != nil {
+			return object{}, err
+		}
+		cluster.AddPodDisruptionBudget(pdb)
 	case d.APIVersion == "apps/v1" && (d.Kind == policies.KindDeployment || d.Kind == policies.KindStatefulSet):
 		var obj any = &appsv1.Deployment{}
 		if d.Kind == policies.KindStatefulSet {

@@ -5,6 +5,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 )
 
 // ErrUnknown is returned by a Cluster that cannot answer right now (its
@@ -33,6 +34,10 @@ type Cluster interface {
 	// (metrics.k8s.io, custom.metrics.k8s.io, external.metrics.k8s.io) is
 	// registered and Available.
 	MetricsAPIAvailable(group string) (bool, error)
+	// ResourceQuotas returns the ResourceQuotas of a namespace.
+	ResourceQuotas(namespace string) ([]corev1.ResourceQuota, error)
+	// PodDisruptionBudgets returns the PodDisruptionBudgets of a namespace.
+	PodDisruptionBudgets(namespace string) ([]policyv1.PodDisruptionBudget, error)
 }
 
 // knownScalable are the built-in kinds whose answer needs no discovery.

@@ -94,7 +94,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	}
 	isWorkload := gv.Group == "apps" && (ref.Kind == KindDeployment || ref.Kind == KindStatefulSet)
 	var target *Workload
-	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling)) {
+	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(QuotaCeiling) || on(DrainAtMinimum)) {
 		var err error
 		target, err = c.Workload(ns, ref.Kind, ref.Name)
 		switch {
@@ -129,6 +129,12 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 		}
 		if on(CostCeiling) {
 			out = append(out, costCeiling(hpa, target, s.Rules.CostCeiling)...)
+		}
+		if on(QuotaCeiling) {
+			out = append(out, quotaCeiling(hpa, target, c)...)
+		}
+		if on(DrainAtMinimum) {
+			out = append(out, drainAtMinimum(hpa, target, c)...)
 		}
 	}
 	if on(MetricsAvailable) {

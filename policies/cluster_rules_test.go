@@ -6,6 +6,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -266,6 +267,12 @@ func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.Horizont
 }
 func (unknownCluster) Scalable(string, string) (bool, error)    { return false, ErrUnknown }
 func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, ErrUnknown }
+func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {
+	return nil, ErrUnknown
+}
+func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudget, error) {
+	return nil, ErrUnknown
+}
 
 func TestUnknownClusterNeverDenies(t *testing.T) {
 	s := Defaults()

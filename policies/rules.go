@@ -19,6 +19,8 @@ const (
 	ScaleTargetKind      = "scale-target-kind"
 	CostCeiling          = "cost-ceiling"
 	MetricsAvailable     = "metrics-available"
+	QuotaCeiling         = "quota-ceiling"
+	DrainAtMinimum       = "drain-at-minimum"
 )
 
 // RuleInfo describes a rule for the catalogue, the settings validator and
@@ -61,6 +63,10 @@ var catalogue = []RuleInfo{
 		"the cluster serves the metrics APIs the HPA needs"},
 	{CostCeiling, []string{KindHPA}, []Action{Off, Warn, Deny},
 		"the most an HPA can cost a month stays within budget"},
+	{QuotaCeiling, []string{KindHPA}, []Action{Warn, Deny, Off},
+		"maxReplicas pods fit in the namespace's ResourceQuota"},
+	{DrainAtMinimum, []string{KindHPA}, []Action{Warn, Deny, Off},
+		"a PodDisruptionBudget lets a node drain while the HPA is at its minimum"},
 	{HPAReplicasConflict, []string{KindDeployment, KindStatefulSet}, []Action{Warn, Mutate, Deny, Off},
 		"a workload update does not reset the replica count its HPA manages"},
 	{ExemptionReason, []string{KindDeployment, KindStatefulSet, KindHPA}, []Action{Warn, Deny, Off},

@@ -81,6 +81,8 @@ type RuleSettings struct {
 	ScaleTargetKind      ActionSetting               `json:"scale-target-kind"`
 	CostCeiling          CostCeilingSettings         `json:"cost-ceiling"`
 	MetricsAvailable     ActionSetting               `json:"metrics-available"`
+	QuotaCeiling         ActionSetting               `json:"quota-ceiling"`
+	DrainAtMinimum       ActionSetting               `json:"drain-at-minimum"`
 }
 
 // CostCeilingSettings configures cost-ceiling: the most an HPA can cost a
@@ -186,6 +188,8 @@ func Defaults() Settings {
 				HoursPerMonth:      730,
 			},
 			MetricsAvailable: ActionSetting{Warn},
+			QuotaCeiling:     ActionSetting{Warn},
+			DrainAtMinimum:   ActionSetting{Warn},
 		},
 		ExternallyManaged: []OwnerKind{{APIGroup: "keda.sh", Kind: "ScaledObject"}},
 		Audit:             AuditSettings{Enabled: true, IntervalSeconds: 300, PolicyReports: true},
@@ -396,6 +400,10 @@ func (s *Settings) Action(id string) Action {
 		return r.CostCeiling.Action
 	case MetricsAvailable:
 		return r.MetricsAvailable.Action
+	case QuotaCeiling:
+		return r.QuotaCeiling.Action
+	case DrainAtMinimum:
+		return r.DrainAtMinimum.Action
 	}
 	return Off
 }

@@ -3,6 +3,7 @@ package policies
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -12,6 +13,8 @@ type StaticCluster struct {
 	limitRanges map[string][]corev1.LimitRange
 	workloads   map[string]*Workload
 	hpas        map[string][]*autoscalingv2.HorizontalPodAutoscaler
+	quotas      map[string][]corev1.ResourceQuota
+	pdbs        map[string][]policyv1.PodDisruptionBudget
 	// MetricsAPIs answers MetricsAPIAvailable; a group it does not list is
 	// taken as available, since files say nothing about the API server.
 	MetricsAPIs map[string]bool
@@ -26,6 +29,8 @@ func NewStaticCluster() *StaticCluster {
 		limitRanges: map[string][]corev1.LimitRange{},
 		workloads:   map[string]*Workload{},
 		hpas:        map[string][]*autoscalingv2.HorizontalPodAutoscaler{},
+		quotas:      map[string][]corev1.ResourceQuota{},
+		pdbs:        map[string][]policyv1.PodDisruptionBudget{},
 	}
 }
 
@@ -34,6 +39,16 @@ func key(namespace, kind, name string) string { return namespace + "/" + kind + 
 // AddLimitRange adds a LimitRange.
 func (c *StaticCluster) AddLimitRange(lr corev1.LimitRange) {
 	c.limitRanges[lr.Namespace] = append(c.limitRanges[lr.Namespace], lr)
+}
+
+// AddResourceQuota adds a ResourceQuota.
+func (c *StaticCluster) AddResourceQuota(q corev1.ResourceQuota) {
+	c.quotas[q.Namespace] = append(c.quotas[q.Namespace], q)
+}
+
+// AddPodDisruptionBudget adds a PodDisruptionBudget.
+func (c *StaticCluster) AddPodDisruptionBudget(p policyv1.PodDisruptionBudget) {
+	c.pdbs[p.Namespace] = append(c.pdbs[p.Namespace], p)
 }
 
 // AddWorkload adds a Deployment or StatefulSet.
@@ -78,4 +93,14 @@ func (c *StaticCluster) MetricsAPIAvailable(group string) (bool, error) {
 		return ok, nil
 	}
 	return true, nil
+}
+
+// ResourceQuotas implements Cluster.
+func (c *StaticCluster) ResourceQuotas(namespace string) ([]corev1.ResourceQuota, error) {
+	return c.quotas[namespace], nil
+}
+
+// PodDisruptionBudgets implements Cluster.
+func (c *StaticCluster) PodDisruptionBudgets(namespace string) ([]policyv1.PodDisruptionBudget, error) {
+	return c.pdbs[namespace], nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/scaleguard/scaleguard/policies"
@@ -57,6 +58,12 @@ func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.Horizont
 }
 func (unknownCluster) Scalable(string, string) (bool, error)    { return false, policies.ErrUnknown }
 func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, policies.ErrUnknown }
+func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {
+	return nil, policies.ErrUnknown
+}
+func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudget, error) {
+	return nil, policies.ErrUnknown
+}
 
 // An unsynced view never denies on its own account: the object is judged
 // alone and the warnings say so.
