@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"github.com/scaleguard/scaleguard/policies"
 )
 
 // entry is what the view's informers hold of a Deployment, StatefulSet or
@@ -33,6 +35,9 @@ type entry struct {
 	annotations map[string]string
 	// replicas is a workload's spec.replicas.
 	replicas *int32
+	// selector is a workload's pod selector as its scale subresource
+	// reports it (policies.ScaleSelector), e.g. "app=web".
+	selector string
 	// kept is the protobuf of a workload's reduced pod spec, or of an HPA's
 	// spec.
 	kept string
@@ -93,7 +98,7 @@ func newEntry(m *metav1.ObjectMeta, kept []byte) *entry {
 // them, and what a ResourceQuota reads beyond them (the overhead it
 // charges, activeDeadlineSeconds and priorityClassName, which its scopes
 // match).
-func workloadEntry(m *metav1.ObjectMeta, replicas *int32, template *corev1.PodTemplateSpec) (*entry, error) {
+func workloadEntry(m *metav1.ObjectMeta, replicas *int32, selector *metav1.LabelSelector, template *corev1.PodTemplateSpec) (*entry, error) {
 	spec := &template.Spec
 	reduced := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: template.Labels},
@@ -112,6 +117,7 @@ func workloadEntry(m *metav1.ObjectMeta, replicas *int32, template *corev1.PodTe
 	}
 	e := newEntry(m, kept)
 	e.replicas = replicas
+	e.selector = policies.ScaleSelector(selector)
 	return e, nil
 }
 
@@ -196,7 +202,7 @@ func (e *entry) deployment() (*appsv1.Deployment, error) {
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: e.objectMeta(),
-		Spec:       appsv1.DeploymentSpec{Replicas: copyInt32(e.replicas), Template: t},
+		Spec:       appsv1.DeploymentSpec{Replicas: copyInt32(e.replicas), Selector: e.labelSelector(), Template: t},
 	}, nil
 }
 
@@ -210,8 +216,23 @@ func (e *entry) statefulSet() (*appsv1.StatefulSet, error) {
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: e.objectMeta(),
-		Spec:       appsv1.StatefulSetSpec{Replicas: copyInt32(e.replicas), Template: t},
+		Spec:       appsv1.StatefulSetSpec{Replicas: copyInt32(e.replicas), Selector: e.labelSelector(), Template: t},
 	}, nil
+}
+
+// workload is the rules' view of a workload entry whose template is t.
+func (e *entry) workload(kind string, t corev1.PodTemplateSpec) *policies.Workload {
+	return &policies.Workload{Kind: kind, Meta: e.objectMeta(), Replicas: copyInt32(e.replicas), Template: &t, Selector: e.selector}
+}
+
+// labelSelector turns the kept selector back into a label selector that
+// selects the same pods.
+func (e *entry) labelSelector() *metav1.LabelSelector {
+	s, err := metav1.ParseToLabelSelector(e.selector)
+	if err != nil || e.selector == "" {
+		return nil
+	}
+	return s
 }
 
 func copyInt32(p *int32) *int32 {

@@ -46,9 +46,10 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, er
 		return toolscache.NewSharedIndexInformer(lw, obj, 0, indexers)
 	}
 	in := informers{
-		// Workloads are looked up by key only.
-		deployments:  typed(cs.AppsV1().RESTClient(), deployments, &appsv1.Deployment{}, toolscache.Indexers{}),
-		statefulSets: typed(cs.AppsV1().RESTClient(), statefulSets, &appsv1.StatefulSet{}, toolscache.Indexers{}),
+		// Workloads are looked up by key, and by namespace for
+		// selector-overlap (whose pods does a selector match).
+		deployments:  typed(cs.AppsV1().RESTClient(), deployments, &appsv1.Deployment{}, byNamespace),
+		statefulSets: typed(cs.AppsV1().RESTClient(), statefulSets, &appsv1.StatefulSet{}, byNamespace),
 		// HPAs are found through their namespace: an index by scale target
 		// would hold a set per HPA, 3 MB for 10,000 of them, to save a scan
 		// of one namespace's HPAs (25 µs for 1,000; BenchmarkHPAsFor).

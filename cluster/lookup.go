@@ -56,7 +56,55 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 	if err != nil {
 		return nil, err
 	}
-	return &policies.Workload{Kind: kind, Meta: e.objectMeta(), Replicas: copyInt32(e.replicas), Template: &t}, nil
+	return e.workload(kind, t), nil
+}
+
+// Workloads implements policies.Cluster.
+func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
+	var out []*policies.Workload
+	for _, w := range []struct{ informer, kind string }{{deployments, policies.KindDeployment}, {statefulSets, policies.KindStatefulSet}} {
+		if err := v.ready(w.informer); err != nil {
+			return nil, err
+		}
+		objs, err := v.informers[w.informer].GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s in %s: %w", w.informer, namespace, err)
+		}
+		for _, o := range objs {
+			e, ok := o.(*entry)
+			if !ok {
+				continue
+			}
+			t, err := e.template()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e.workload(w.kind, t))
+		}
+	}
+	return out, nil
+}
+
+// HPAs implements policies.Cluster.
+func (v *View) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+	if err := v.ready(hpas); err != nil {
+		return nil, err
+	}
+	objs, err := v.informers[hpas].GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("listing the HPAs of %s: %w", namespace, err)
+	}
+	out := make([]*autoscalingv2.HorizontalPodAutoscaler, 0, len(objs))
+	for _, o := range objs {
+		if e, ok := o.(*entry); ok && e.hpa != nil {
+			h, err := e.horizontalPodAutoscaler()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }
 
 // entry is the entry stored under key, or nil.

@@ -24,9 +24,9 @@ import (
 func transform(in any) (any, error) {
 	switch o := in.(type) {
 	case *appsv1.Deployment:
-		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, &o.Spec.Template)
+		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, o.Spec.Selector, &o.Spec.Template)
 	case *appsv1.StatefulSet:
-		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, &o.Spec.Template)
+		return workloadEntry(&o.ObjectMeta, o.Spec.Replicas, o.Spec.Selector, &o.Spec.Template)
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		return hpaEntry(o)
 	case *corev1.LimitRange:

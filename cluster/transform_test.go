@@ -82,6 +82,7 @@ func TestTransformDeploymentKeepsWhatRulesRead(t *testing.T) {
 			Annotations: map[string]string{policies.AnnotationExempt: "cost-ceiling", policies.AnnotationExemptReason: "OPS-1"}},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](3),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}}, Spec: corev1.PodSpec{
 				InitContainers: []corev1.Container{
 					{Name: "migrate"},

@@ -207,7 +207,8 @@ func TestView(t *testing.T) {
 		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "web"}, &d); err != nil {
 			t.Fatal(err)
 		}
-		if d.Spec.Template.Spec.Containers[0].Image != "" || d.ManagedFields != nil || d.Spec.Selector != nil || *d.Spec.Replicas != 3 {
+		if d.Spec.Template.Spec.Containers[0].Image != "" || d.ManagedFields != nil || *d.Spec.Replicas != 3 ||
+			policies.ScaleSelector(d.Spec.Selector) != "app=web" || d.Spec.Template.Labels["app"] != "web" {
 			t.Errorf("the cached Deployment keeps what no rule reads, or lost what they do: %+v", d)
 		}
 		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "none"}, &d); !apierrors.IsNotFound(err) {

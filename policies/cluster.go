@@ -27,6 +27,10 @@ type Cluster interface {
 	// HPAsFor returns the HPAs in namespace whose scaleTargetRef names
 	// kind/name.
 	HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
+	// Workloads returns the Deployments and StatefulSets of a namespace.
+	Workloads(namespace string) ([]*Workload, error)
+	// HPAs returns the HPAs of a namespace.
+	HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
 	// Scalable reports whether objects of apiVersion/kind have a /scale
 	// subresource.
 	Scalable(apiVersion, kind string) (bool, error)

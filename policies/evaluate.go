@@ -136,15 +136,21 @@ type Workload struct {
 	Meta     metav1.ObjectMeta
 	Replicas *int32
 	Template *corev1.PodTemplateSpec
+	// Selector is the pod selector as the scale subresource reports it to
+	// the HPA controller (status.selector: the label selector's string
+	// form), "" when it selects nothing.
+	Selector string
 }
 
 // WorkloadOf returns the workload view of a Deployment or StatefulSet.
 func WorkloadOf(obj any) (Workload, bool) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
-		return Workload{Kind: KindDeployment, Meta: o.ObjectMeta, Replicas: o.Spec.Replicas, Template: &o.Spec.Template}, true
+		return Workload{Kind: KindDeployment, Meta: o.ObjectMeta, Replicas: o.Spec.Replicas, Template: &o.Spec.Template,
+			Selector: ScaleSelector(o.Spec.Selector)}, true
 	case *appsv1.StatefulSet:
-		return Workload{Kind: KindStatefulSet, Meta: o.ObjectMeta, Replicas: o.Spec.Replicas, Template: &o.Spec.Template}, true
+		return Workload{Kind: KindStatefulSet, Meta: o.ObjectMeta, Replicas: o.Spec.Replicas, Template: &o.Spec.Template,
+			Selector: ScaleSelector(o.Spec.Selector)}, true
 	}
 	return Workload{}, false
 }
@@ -253,4 +259,17 @@ func softenExisting(fs, old Findings) Findings {
 		}
 	}
 	return fs
+}
+
+// ScaleSelector is a workload's selector as its scale subresource reports
+// it (k8s.io/kubernetes pkg/registry/apps/deployment/storage and
+// statefulset/storage, scaleFromDeployment and scaleFromStatefulSet:
+// metav1.LabelSelectorAsSelector(spec.selector).String()); "" for a
+// selector that selects nothing or cannot be converted.
+func ScaleSelector(s *metav1.LabelSelector) string {
+	sel, err := metav1.LabelSelectorAsSelector(s)
+	if err != nil {
+		return ""
+	}
+	return sel.String()
 }

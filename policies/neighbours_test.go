@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -158,6 +159,99 @@ func TestDrainAtMinimum(t *testing.T) {
 			}
 			if tc.blocked && (got[0].Action != Warn || got[0].Path != pathMinReplicas || !strings.Contains(got[0].Message, `PodDisruptionBudget "web"`)) {
 				t.Errorf("want a warning on %s naming the budget, got %v", pathMinReplicas, got[0])
+			}
+		})
+	}
+}
+
+// labelled is a Deployment of one container whose selector and pod labels
+// are given.
+func labelled(name string, selector *metav1.LabelSelector, podLabels map[string]string) Workload {
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"},
+		Spec: appsv1.DeploymentSpec{Selector: selector, Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{container("app", res("cpu", "100m", "memory", "128Mi"), nil)}}}},
+	}
+	w, _ := WorkloadOf(d)
+	return w
+}
+
+func matchLabels(kv ...string) *metav1.LabelSelector {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return &metav1.LabelSelector{MatchLabels: m}
+}
+
+func hpaOn(name, target string) *autoscalingv2.HorizontalPodAutoscaler {
+	return hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+		h.Name = name
+		h.Spec.ScaleTargetRef.Name = target
+	})
+}
+
+// The cases are read from the HPA controller's validateAndParseSelector
+// (pkg/controller/podautoscaler/horizontal.go) and the replica calculator's
+// pod listing: every pod of the namespace the scale selector matches is
+// counted, and pods matched by two HPAs' selectors stop both.
+func TestSelectorOverlap(t *testing.T) {
+	web := labelled("web", matchLabels("app", "web"), map[string]string{"app": "web"})
+	tests := map[string]struct {
+		workloads []Workload
+		hpas      []*autoscalingv2.HorizontalPodAutoscaler
+		// want are the fragments of each finding, in order, and its action
+		// under deny.
+		want []string
+		deny []bool
+	}{
+		"alone": {[]Workload{web, labelled("api", matchLabels("app", "api"), map[string]string{"app": "api"})}, nil, nil, nil},
+		"a canary's pods are counted": {
+			[]Workload{web, labelled("web-canary", matchLabels("app", "web", "track", "canary"), map[string]string{"app": "web", "track": "canary"})}, nil,
+			[]string{`also matches the pods of Deployment "web-canary"`}, []bool{false}},
+		"a selector by expression": {
+			[]Workload{labelled("web", &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "shop"}}}}, map[string]string{"app": "web"}),
+				labelled("shop", matchLabels("app", "shop"), map[string]string{"app": "shop"})}, nil,
+			[]string{`(app in (shop,web)) also matches the pods of Deployment "shop"`}, []bool{false}},
+		"the canary has its own HPA": {
+			[]Workload{web, labelled("web-canary", matchLabels("app", "web", "track", "canary"), map[string]string{"app": "web", "track": "canary"})},
+			[]*autoscalingv2.HorizontalPodAutoscaler{hpaOn("web-canary", "web-canary")},
+			[]string{`also matches the pods of Deployment "web-canary"`, `HPA "web-canary", scaling Deployment "web-canary" (selector app=web,track=canary), also counts the pods of Deployment "web-canary"`}, []bool{false, true}},
+		"another HPA's broad selector counts this target's pods": {
+			[]Workload{labelled("web", matchLabels("app", "web"), map[string]string{"app": "web", "tier": "front"}), labelled("front", matchLabels("tier", "front"), map[string]string{"tier": "front"})},
+			[]*autoscalingv2.HorizontalPodAutoscaler{hpaOn("front", "front")},
+			[]string{`HPA "front", scaling Deployment "front" (selector tier=front), also counts the pods of Deployment "web"`}, []bool{true}},
+		"a second HPA on the same target is duplicate-hpa's": {
+			[]Workload{web}, []*autoscalingv2.HorizontalPodAutoscaler{hpaOn("web-2", "web")}, nil, nil},
+		"an HPA on a missing target": {
+			[]Workload{web}, []*autoscalingv2.HorizontalPodAutoscaler{hpaOn("ghost", "ghost")}, nil, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := NewStaticCluster()
+			for _, w := range tc.workloads {
+				c.AddWorkload(w)
+			}
+			for _, h := range tc.hpas {
+				c.AddHPA(h)
+			}
+			s := Defaults()
+			s.Rules.SelectorOverlap.Action = Deny
+			s.Rules.DuplicateHPA.Action = Off
+			var got Findings
+			for _, f := range EvaluateHPA(HPAReview{Object: hpaOn("web", "web"), Final: true, Cluster: c}, &s).Findings {
+				if f.Rule == SelectorOverlap {
+					got = append(got, f)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("want %d findings, got %v", len(tc.want), got)
+			}
+			for i, f := range got {
+				if !strings.Contains(f.Message, tc.want[i]) || (f.Action == Deny) != tc.deny[i] || f.Path != pathScaleTargetRef {
+					t.Errorf("finding %d: want %q (denied %v) on %s, got %v", i, tc.want[i], tc.deny[i], pathScaleTargetRef, f)
+				}
 			}
 		})
 	}

@@ -21,6 +21,7 @@ const (
 	MetricsAvailable     = "metrics-available"
 	QuotaCeiling         = "quota-ceiling"
 	DrainAtMinimum       = "drain-at-minimum"
+	SelectorOverlap      = "selector-overlap"
 )
 
 // RuleInfo describes a rule for the catalogue, the settings validator and
@@ -67,6 +68,8 @@ var catalogue = []RuleInfo{
 		"maxReplicas pods fit in the namespace's ResourceQuota"},
 	{DrainAtMinimum, []string{KindHPA}, []Action{Warn, Deny, Off},
 		"a PodDisruptionBudget lets a node drain while the HPA is at its minimum"},
+	{SelectorOverlap, []string{KindHPA}, []Action{Warn, Deny, Off},
+		"the target's selector counts its own pods only, and no other HPA's"},
 	{HPAReplicasConflict, []string{KindDeployment, KindStatefulSet}, []Action{Warn, Mutate, Deny, Off},
 		"a workload update does not reset the replica count its HPA manages"},
 	{ExemptionReason, []string{KindDeployment, KindStatefulSet, KindHPA}, []Action{Warn, Deny, Off},

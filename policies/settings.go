@@ -83,6 +83,7 @@ type RuleSettings struct {
 	MetricsAvailable     ActionSetting               `json:"metrics-available"`
 	QuotaCeiling         ActionSetting               `json:"quota-ceiling"`
 	DrainAtMinimum       ActionSetting               `json:"drain-at-minimum"`
+	SelectorOverlap      ActionSetting               `json:"selector-overlap"`
 }
 
 // CostCeilingSettings configures cost-ceiling: the most an HPA can cost a
@@ -190,6 +191,7 @@ func Defaults() Settings {
 			MetricsAvailable: ActionSetting{Warn},
 			QuotaCeiling:     ActionSetting{Warn},
 			DrainAtMinimum:   ActionSetting{Warn},
+			SelectorOverlap:  ActionSetting{Warn},
 		},
 		ExternallyManaged: []OwnerKind{{APIGroup: "keda.sh", Kind: "ScaledObject"}},
 		Audit:             AuditSettings{Enabled: true, IntervalSeconds: 300, PolicyReports: true},
@@ -404,6 +406,8 @@ func (s *Settings) Action(id string) Action {
 		return r.QuotaCeiling.Action
 	case DrainAtMinimum:
 		return r.DrainAtMinimum.Action
+	case SelectorOverlap:
+		return r.SelectorOverlap.Action
 	}
 	return Off
 }

@@ -1,6 +1,9 @@
 package policies
 
 import (
+	"maps"
+	"slices"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -103,4 +106,28 @@ func (c *StaticCluster) ResourceQuotas(namespace string) ([]corev1.ResourceQuota
 // PodDisruptionBudgets implements Cluster.
 func (c *StaticCluster) PodDisruptionBudgets(namespace string) ([]policyv1.PodDisruptionBudget, error) {
 	return c.pdbs[namespace], nil
+}
+
+// Workloads implements Cluster, in key order.
+func (c *StaticCluster) Workloads(namespace string) ([]*Workload, error) {
+	var out []*Workload
+	for _, k := range slices.Sorted(maps.Keys(c.workloads)) {
+		if w := c.workloads[k]; w.Meta.Namespace == namespace {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// HPAs implements Cluster, in target order.
+func (c *StaticCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+	var out []*autoscalingv2.HorizontalPodAutoscaler
+	for _, k := range slices.Sorted(maps.Keys(c.hpas)) {
+		for _, h := range c.hpas[k] {
+			if h.Namespace == namespace {
+				out = append(out, h)
+			}
+		}
+	}
+	return out, nil
 }

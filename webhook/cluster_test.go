@@ -56,6 +56,12 @@ func (unknownCluster) Workload(string, string, string) (*policies.Workload, erro
 func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return nil, policies.ErrUnknown
 }
+func (unknownCluster) Workloads(string) ([]*policies.Workload, error) {
+	return nil, policies.ErrUnknown
+}
+func (unknownCluster) HPAs(string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+	return nil, policies.ErrUnknown
+}
 func (unknownCluster) Scalable(string, string) (bool, error)    { return false, policies.ErrUnknown }
 func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, policies.ErrUnknown }
 func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {

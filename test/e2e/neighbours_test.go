@@ -9,12 +9,12 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// A ResourceQuota that cannot hold maxReplicas pods and a
-// PodDisruptionBudget that allows no eviction at minReplicas are read by
-// the HPA's validating webhook from the cluster view, and by
-// `scaleguard check` from the same documents: both give the same two
-// warnings.
-func TestQuotaCeilingAndDrainAtMinimum(t *testing.T) {
+// A ResourceQuota that cannot hold maxReplicas pods, a
+// PodDisruptionBudget that allows no eviction at minReplicas and a canary
+// whose pods the target's selector matches are read by the HPA's
+// validating webhook from the cluster view, and by `scaleguard check` from
+// the same documents: both give the same three warnings.
+func TestQuotaCeilingDrainAtMinimumSelectorOverlap(t *testing.T) {
 	ns := namespace(t, nil)
 	neighbours := `apiVersion: v1
 kind: ResourceQuota
@@ -27,6 +27,18 @@ metadata: {name: web}
 spec:
   minAvailable: 2
   selector: {matchLabels: {app: web}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-canary}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web, track: canary}}
+  template:
+    metadata: {labels: {app: web, track: canary}}
+    spec:
+      containers:
+      - {name: app, image: example.com/app:2, resources: {requests: {cpu: 100m, memory: 128Mi}}}
 `
 	target := workload("web", 2, bothRequests)
 	autoscaler := hpa("web", "Deployment", "web", utilization("cpu", 70), utilization("memory", 80))
@@ -36,6 +48,7 @@ spec:
 		`Warning: [quota-ceiling] spec.maxReplicas: ResourceQuota "compute" caps requests.cpu at 500m in namespace ` + ns +
 			` and each pod of Deployment "web" is charged 100m, so at most 5 pods fit`,
 		`Warning: [drain-at-minimum] spec.minReplicas: at minReplicas 2, PodDisruptionBudget "web" (minAvailable 2) keeps all 2 pods of Deployment "web" and allows no eviction`,
+		`Warning: [selector-overlap] spec.scaleTargetRef: the selector of Deployment "web" (app=web) also matches the pods of Deployment "web-canary"`,
 	}
 	// The view sees the quota and the budget a moment after they are
 	// stored: wait with dry runs, then create the HPA.
@@ -68,7 +81,7 @@ spec:
 	var offline []string
 	for _, r := range report.Results {
 		for _, f := range r.Findings {
-			if f.Rule == policies.QuotaCeiling || f.Rule == policies.DrainAtMinimum {
+			if f.Rule == policies.QuotaCeiling || f.Rule == policies.DrainAtMinimum || f.Rule == policies.SelectorOverlap {
 				offline = append(offline, fmt.Sprintf("Warning: [%s] %s: %s", f.Rule, f.Path, f.Message))
 			}
 		}

@@ -1,0 +1,84 @@
+package policies
+
+import (
+	"fmt"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// selectorOverlap looks at the pods the HPA controller will count for the
+// target. The controller lists every pod of the namespace matching the
+// selector the target's scale subresource reports (pkg/controller/
+// podautoscaler/horizontal.go, validateAndParseSelector; replica_calculator.go
+// lists pods with it), whoever owns them, so:
+//
+//   - when the selector also matches the pod template of another workload,
+//     the HPA averages that workload's pods with its own and scales the
+//     target for their load (kubernetes/kubernetes#108920): a warning
+//     naming the other workload;
+//   - when another HPA's target selects any of those pods (its selector
+//     matches the template of the target or of such a workload),
+//     validateAndParseSelector finds the pods "controlled by more than one
+//     HPA" (selectorTracker.HPAsMatchingPods) and sets ScalingActive=False
+//     with reason AmbiguousSelector on both: neither scales. A denial.
+//
+// Two HPAs on the very same target are duplicate-hpa's to report. Pods of
+// other kinds (bare pods, Jobs, ReplicaSets of no Deployment) are not in
+// the view and not judged.
+func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workload, c Cluster) Findings {
+	sel, err := labels.Parse(target.Selector)
+	if err != nil || target.Selector == "" {
+		return nil
+	}
+	ns := target.Meta.Namespace
+	workloads, err := c.Workloads(ns)
+	if err != nil {
+		return Findings{notChecked(SelectorOverlap, "the namespace's workloads", err)}
+	}
+	same := func(a *Workload, kind, name string) bool { return a.Kind == kind && a.Meta.Name == name }
+	counted := []*Workload{target}
+	var out Findings
+	for _, w := range workloads {
+		if same(w, target.Kind, target.Meta.Name) || !sel.Matches(labels.Set(w.Template.Labels)) {
+			continue
+		}
+		counted = append(counted, w)
+		out = append(out, Finding{Rule: SelectorOverlap, Action: Warn, Path: pathScaleTargetRef,
+			Message: fmt.Sprintf("the selector of %s %q (%s) also matches the pods of %s %q: the HPA averages their usage with its own pods' and scales %q for their load; give the two workloads a label that tells their pods apart",
+				target.Kind, target.Meta.Name, target.Selector, w.Kind, w.Meta.Name, target.Meta.Name)})
+	}
+	others, err := c.HPAs(ns)
+	if err != nil {
+		return append(out, notChecked(SelectorOverlap, "the namespace's HPAs", err))
+	}
+	ref := hpa.Spec.ScaleTargetRef
+	for _, o := range others {
+		oref := o.Spec.ScaleTargetRef
+		if o.Name == hpa.Name || (oref.Kind == ref.Kind && oref.Name == ref.Name) {
+			continue
+		}
+		var theirs *Workload
+		for _, w := range workloads {
+			if same(w, oref.Kind, oref.Name) {
+				theirs = w
+			}
+		}
+		if theirs == nil {
+			continue
+		}
+		osel, err := labels.Parse(theirs.Selector)
+		if err != nil || theirs.Selector == "" {
+			continue
+		}
+		for _, w := range counted {
+			if osel.Matches(labels.Set(w.Template.Labels)) {
+				out = append(out, Finding{Rule: SelectorOverlap, Action: Deny, Path: pathScaleTargetRef,
+					Message: fmt.Sprintf("HPA %q, scaling %s %q (selector %s), also counts the pods of %s %q that this HPA counts: the HPA controller stops both (ScalingActive False, AmbiguousSelector); give each target's pods a label the other's selector excludes",
+						o.Name, theirs.Kind, theirs.Meta.Name, theirs.Selector, w.Kind, w.Meta.Name)})
+				break
+			}
+		}
+	}
+	return out
+}
