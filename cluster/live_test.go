@@ -26,7 +26,7 @@ func TestLiveLimitRanges(t *testing.T) {
 		return false, nil, nil
 	})
 	now := time.Unix(1000, 0)
-	l := &liveLimitRanges{client: cs.CoreV1(), now: func() time.Time { return now }}
+	l := &liveLimitRanges{client: cs.CoreV1(), calls: &liveCalls{now: func() time.Time { return now }}}
 
 	if lrs, err := l.list("shop"); err != nil || len(lrs) != 1 {
 		t.Fatalf("from the API server: %v, %v", lrs, err)

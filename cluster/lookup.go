@@ -34,7 +34,10 @@ func (v *View) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	return out, nil
 }
 
-// Workload implements policies.Cluster.
+// Workload implements policies.Cluster. A workload the synced informer
+// does not hold is looked up in the API server (see directWorkloads): it
+// may have been stored a moment ago, before its watch event reached the
+// view.
 func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error) {
 	var informer string
 	switch kind {
@@ -49,8 +52,13 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 		return nil, err
 	}
 	e, err := v.entry(informer, namespace+"/"+name)
-	if err != nil || e == nil {
+	if err != nil {
 		return nil, err
+	}
+	if e == nil {
+		if e, err = v.direct.get(informer, namespace, name); err != nil || e == nil {
+			return nil, err
+		}
 	}
 	t, err := e.template()
 	if err != nil {
@@ -120,7 +128,17 @@ func (v *View) entry(informer, key string) (*entry, error) {
 	return e, nil
 }
 
-// HPAsFor implements policies.Cluster.
+// HPAsFor implements policies.Cluster, from the informer alone. Unlike
+// Workload it cannot tell a miss: no HPA is the usual answer (a workload
+// without autoscaling), and the one to doubt only when the workload is
+// reviewed a moment after its HPA was stored. Checking with a LIST of the
+// namespace's HPAs would cost the API server a LIST on every workload
+// review that finds none, the frequent write (each rollout, each GitOps
+// sync), to catch the rare one. What is lost: when the HPA is applied just
+// before its workload (Helm installs HPAs after Deployments but before
+// StatefulSets; kubectl follows file order), target-requests and
+// utilization-reachable may not judge the pair at admission; the audit
+// does on its next scan. docs/operations.md says the same.
 func (v *View) HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	if err := v.ready(hpas); err != nil {
 		return nil, err

@@ -9,7 +9,8 @@
 // synced, the lookups that need it answer policies.ErrUnknown, and the
 // rules judge the object alone and say so in a warning. LimitRanges alone
 // are asked of the API server meanwhile, within a second (see
-// liveLimitRanges).
+// liveLimitRanges). Once synced, a workload the informer does not hold yet
+// is asked of the API server too (see directWorkloads).
 package cluster
 
 import (
@@ -63,6 +64,7 @@ type Options struct {
 type View struct {
 	informers informers
 	live      *liveLimitRanges
+	direct    *directWorkloads
 	scale     *scaleDiscovery
 	// mgr hosts leader election and the audit's runnables; its cache holds
 	// only what the audit reads beyond the view's informers.
@@ -126,7 +128,14 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
-	return &View{informers: in, live: &liveLimitRanges{client: cs.CoreV1(), now: time.Now}, scale: scale, mgr: mgr, log: o.Log}, nil
+	return &View{
+		informers: in,
+		live:      &liveLimitRanges{client: cs.CoreV1(), calls: &liveCalls{now: time.Now}},
+		direct:    &directWorkloads{client: cs.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()},
+		scale:     scale,
+		mgr:       mgr,
+		log:       o.Log,
+	}, nil
 }
 
 // Start runs the informers, and the manager with its leader election,
@@ -180,9 +189,10 @@ func (v *View) Reader() client.Reader {
 // it (the audit).
 func (v *View) Manager() manager.Manager { return v.mgr }
 
-// Collector is the scaleguard_cluster_view_synced gauge.
-func (v *View) Collector() prometheus.Collector {
-	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+// Collectors are the view's metrics: the scaleguard_cluster_view_synced
+// gauge and scaleguard_cluster_view_direct_lookups_total.
+func (v *View) Collectors() []prometheus.Collector {
+	synced := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "scaleguard_cluster_view_synced",
 		Help: "1 once the cluster view's informers have synced; until then rules that need the cluster are skipped with a warning.",
 	}, func() float64 {
@@ -191,4 +201,5 @@ func (v *View) Collector() prometheus.Collector {
 		}
 		return 0
 	})
+	return []prometheus.Collector{synced, v.direct.lookups}
 }

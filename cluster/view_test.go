@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr/testr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -231,6 +234,37 @@ func TestView(t *testing.T) {
 		}
 		if err := r.List(ctx, &appsv1.DeploymentList{}, client.MatchingLabels{"app": "web"}); err == nil {
 			t.Error("a label selector on Deployments, whose labels the view drops, was answered")
+		}
+	})
+	t.Run("a cache miss is looked up in the API server", func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(v.Collectors()...)
+		cached, err := v.Workload("shop", "Deployment", "web")
+		if err != nil || cached == nil {
+			t.Fatalf("cached: %v, %v", cached, err)
+		}
+		if err := v.Forget("deployments", "shop", "web"); err != nil {
+			t.Fatal(err)
+		}
+		direct, err := v.Workload("shop", "Deployment", "web")
+		if err != nil || !reflect.DeepEqual(direct, cached) {
+			t.Errorf("looked up directly: %+v, %v\nwant what the cache held: %+v", direct, err, cached)
+		}
+		if w, err := v.Workload("shop", "Deployment", "ghost"); w != nil || err != nil {
+			t.Errorf("a Deployment the API server has not either: %v, %v", w, err)
+		}
+		// One of each counted, besides the StatefulSet looked up above.
+		want := `# HELP scaleguard_cluster_view_direct_lookups_total Workloads the cluster view's synced informer did not hold, looked up in the API server itself (an HPA applied together with its target), by resource and result (found, not_found, error).
+# TYPE scaleguard_cluster_view_direct_lookups_total counter
+scaleguard_cluster_view_direct_lookups_total{resource="deployments",result="error"} 0
+scaleguard_cluster_view_direct_lookups_total{resource="deployments",result="found"} 1
+scaleguard_cluster_view_direct_lookups_total{resource="deployments",result="not_found"} 1
+scaleguard_cluster_view_direct_lookups_total{resource="statefulsets",result="error"} 0
+scaleguard_cluster_view_direct_lookups_total{resource="statefulsets",result="found"} 0
+scaleguard_cluster_view_direct_lookups_total{resource="statefulsets",result="not_found"} 1
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "scaleguard_cluster_view_direct_lookups_total"); err != nil {
+			t.Error(err)
 		}
 	})
 	t.Run("leader election", func(t *testing.T) {

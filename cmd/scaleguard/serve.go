@@ -116,7 +116,7 @@ func runServe(args []string, stderr io.Writer) int {
 			log.Error(err, "cannot start")
 			return exitFailure
 		}
-		metrics.Registry.MustRegister(view.Collector())
+		metrics.Registry.MustRegister(view.Collectors()...)
 		opts.Cluster = view
 		// The audit reads the view's own reduced objects, not a second copy
 		// in the manager's cache, and runs on the elected leader only.
