@@ -131,3 +131,9 @@ func (v *View) MetricsAPIAvailable(group string) (bool, error) {
 	}
 	return false, nil
 }
+
+// TargetNotFound implements policies.Cluster: the view speaks for the
+// cluster.
+func (v *View) TargetNotFound(kind, namespace, name string) string {
+	return policies.TargetNotFoundInCluster(kind, namespace, name)
+}

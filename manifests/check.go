@@ -54,7 +54,7 @@ type object struct {
 // rules' view of the cluster: a LimitRange, a workload or an HPA in one file
 // counts for the others, as if they were all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
-	cluster := policies.NewStaticCluster()
+	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
 	for i, d := range docs {
 		o, err := decodeDocument(d, cluster)

@@ -102,8 +102,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 			out = append(out, notChecked(TargetExists, "the scale target", err))
 		case target == nil && on(TargetExists):
 			out = append(out, Finding{Rule: TargetExists, Action: Warn, Path: pathScaleTargetRef + ".name",
-				Message: fmt.Sprintf("%s %q does not exist in namespace %s (yet); until it does the HPA reports FailedGetScale — check the name, or apply the workload too",
-					ref.Kind, ref.Name, ns)})
+				Message: c.TargetNotFound(ref.Kind, ns, ref.Name)})
 		}
 	}
 	if on(DuplicateHPA) {

@@ -289,3 +289,7 @@ func TestUnknownClusterNeverDenies(t *testing.T) {
 		}
 	}
 }
+
+func (unknownCluster) TargetNotFound(kind, namespace, name string) string {
+	return TargetNotFoundInCluster(kind, namespace, name)
+}

@@ -1,6 +1,8 @@
 package policies
 
 import (
+	"fmt"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,15 +20,27 @@ type StaticCluster struct {
 	// ScalableKinds answers Scalable for kinds that are not built in
 	// ("group/Kind"); a kind it does not list is taken as scalable.
 	ScalableKinds map[string]bool
+	// files says the objects are the files `scaleguard check` reads, not a
+	// snapshot of a cluster: what is missing from them may well exist.
+	files bool
 }
 
-// NewStaticCluster returns an empty StaticCluster.
+// NewStaticCluster returns an empty StaticCluster that stands for a cluster
+// (an audit's snapshot, a test's fixtures).
 func NewStaticCluster() *StaticCluster {
 	return &StaticCluster{
 		limitRanges: map[string][]corev1.LimitRange{},
 		workloads:   map[string]*Workload{},
 		hpas:        map[string][]*autoscalingv2.HorizontalPodAutoscaler{},
 	}
+}
+
+// NewFilesCluster returns an empty StaticCluster that stands for a set of
+// manifest files: it says what it does not hold as a fact about the files.
+func NewFilesCluster() *StaticCluster {
+	c := NewStaticCluster()
+	c.files = true
+	return c
 }
 
 func key(namespace, kind, name string) string { return namespace + "/" + kind + "/" + name }
@@ -78,4 +92,18 @@ func (c *StaticCluster) MetricsAPIAvailable(group string) (bool, error) {
 		return ok, nil
 	}
 	return true, nil
+}
+
+// TargetNotFound implements Cluster. Files say nothing of the cluster, nor
+// of a namespace they do not name.
+func (c *StaticCluster) TargetNotFound(kind, namespace, name string) string {
+	if !c.files {
+		return TargetNotFoundInCluster(kind, namespace, name)
+	}
+	where := ""
+	if namespace != "" {
+		where = " in namespace " + namespace
+	}
+	return fmt.Sprintf("%s %q%s is not among the files checked; unless it exists in the cluster, the HPA reports FailedGetScale — check the name, or pass the workload's manifest to check too",
+		kind, name, where)
 }
