@@ -224,7 +224,6 @@ func TestAuditorOnTestbed(t *testing.T) {
 		}
 		wantA := []string{
 			"Deployment/api requests-required fail",
-			"Deployment/api target-requests fail",
 			"HorizontalPodAutoscaler/api min-replicas fail",
 			"HorizontalPodAutoscaler/api memory-target fail",
 			"HorizontalPodAutoscaler/api behavior-defaults fail",

@@ -181,10 +181,6 @@ func TestScan(t *testing.T) {
 			},
 			want: []string{
 				"Deployment shop/web requests-required deny",
-				"Deployment shop/web target-requests deny",
-				"Deployment shop/web target-requests deny",
-				"Deployment shop/web target-requests deny",
-				"Deployment shop/web target-requests deny",
 				"HorizontalPodAutoscaler shop/ghost target-exists warn",
 				"HorizontalPodAutoscaler shop/web duplicate-hpa deny",
 				"HorizontalPodAutoscaler shop/web target-requests deny",

@@ -229,3 +229,9 @@ func inNamespace[P interface {
 	}
 	return out, nil
 }
+
+// TargetNotFound implements policies.Cluster: the view speaks for the
+// cluster.
+func (v *View) TargetNotFound(kind, namespace, name string) string {
+	return policies.TargetNotFoundInCluster(kind, namespace, name)
+}

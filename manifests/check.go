@@ -55,7 +55,7 @@ type object struct {
 // rules' view of the cluster: a LimitRange, a workload or an HPA in one file
 // counts for the others, as if they were all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
-	cluster := policies.NewStaticCluster()
+	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
 	for i, d := range docs {
 		o, err := decodeDocument(d, cluster)
@@ -130,16 +130,32 @@ func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error)
 	return object{}, nil
 }
 
-// decodeHPA reads any served or recently removed HPA version as v2, and
-// says which version was written when it is not v2.
+// decodeHPA reads every version of the HPA API ever served as v2, converted
+// as the API server converts it, and says which version was written when it
+// is not v2.
 func decodeHPA(d Document) (*autoscalingv2.HorizontalPodAutoscaler, string, error) {
-	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
 	switch d.APIVersion {
 	case "autoscaling/v2":
+		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
 		return hpa, "", decode(d, hpa)
 	case "autoscaling/v2beta2":
-		// v2beta2 has the same schema as v2; only the version is wrong.
-		return hpa, d.APIVersion, decode(d, hpa)
+		// v2beta2 has v2's schema but for tolerance, which the conversion
+		// takes from annotations.
+		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+		if err := decode(d, hpa); err != nil {
+			return nil, "", err
+		}
+		v2, err := policies.ConvertV2beta2HPA(hpa)
+		if err != nil {
+			return nil, "", &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: %w", d.Kind, d.Name, err)}
+		}
+		return v2, d.APIVersion, nil
+	case "autoscaling/v2beta1":
+		hpa := &policies.HPAv2beta1{}
+		if err := decode(d, hpa); err != nil {
+			return nil, "", err
+		}
+		return policies.ConvertV2beta1HPA(hpa), d.APIVersion, nil
 	case "autoscaling/v1":
 		v1 := &autoscalingv1.HorizontalPodAutoscaler{}
 		if err := decode(d, v1); err != nil {
@@ -147,7 +163,7 @@ func decodeHPA(d Document) (*autoscalingv2.HorizontalPodAutoscaler, string, erro
 		}
 		return policies.ConvertV1HPA(v1), d.APIVersion, nil
 	}
-	return nil, "", &ParseError{Source: d.Source, Err: fmt.Errorf("%s HorizontalPodAutoscaler is not served by Kubernetes any more; write autoscaling/v2", d.APIVersion)}
+	return nil, "", &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: apiVersion %s is not a version of the HPA API; write apiVersion: autoscaling/v2", d.Kind, d.Name, d.APIVersion)}
 }
 
 // fixHPA writes the mutated HPA. For a v2 document the change is applied as

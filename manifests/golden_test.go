@@ -13,14 +13,19 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
 
-// TestGolden pairs every manifest in examples/ with the findings and the
-// fixed manifest it must produce (testdata/golden/NAME.findings.json and
-// NAME.fixed.yaml). Run `go test ./manifests -update` after a deliberate
-// change and review the diff.
+// TestGolden pairs every manifest in examples/, and every HPA version in
+// testdata/versions/, with the findings and the fixed manifest it must
+// produce (testdata/golden/NAME.findings.json and NAME.fixed.yaml). Run
+// `go test ./manifests -update` after a deliberate change and review the
+// diff.
 func TestGolden(t *testing.T) {
-	inputs, err := filepath.Glob("../examples/*.yaml")
-	if err != nil || len(inputs) == 0 {
-		t.Fatalf("no examples found: %v", err)
+	var inputs []string
+	for _, pattern := range []string{"../examples/*.yaml", "testdata/versions/*.yaml"} {
+		found, err := filepath.Glob(pattern)
+		if err != nil || len(found) == 0 {
+			t.Fatalf("no manifests match %s: %v", pattern, err)
+		}
+		inputs = append(inputs, found...)
 	}
 	s := policies.Defaults()
 	for _, in := range inputs {

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"errors"
+	"fmt"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,17 @@ type Cluster interface {
 	ResourceQuotas(namespace string) ([]corev1.ResourceQuota, error)
 	// PodDisruptionBudgets returns the PodDisruptionBudgets of a namespace.
 	PodDisruptionBudgets(namespace string) ([]policyv1.PodDisruptionBudget, error)
+	// TargetNotFound words target-exists's finding when an HPA's scale
+	// target kind/name is not found in namespace, as a fact this view can
+	// vouch for: a view of the cluster speaks for the cluster, the files
+	// `scaleguard check` reads only for themselves.
+	TargetNotFound(kind, namespace, name string) string
+}
+
+// TargetNotFoundInCluster is TargetNotFound for a view of the cluster.
+func TargetNotFoundInCluster(kind, namespace, name string) string {
+	return fmt.Sprintf("%s %q does not exist in namespace %s (yet); until it does the HPA reports FailedGetScale — check the name, or apply the workload too",
+		kind, name, namespace)
 }
 
 // knownScalable are the built-in kinds whose answer needs no discovery.

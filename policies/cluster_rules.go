@@ -102,8 +102,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 			out = append(out, notChecked(TargetExists, "the scale target", err))
 		case target == nil && on(TargetExists):
 			out = append(out, Finding{Rule: TargetExists, Action: Warn, Path: pathScaleTargetRef + ".name",
-				Message: fmt.Sprintf("%s %q does not exist in namespace %s (yet); until it does the HPA reports FailedGetScale — check the name, or apply the workload too",
-					ref.Kind, ref.Name, ns)})
+				Message: c.TargetNotFound(ref.Kind, ns, ref.Name)})
 		}
 	}
 	if on(DuplicateHPA) {
@@ -122,7 +121,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	}
 	if target != nil {
 		if on(TargetRequests) {
-			out = append(out, targetRequests(hpa, target, c)...)
+			out = append(out, targetRequestsOfHPA(hpa, target, requestGaps(hpa, target, c))...)
 		}
 		if on(UtilizationReachable) {
 			out = append(out, utilizationReachable(hpa, target)...)
@@ -149,7 +148,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 // workloadClusterRules judge a Deployment or StatefulSet against the HPAs
 // that scale it: the same requests and utilization checks from the other
 // side (a workload update must not break its HPA), and replica conflicts.
-func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool) (Findings, *int32) {
+func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool, reported reportedRequests) (Findings, *int32) {
 	w := r.Object
 	if !on(TargetRequests) && !on(UtilizationReachable) && !on(HPAReplicasConflict) {
 		return nil, nil
@@ -159,10 +158,14 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool) (
 		return Findings{notChecked(TargetRequests, "the HPAs scaling this workload", err)}, nil
 	}
 	var out Findings
-	for _, hpa := range hpas {
-		if on(TargetRequests) {
-			out = append(out, targetRequests(hpa, &w, r.Cluster)...)
+	if on(TargetRequests) {
+		var gaps []requestGap
+		for _, hpa := range hpas {
+			gaps = append(gaps, requestGaps(hpa, &w, r.Cluster)...)
 		}
+		out = append(out, targetRequestsOfWorkload(&w, gaps, reported.unless(s.Action(TargetRequests)))...)
+	}
+	for _, hpa := range hpas {
 		if on(UtilizationReachable) {
 			out = append(out, utilizationReachable(hpa, &w)...)
 		}
@@ -208,73 +211,6 @@ func countedContainers(spec *corev1.PodSpec) []*corev1.Container {
 	for i := range spec.InitContainers {
 		if isSidecar(&spec.InitContainers[i]) {
 			out = append(out, &spec.InitContainers[i])
-		}
-	}
-	return out
-}
-
-// targetRequests checks that the target requests what the HPA's Utilization
-// metrics divide by: every counted container for a Resource metric, the named
-// container for a ContainerResource metric. AverageValue targets need no
-// request and are left alone.
-func targetRequests(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Cluster) Findings {
-	var out Findings
-	spec := &w.Template.Spec
-	counted := countedContainers(spec)
-	podRequests, _ := podLevelResources(spec)
-	var defaults map[corev1.ResourceName]bool
-	if lrs, err := c.LimitRanges(w.Meta.Namespace); err == nil {
-		defaults = limitRangeDefaults(lrs)
-	}
-	// has mirrors the HPA controller's calculateRequests
-	// (pkg/controller/podautoscaler/replica_calculator.go): pod-level
-	// requests replace the containers' sum, but never for a metric that
-	// names a container, which reads that container's own request. A
-	// container's limit (copied into its request at Pod creation) or a
-	// LimitRange default fills that request.
-	has := func(ctr *corev1.Container, r corev1.ResourceName, podLevel bool) bool {
-		if q, ok := ctr.Resources.Requests[r]; ok && !q.IsZero() {
-			return true
-		}
-		_, limit := ctr.Resources.Limits[r]
-		_, pod := podRequests[r]
-		return limit || (podLevel && pod) || defaults[r]
-	}
-	for i, m := range hpa.Spec.Metrics {
-		path := fmt.Sprintf("spec.metrics[%d]", i)
-		switch {
-		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
-			r := m.Resource.Name
-			for _, ctr := range counted {
-				if !has(ctr, r, true) {
-					out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
-						Message: fmt.Sprintf("HPA %q measures %s utilization, but container %q of %s %q requests no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
-							hpa.Name, r, ctr.Name, w.Kind, w.Meta.Name, r, r)})
-				}
-			}
-		case m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:
-			cr := m.ContainerResource
-			var found *corev1.Container
-			for _, ctr := range counted {
-				if ctr.Name == cr.Container {
-					found = ctr
-					break
-				}
-			}
-			switch {
-			case found == nil:
-				out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path + ".containerResource.container",
-					Message: fmt.Sprintf("HPA %q measures container %q, which %s %q does not have; name one of its containers",
-						hpa.Name, cr.Container, w.Kind, w.Meta.Name)})
-			case !has(found, cr.Name, false):
-				why := ""
-				if _, pod := podRequests[cr.Name]; pod {
-					why = " (pod-level requests do not count: for a named container the HPA controller reads that container's own request)"
-				}
-				out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
-					Message: fmt.Sprintf("HPA %q measures %s utilization of container %q, which requests no %s%s; add resources.requests.%s",
-						hpa.Name, cr.Name, cr.Container, cr.Name, why, cr.Name)})
-			}
 		}
 	}
 	return out

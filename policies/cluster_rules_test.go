@@ -194,16 +194,56 @@ func TestCostCeiling(t *testing.T) {
 	assertFindings(t, findingsOf(r.Findings, CostCeiling), []string{"deny spec.maxReplicas"}, []string{"over the budget of 150.00 USD"})
 }
 
+// TestWorkloadSideOfHPARules: a container without a request an HPA needs
+// is reported once on the workload — by requests-required when it says so
+// at least as strictly, else by target-requests at the container — and
+// once per metric on the HPA.
 func TestWorkloadSideOfHPARules(t *testing.T) {
-	s := Defaults()
 	dropsMemory := web(func(w *Workload) {
 		w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "1Gi")}
-		w.Template.Spec.Containers = append(w.Template.Spec.Containers, container("cache", res("cpu", "100m"), nil))
+		w.Template.Spec.Containers = append(w.Template.Spec.Containers,
+			container("cache", res("cpu", "100m"), nil), container("log", res("cpu", "100m"), nil))
 	})
-	c := clusterWith(nil, hpa())
-	old := web()
-	got := EvaluateWorkload(WorkloadReview{Object: dropsMemory, Old: &old, Cluster: c}, &s)
-	assertFindings(t, findingsOf(got, TargetRequests), []string{"deny spec.template.spec"}, []string{`container "cache" of Deployment "web" requests no memory`})
+	twoHPAs := clusterWith(nil, hpa(), hpa(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Name = "web-memory" }))
+	tests := map[string]struct {
+		settings         func(*Settings)
+		want, mention    []string
+		requestsRequired int
+	}{
+		"requests-required says it: target-requests is silent": {
+			requestsRequired: 2,
+		},
+		"requests-required only warns: target-requests still refuses, once per container": {
+			settings:         func(s *Settings) { s.Rules.RequestsRequired.Action = Warn },
+			requestsRequired: 2,
+			want:             []string{"deny spec.template.spec.containers[1].resources.requests", "deny spec.template.spec.containers[2].resources.requests"},
+			mention:          []string{`HPAs "web" and "web-memory" measure memory utilization, but container "cache" of Deployment "web" requests no memory`, `container "log"`},
+		},
+		"requests-required off: target-requests says it": {
+			settings: func(s *Settings) { s.Rules.RequestsRequired.Action = Off },
+			want:     []string{"deny spec.template.spec.containers[1].resources.requests", "deny spec.template.spec.containers[2].resources.requests"},
+			mention:  []string{`container "cache"`, `container "log"`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := Defaults()
+			if tc.settings != nil {
+				tc.settings(&s)
+			}
+			old := web()
+			got := EvaluateWorkload(WorkloadReview{Object: dropsMemory, Old: &old, Cluster: twoHPAs}, &s)
+			assertFindings(t, findingsOf(got, TargetRequests), tc.want, tc.mention)
+			if n := len(findingsOf(got, RequestsRequired)); n != tc.requestsRequired {
+				t.Errorf("%d requests-required findings, want %d", n, tc.requestsRequired)
+			}
+			// On each HPA: one finding for the memory metric, naming both
+			// containers.
+			r := EvaluateHPA(HPAReview{Object: hpa(), Cluster: clusterWith([]Workload{dropsMemory})}, &s)
+			assertFindings(t, findingsOf(r.Findings, TargetRequests), []string{"deny spec.metrics[1]"},
+				[]string{`containers "cache" and "log" of Deployment "web" request no memory`})
+		})
+	}
 }
 
 func TestHPAReplicasConflict(t *testing.T) {
@@ -299,4 +339,8 @@ func TestUnknownClusterNeverDenies(t *testing.T) {
 			t.Errorf("unexpected finding %v", f)
 		}
 	}
+}
+
+func (unknownCluster) TargetNotFound(kind, namespace, name string) string {
+	return TargetNotFoundInCluster(kind, namespace, name)
 }

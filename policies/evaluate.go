@@ -191,23 +191,28 @@ func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 	}
 	exempt, findings := exemptions(w.Meta.Annotations, s)
 	on := func(id string) bool { return !exempt[id] && s.Action(id) != Off }
+	// reported is what requests-required says, so that target-requests
+	// does not say it again on the same workload.
+	var reported reportedRequests
 	if on(RequestsRequired) {
 		var lrs []corev1.LimitRange
 		var lrErr error
 		if r.Cluster != nil {
 			lrs, lrErr = r.Cluster.LimitRanges(w.Meta.Namespace)
 		}
-		rr := requestsRequired(&w.Template.Spec, templateSpecPath, s.Rules.RequestsRequired.Resources, lrs)
+		rr, gaps := requestsRequired(&w.Template.Spec, templateSpecPath, s.Rules.RequestsRequired.Resources, lrs)
+		reported = reportedRequests{gaps: gaps, action: s.Action(RequestsRequired)}
 		if lrErr != nil {
 			// A LimitRange might fill the missing requests; without knowing,
 			// scaleguard warns rather than deny on its own blind spot.
 			rr = softened(rr, "the namespace's LimitRanges are unknown right now")
+			reported.action = Warn
 		}
 		findings = append(findings, rr...)
 	}
 	var result WorkloadResult
 	if r.Cluster != nil {
-		f, replicas := workloadClusterRules(r, s, on)
+		f, replicas := workloadClusterRules(r, s, on, reported)
 		findings = append(findings, f...)
 		result.Replicas = replicas
 	}

@@ -134,23 +134,3 @@ func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard a
 	}
 	return m
 }
-
-// apiVersionRule refuses HPAs written in a removed or legacy form. The
-// webhook learns the form from request.requestKind, since the API server
-// converts a v1 object to v2 before calling it.
-func apiVersionRule(writtenAs string, hpa *autoscalingv2.HorizontalPodAutoscaler) *Finding {
-	if writtenAs == "" || writtenAs == "autoscaling/v2" {
-		return nil
-	}
-	target := ""
-	for _, m := range hpa.Spec.Metrics {
-		if writtenAs == "autoscaling/v1" && m.Resource != nil && m.Resource.Name == corev1.ResourceCPU && m.Resource.Target.AverageUtilization != nil {
-			target = fmt.Sprintf(" and replace targetCPUUtilizationPercentage with spec.metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: %d}}}]",
-				*m.Resource.Target.AverageUtilization)
-			break
-		}
-	}
-	return &Finding{Rule: HPAAPIVersion, Action: Deny, Path: pathAPIVersion,
-		Message: fmt.Sprintf("%s cannot express behavior or memory targets; write apiVersion: autoscaling/v2%s (scaleguard check --fix converts it)",
-			writtenAs, target)}
-}

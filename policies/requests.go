@@ -13,8 +13,12 @@ import (
 // each required resource. The controller sums requests over exactly these
 // containers, and one missing request fails the whole metric ("missing
 // request for cpu in container …"), so the HPA never scales.
-func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []corev1.ResourceName, limitRanges []corev1.LimitRange) Findings {
+//
+// It also returns the requests it reports as missing or zero, by container
+// path and resource (requestKey).
+func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []corev1.ResourceName, limitRanges []corev1.LimitRange) (Findings, map[string]bool) {
 	var out Findings
+	gaps := map[string]bool{}
 	podRequests, podLimits := podLevelResources(spec)
 	defaults := limitRangeDefaults(limitRanges)
 	check := func(c *corev1.Container, path *field.Path, kind string) {
@@ -43,6 +47,9 @@ func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []co
 			missing = append(missing, string(r))
 		}
 		reqPath := path.Child("resources", "requests").String()
+		for _, r := range append(missing, zero...) {
+			gaps[requestKey(reqPath, corev1.ResourceName(r))] = true
+		}
 		if len(missing) > 0 {
 			out = append(out, Finding{Rule: RequestsRequired, Action: Deny, Path: reqPath,
 				Message: fmt.Sprintf("%s %q requests no %s; set resources.requests.%s (the HPA cannot compute utilization without it)",
@@ -68,7 +75,13 @@ func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []co
 			check(c, specPath.Child("initContainers").Index(i), "sidecar")
 		}
 	}
-	return out
+	return out, gaps
+}
+
+// requestKey names one request of one container: the container's
+// resources.requests path and the resource.
+func requestKey(requestsPath string, r corev1.ResourceName) string {
+	return requestsPath + "\x00" + string(r)
 }
 
 // isSidecar reports whether an init container keeps running beside the app

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -24,9 +25,13 @@ type StaticCluster struct {
 	// ScalableKinds answers Scalable for kinds that are not built in
 	// ("group/Kind"); a kind it does not list is taken as scalable.
 	ScalableKinds map[string]bool
+	// files says the objects are the files `scaleguard check` reads, not a
+	// snapshot of a cluster: what is missing from them may well exist.
+	files bool
 }
 
-// NewStaticCluster returns an empty StaticCluster.
+// NewStaticCluster returns an empty StaticCluster that stands for a cluster
+// (an audit's snapshot, a test's fixtures).
 func NewStaticCluster() *StaticCluster {
 	return &StaticCluster{
 		limitRanges: map[string][]corev1.LimitRange{},
@@ -35,6 +40,14 @@ func NewStaticCluster() *StaticCluster {
 		quotas:      map[string][]corev1.ResourceQuota{},
 		pdbs:        map[string][]policyv1.PodDisruptionBudget{},
 	}
+}
+
+// NewFilesCluster returns an empty StaticCluster that stands for a set of
+// manifest files: it says what it does not hold as a fact about the files.
+func NewFilesCluster() *StaticCluster {
+	c := NewStaticCluster()
+	c.files = true
+	return c
 }
 
 func key(namespace, kind, name string) string { return namespace + "/" + kind + "/" + name }
@@ -130,4 +143,18 @@ func (c *StaticCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAu
 		}
 	}
 	return out, nil
+}
+
+// TargetNotFound implements Cluster. Files say nothing of the cluster, nor
+// of a namespace they do not name.
+func (c *StaticCluster) TargetNotFound(kind, namespace, name string) string {
+	if !c.files {
+		return TargetNotFoundInCluster(kind, namespace, name)
+	}
+	where := ""
+	if namespace != "" {
+		where = " in namespace " + namespace
+	}
+	return fmt.Sprintf("%s %q%s is not among the files checked; unless it exists in the cluster, the HPA reports FailedGetScale — check the name, or pass the workload's manifest to check too",
+		kind, name, where)
 }

@@ -137,3 +137,7 @@ func TestWorkloadMutatorFailsOpen(t *testing.T) {
 		t.Errorf("a broken request must be admitted with a warning: %+v %q", resp.Result, resp.Warnings)
 	}
 }
+
+func (unknownCluster) TargetNotFound(kind, namespace, name string) string {
+	return policies.TargetNotFoundInCluster(kind, namespace, name)
+}

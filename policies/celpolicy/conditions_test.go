@@ -3,7 +3,6 @@ package celpolicy
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 	kjson "sigs.k8s.io/json"
 
+	"github.com/scaleguard/scaleguard/internal/realworld"
 	"github.com/scaleguard/scaleguard/manifests"
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -117,34 +117,6 @@ func (c call) matches(t testing.TB, m matchconditions.Matcher) bool {
 	return r.Matches
 }
 
-// realWorldEnv names a folder of real-world manifests to judge instead of
-// the one found beside the repository.
-const realWorldEnv = "SCALEGUARD_REALWORLD"
-
-// realWorldCorpus finds the 60 manifest files from public repositories the
-// project is given as a regression corpus (shared/realworld, beside the
-// checkout or one of its ancestors), or "" when this machine has none.
-func realWorldCorpus() string {
-	if dir := os.Getenv(realWorldEnv); dir != "" {
-		return dir
-	}
-	dir, err := filepath.Abs("../..")
-	if err != nil {
-		return ""
-	}
-	for {
-		candidate := filepath.Join(dir, "..", "shared", "realworld")
-		if info, err := os.Stat(candidate); err == nil && info.IsDir() {
-			return filepath.Clean(candidate)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // corpus is every Deployment, StatefulSet and HPA of examples/ and of the
 // real-world manifests, as the API server hands them to webhooks (after
 // its defaults, so HPAs have minReplicas and metrics, workloads a replica
@@ -155,13 +127,13 @@ func corpus(t testing.TB) (workloads []runtime.Object, hpas []*autoscalingv2.Hor
 	if len(files) < 8 {
 		t.Fatalf("only %d files in examples/", len(files))
 	}
-	realworld := realWorldCorpus()
-	if realworld == "" {
-		t.Logf("the real-world corpus (shared/realworld beside an ancestor of the repository, or $%s) is not here: judging examples/ and the rule tests' objects only", realWorldEnv)
+	corpusDir := realworld.Dir()
+	if corpusDir == "" {
+		t.Logf("the real-world corpus (shared/realworld beside an ancestor of the repository, or $%s) is not here: judging examples/ and the rule tests' objects only", realworld.Env)
 	} else {
-		m, _ := filepath.Glob(filepath.Join(realworld, "*.yaml"))
-		if len(m) < 60 {
-			t.Fatalf("%s: only %d manifest files", realworld, len(m))
+		m, _ := filepath.Glob(filepath.Join(corpusDir, "*.yaml"))
+		if len(m) < realworld.MinFiles {
+			t.Fatalf("%s: only %d manifest files", corpusDir, len(m))
 		}
 		files = append(files, m...)
 	}
@@ -202,7 +174,7 @@ func corpus(t testing.TB) (workloads []runtime.Object, hpas []*autoscalingv2.Hor
 			hpas = append(hpas, h)
 		}
 	}
-	if realworld != "" && (len(workloads) < 20 || len(hpas) < 40) {
+	if corpusDir != "" && (len(workloads) < 20 || len(hpas) < 40) {
 		t.Fatalf("corpus too small: %d workloads, %d HPAs", len(workloads), len(hpas))
 	}
 	return append(workloads, oddWorkloads()...), append(hpas, oddHPAs()...)

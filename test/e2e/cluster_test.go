@@ -149,7 +149,7 @@ func TestTargetRequestsRefusesTheWorkloadUpdate(t *testing.T) {
 	mustApply(t, ns, hpa("web", "Deployment", "web", utilization("cpu", 70), utilization("memory", 80)))
 	// Exempt from requests-required, so that only the HPA's need refuses it.
 	stderr := refusedOnceSeen(t, ns, workload("web", 2, `{requests: {cpu: 100m}}`, exemptFromRequests...),
-		`[target-requests] spec.template.spec: HPA "web" measures memory utilization, but container "app" of Deployment "web" requests no memory`)
+		`[target-requests] spec.template.spec.containers[0].resources.requests: HPA "web" measures memory utilization, but container "app" of Deployment "web" requests no memory`)
 	mustContain(t, "the refusal", stderr, `"workload.validate.scaleguard.io" denied the request`)
 }
 
