@@ -31,8 +31,12 @@ func NewStaticCluster() *StaticCluster {
 
 func key(namespace, kind, name string) string { return namespace + "/" + kind + "/" + name }
 
-// AddLimitRange adds a LimitRange.
+// AddLimitRange adds a LimitRange, defaulted as the API server stores it
+// (ApplyLimitRangeDefaults): a file's LimitRange with only max fills requests
+// offline exactly as the stored one does in the cluster.
 func (c *StaticCluster) AddLimitRange(lr corev1.LimitRange) {
+	lr = *lr.DeepCopy()
+	ApplyLimitRangeDefaults(&lr)
 	c.limitRanges[lr.Namespace] = append(c.limitRanges[lr.Namespace], lr)
 }
 
