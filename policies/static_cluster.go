@@ -10,6 +10,7 @@ import (
 // `scaleguard check` reads, a test's fixtures, or an audit's snapshot.
 type StaticCluster struct {
 	limitRanges map[string][]corev1.LimitRange
+	namespaces  map[string]map[string]string
 	workloads   map[string]*Workload
 	hpas        map[string][]*autoscalingv2.HorizontalPodAutoscaler
 	// MetricsAPIs answers MetricsAPIAvailable; a group it does not list is
@@ -24,6 +25,7 @@ type StaticCluster struct {
 func NewStaticCluster() *StaticCluster {
 	return &StaticCluster{
 		limitRanges: map[string][]corev1.LimitRange{},
+		namespaces:  map[string]map[string]string{},
 		workloads:   map[string]*Workload{},
 		hpas:        map[string][]*autoscalingv2.HorizontalPodAutoscaler{},
 	}
@@ -38,6 +40,12 @@ func (c *StaticCluster) AddLimitRange(lr corev1.LimitRange) {
 	lr = *lr.DeepCopy()
 	ApplyLimitRangeDefaults(&lr)
 	c.limitRanges[lr.Namespace] = append(c.limitRanges[lr.Namespace], lr)
+}
+
+// AddNamespace adds a Namespace; its labels say whether it opts out
+// (NamespaceExempt).
+func (c *StaticCluster) AddNamespace(ns corev1.Namespace) {
+	c.namespaces[ns.Name] = ns.Labels
 }
 
 // AddWorkload adds a Deployment or StatefulSet.
@@ -55,6 +63,11 @@ func (c *StaticCluster) AddHPA(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 // LimitRanges implements Cluster.
 func (c *StaticCluster) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	return c.limitRanges[namespace], nil
+}
+
+// NamespaceLabels implements Cluster.
+func (c *StaticCluster) NamespaceLabels(namespace string) (map[string]string, error) {
+	return c.namespaces[namespace], nil
 }
 
 // Workload implements Cluster.

@@ -55,6 +55,9 @@ func (unknownCluster) Workload(string, string, string) (*policies.Workload, erro
 func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return nil, policies.ErrUnknown
 }
+func (unknownCluster) NamespaceLabels(string) (map[string]string, error) {
+	return nil, policies.ErrUnknown
+}
 func (unknownCluster) Scalable(string, string) (bool, error)    { return false, policies.ErrUnknown }
 func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, policies.ErrUnknown }
 
