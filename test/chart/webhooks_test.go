@@ -14,11 +14,11 @@ import (
 // install is what a combo's values set of the fields the chart's template
 // sets per install; the zero value is values.yaml's defaults.
 type install struct {
-	noCertManager     bool
-	url               string
-	mutating          admissionregistrationv1.FailurePolicyType
-	validating        admissionregistrationv1.FailurePolicyType
-	timeoutSeconds    int32
+	noCertManager  bool
+	url            string
+	mutating       admissionregistrationv1.FailurePolicyType
+	validating     admissionregistrationv1.FailurePolicyType
+	timeoutSeconds int32
 }
 
 // installs has an entry for every combo.
