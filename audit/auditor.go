@@ -27,8 +27,8 @@ type SettingsSource interface {
 
 // Options are what an Auditor is built from.
 type Options struct {
-	// Reader lists Deployments, StatefulSets and HPAs, and LimitRanges
-	// when Cluster is nil: in a Manager, its cache.
+	// Reader lists Deployments, StatefulSets and HPAs, and LimitRanges and
+	// Namespaces when Cluster is nil: in a Manager, its cache.
 	Reader client.Reader
 	// Client writes the PolicyReports, and its RESTMapper tells whether
 	// their CRD is installed: in a Manager, its client.
@@ -227,6 +227,7 @@ func (a *Auditor) list(ctx context.Context) (Objects, error) {
 		sts    appsv1.StatefulSetList
 		hpas   autoscalingv2.HorizontalPodAutoscalerList
 		ranges corev1.LimitRangeList
+		nss    corev1.NamespaceList
 	)
 	type listing struct {
 		what string
@@ -234,7 +235,7 @@ func (a *Auditor) list(ctx context.Context) (Objects, error) {
 	}
 	lists := []listing{{"Deployments", &deps}, {"StatefulSets", &sts}, {"HorizontalPodAutoscalers", &hpas}}
 	if a.cluster == nil {
-		lists = append(lists, listing{"LimitRanges", &ranges})
+		lists = append(lists, listing{"LimitRanges", &ranges}, listing{"Namespaces", &nss})
 	}
 	var errs []error
 	for _, l := range lists {
@@ -245,5 +246,5 @@ func (a *Auditor) list(ctx context.Context) (Objects, error) {
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items}, nil
+	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items, Namespaces: nss.Items}, nil
 }

@@ -43,6 +43,15 @@ func deployment(ns, name string, opts ...func(*appsv1.Deployment)) appsv1.Deploy
 	return d
 }
 
+// namespace is a Namespace with the given labels (key, value, …).
+func namespace(name string, labels ...string) corev1.Namespace {
+	ns := corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+	for i := 0; i+1 < len(labels); i += 2 {
+		ns.Labels[labels[i]] = labels[i+1]
+	}
+	return ns
+}
+
 // noRequests removes every container's requests.
 func noRequests(d *appsv1.Deployment) {
 	for i := range d.Spec.Template.Spec.Containers {

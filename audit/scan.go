@@ -19,9 +19,11 @@ type Objects struct {
 	Deployments  []appsv1.Deployment
 	StatefulSets []appsv1.StatefulSet
 	HPAs         []autoscalingv2.HorizontalPodAutoscaler
-	// LimitRanges are read only when Scan builds its own view of the
-	// cluster (a nil Cluster); see Snapshot.
+	// LimitRanges and Namespaces are read only when Scan builds its own
+	// view of the cluster (a nil Cluster); see Snapshot. A namespace's
+	// labels say whether it opts out (policies.NamespaceExempt).
 	LimitRanges []corev1.LimitRange
+	Namespaces  []corev1.Namespace
 }
 
 // Finding is one thing a rule says about one stored object.
@@ -57,7 +59,7 @@ type Result struct {
 	// report them (catalogue order, then path).
 	Findings []Finding
 	// Scanned is the number of objects judged; objects in exempt
-	// namespaces are not.
+	// namespaces (listed, or labelled to opt out) are not.
 	Scanned int
 	// Namespaces has an entry for every namespace with an object judged.
 	Namespaces map[string]NamespaceSummary
@@ -150,7 +152,7 @@ type scanner struct {
 }
 
 func (sc *scanner) workload(w policies.Workload, apiVersion string) {
-	if sc.s.IsExemptNamespace(w.Meta.Namespace) {
+	if policies.NamespaceExempt(sc.s, sc.cluster, w.Meta.Namespace) {
 		return
 	}
 	// No old object: allowExistingViolations softens an update that keeps
@@ -160,7 +162,7 @@ func (sc *scanner) workload(w policies.Workload, apiVersion string) {
 }
 
 func (sc *scanner) hpa(hpa *autoscalingv2.HorizontalPodAutoscaler) {
-	if sc.s.IsExemptNamespace(hpa.Namespace) {
+	if policies.NamespaceExempt(sc.s, sc.cluster, hpa.Namespace) {
 		return
 	}
 	// A stored HPA is final: no webhook will change it before the HPA

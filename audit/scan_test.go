@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -142,6 +143,52 @@ func TestScan(t *testing.T) {
 				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("kube-system", "dns", "dns", asDefaulted)},
 			},
 			wantNamespaces: map[string]NamespaceSummary{},
+		},
+		"namespaces labelled to opt out are not scanned": {
+			objs: Objects{
+				Namespaces: []corev1.Namespace{
+					namespace("legacy", policies.DefaultOptOutLabel, "true"),
+					namespace("shop", policies.DefaultOptOutLabel, "false"),
+				},
+				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("legacy", "old", "old", asDefaulted)},
+			},
+			want:           []string{"Deployment shop/web requests-required deny"},
+			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
+		},
+		"the settings' opt-out label is the one read": {
+			objs: Objects{
+				Namespaces: []corev1.Namespace{
+					namespace("legacy", "example.com/no-scaleguard", "true"),
+					namespace("shop", policies.DefaultOptOutLabel, "true"),
+				},
+				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+			},
+			settings:       func(s *policies.Settings) { s.OptOutLabel = "example.com/no-scaleguard" },
+			want:           []string{"Deployment shop/web requests-required deny"},
+			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
+		},
+		"a namespace exempt in the settings is not scanned": {
+			objs: Objects{
+				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+			},
+			settings:       func(s *policies.Settings) { s.ExemptNamespaces = append(s.ExemptNamespaces, "legacy") },
+			want:           []string{"Deployment shop/web requests-required deny"},
+			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
+		},
+		"the cluster view's namespace labels opt out too": {
+			objs: Objects{
+				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+			},
+			// The webhook's view: no Namespaces in objs, the labels come
+			// from the cluster the audit is given.
+			cluster: func(o Objects) policies.Cluster {
+				c := Snapshot(o)
+				c.AddNamespace(namespace("legacy", policies.DefaultOptOutLabel, "true"))
+				return c
+			},
+			want:           []string{"Deployment shop/web requests-required deny"},
+			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
 		},
 		"an exemption with a reason is honoured and counted as skipped": {
 			objs: Objects{Deployments: []appsv1.Deployment{deployment("shop", "vendor", noRequests,

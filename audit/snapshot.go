@@ -8,13 +8,16 @@ import (
 )
 
 // Snapshot returns the cluster view made of objs alone: their workloads,
-// HPAs and LimitRanges. It knows nothing of the API server, so
+// HPAs, LimitRanges and Namespaces. It knows nothing of the API server, so
 // metrics-available and the kind check of custom resources take everything
 // as served; give Scan the webhook's informer-backed view for those.
 func Snapshot(objs Objects) *policies.StaticCluster {
 	c := policies.NewStaticCluster()
 	for i := range objs.LimitRanges {
 		c.AddLimitRange(objs.LimitRanges[i])
+	}
+	for i := range objs.Namespaces {
+		c.AddNamespace(objs.Namespaces[i])
 	}
 	for i := range objs.Deployments {
 		w, _ := policies.WorkloadOf(&objs.Deployments[i])

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,23 @@ func (v *View) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 		}
 	}
 	return out, nil
+}
+
+// NamespaceLabels implements policies.Cluster from the Namespace informer,
+// which keeps each namespace's labels (transform).
+func (v *View) NamespaceLabels(namespace string) (map[string]string, error) {
+	if err := v.ready(namespaces); err != nil {
+		return nil, err
+	}
+	obj, exists, err := v.informers[namespaces].GetIndexer().GetByKey(namespace)
+	if err != nil || !exists {
+		return nil, err
+	}
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return nil, fmt.Errorf("namespace %s: cached as %T", namespace, obj)
+	}
+	return maps.Clone(ns.Labels), nil
 }
 
 // Workload implements policies.Cluster. A workload the synced informer

@@ -52,8 +52,9 @@ type object struct {
 }
 
 // Check runs the rules over every document. The documents are also the
-// rules' view of the cluster: a LimitRange, a workload or an HPA in one file
-// counts for the others, as if they were all applied.
+// rules' view of the cluster: a LimitRange, a Namespace (its opt-out
+// label), a workload or an HPA in one file counts for the others, as if
+// they were all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
 	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
@@ -108,6 +109,14 @@ func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error)
 			return object{}, err
 		}
 		cluster.AddPodDisruptionBudget(pdb)
+	case d.APIVersion == "v1" && d.Kind == "Namespace":
+		// Its labels may opt it out (policies.NamespaceExempt), as they do
+		// in the cluster.
+		ns := corev1.Namespace{}
+		if err := decode(d, &ns); err != nil {
+			return object{}, err
+		}
+		cluster.AddNamespace(ns)
 	case d.APIVersion == "apps/v1" && (d.Kind == policies.KindDeployment || d.Kind == policies.KindStatefulSet):
 		var obj any = &appsv1.Deployment{}
 		if d.Kind == policies.KindStatefulSet {

@@ -20,8 +20,12 @@ var ErrUnknown = errors.New("scaleguard's view of the cluster is not available")
 // nil Cluster means nothing is known, and the rules that need it are
 // silently skipped (the offline default).
 type Cluster interface {
-	// LimitRanges returns the LimitRanges of a namespace.
+	// LimitRanges returns the LimitRanges of a namespace as the API server
+	// stores them: defaulted (ApplyLimitRangeDefaults).
 	LimitRanges(namespace string) ([]corev1.LimitRange, error)
+	// NamespaceLabels returns the labels of a namespace, nil when the
+	// namespace is not known.
+	NamespaceLabels(namespace string) (map[string]string, error)
 	// Workload returns the Deployment or StatefulSet kind/name in namespace,
 	// or nil when there is none.
 	Workload(namespace, kind, name string) (*Workload, error)

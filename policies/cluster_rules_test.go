@@ -317,6 +317,7 @@ func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {
 func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudget, error) {
 	return nil, ErrUnknown
 }
+func (unknownCluster) NamespaceLabels(string) (map[string]string, error) { return nil, ErrUnknown }
 
 func TestUnknownClusterNeverDenies(t *testing.T) {
 	s := Defaults()

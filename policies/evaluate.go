@@ -43,7 +43,7 @@ type HPAResult struct {
 // EvaluateHPA runs every HPA rule.
 func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 	obj := r.Object.DeepCopy()
-	if s.IsExemptNamespace(obj.Namespace) {
+	if NamespaceExempt(s, r.Cluster, obj.Namespace) {
 		return HPAResult{Object: obj}
 	}
 	ApplyAPIServerDefaults(obj)
@@ -186,7 +186,7 @@ func EvaluateWorkload(r WorkloadReview, s *Settings) Findings {
 // EvaluateWorkloadFull runs every workload rule and returns its mutation too.
 func EvaluateWorkloadFull(r WorkloadReview, s *Settings) WorkloadResult {
 	w := r.Object
-	if s.IsExemptNamespace(w.Meta.Namespace) {
+	if NamespaceExempt(s, r.Cluster, w.Meta.Namespace) {
 		return WorkloadResult{}
 	}
 	exempt, findings := exemptions(w.Meta.Annotations, s)

@@ -100,8 +100,14 @@ func podLevelResources(spec *corev1.PodSpec) (corev1.ResourceList, corev1.Resour
 }
 
 // limitRangeDefaults lists the resources that a namespace's LimitRanges fill
-// into a container at Pod creation, as a request (defaultRequest) or as a
-// limit that then becomes the request (default).
+// into a container's requests at Pod creation. Mirrors k8s.io/kubernetes
+// v1.37.2 plugin/pkg/admission/limitranger/admission.go
+// defaultContainerResourceRequirements and mergeContainerResources: only
+// items of type Container count, and requests come from defaultRequest
+// alone (default becomes a limit, and the Pod's requests were defaulted from
+// its limits before LimitRanger ran). The LimitRanges must be as the API
+// server stores them, with default and defaultRequest already filled from
+// max and min (Cluster.LimitRanges; ApplyLimitRangeDefaults).
 func limitRangeDefaults(lrs []corev1.LimitRange) map[corev1.ResourceName]bool {
 	out := map[corev1.ResourceName]bool{}
 	for _, lr := range lrs {
@@ -110,9 +116,6 @@ func limitRangeDefaults(lrs []corev1.LimitRange) map[corev1.ResourceName]bool {
 				continue
 			}
 			for r := range item.DefaultRequest {
-				out[r] = true
-			}
-			for r := range item.Default {
 				out[r] = true
 			}
 		}

@@ -57,6 +57,11 @@ func TestRequestsRequired(t *testing.T) {
 	podTypeOnly := limitRanges(map[string][]corev1.LimitRange{"shop": {{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
 		{Type: corev1.LimitTypePod, Default: res("cpu", "1", "memory", "1Gi")},
 	}}}}})
+	// A StaticCluster defaults LimitRanges as the API server stores them.
+	containerItem := func(item corev1.LimitRangeItem) Cluster {
+		item.Type = corev1.LimitTypeContainer
+		return limitRanges(map[string][]corev1.LimitRange{"shop": {{Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{item}}}}})
+	}
 	tests := map[string]struct {
 		spec    corev1.PodSpec
 		cluster Cluster
@@ -115,6 +120,20 @@ func TestRequestsRequired(t *testing.T) {
 		"LimitRange defaultRequest and default fill requests": {
 			spec:    corev1.PodSpec{Containers: []corev1.Container{container("app", nil, nil)}},
 			cluster: containerDefaults,
+		},
+		"LimitRange max alone fills requests (defaulted into default, then defaultRequest)": {
+			spec:    corev1.PodSpec{Containers: []corev1.Container{container("app", nil, nil)}},
+			cluster: containerItem(corev1.LimitRangeItem{Max: both}),
+		},
+		"LimitRange min alone fills requests (defaulted into defaultRequest)": {
+			spec:    corev1.PodSpec{Containers: []corev1.Container{container("app", nil, nil)}},
+			cluster: containerItem(corev1.LimitRangeItem{Min: both}),
+		},
+		"LimitRange max of cpu alone leaves memory missing": {
+			spec:    corev1.PodSpec{Containers: []corev1.Container{container("app", nil, nil)}},
+			cluster: containerItem(corev1.LimitRangeItem{Max: res("cpu", "2")}),
+			want:    []string{"deny spec.template.spec.containers[0].resources.requests"},
+			mention: []string{`container "app" requests no memory`},
 		},
 		"LimitRange of type Pod does not": {
 			spec:    corev1.PodSpec{Containers: []corev1.Container{container("app", nil, nil)}},

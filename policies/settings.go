@@ -8,6 +8,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -32,8 +33,14 @@ type Settings struct {
 	// old object already broke the same rule at the same place, so that an
 	// object stored before scaleguard can still be rolled out.
 	AllowExistingViolations bool `json:"allowExistingViolations"`
-	// ExemptNamespaces are never looked at.
+	// ExemptNamespaces are never looked at: not by the webhooks (their
+	// namespaceSelector and matchConditions leave them out), the rules,
+	// `scaleguard check` or the audit (NamespaceExempt).
 	ExemptNamespaces []string `json:"exemptNamespaces"`
+	// OptOutLabel on a namespace, set to "true", exempts it as if it were
+	// listed in ExemptNamespaces: a namespace's owner can opt out without
+	// editing scaleguard's settings.
+	OptOutLabel string `json:"optOutLabel"`
 	// ExemptionAnnotations allows objects to opt out of named rules with
 	// scaleguard.io/exempt and scaleguard.io/exempt-reason.
 	ExemptionAnnotations bool `json:"exemptionAnnotations"`
@@ -157,6 +164,7 @@ func Defaults() Settings {
 		Mode:                    Enforce,
 		AllowExistingViolations: true,
 		ExemptNamespaces:        []string{"kube-system"},
+		OptOutLabel:             DefaultOptOutLabel,
 		ExemptionAnnotations:    true,
 		Rules: RuleSettings{
 			RequestsRequired: RequestsRequiredSettings{
@@ -267,6 +275,9 @@ func (s *Settings) Validate() error {
 		if strings.TrimSpace(ns) == "" {
 			bad(fmt.Sprintf("exemptNamespaces[%d]", i), "empty namespace name")
 		}
+	}
+	if problems := validation.IsQualifiedName(s.OptOutLabel); len(problems) > 0 {
+		bad("optOutLabel", "%q is not a label key (%s): write one such as %s", s.OptOutLabel, strings.Join(problems, "; "), DefaultOptOutLabel)
 	}
 	r := &s.Rules
 	// Every rule's action, read through action() so that a rule added to the
@@ -412,7 +423,8 @@ func (s *Settings) Action(id string) Action {
 	return Off
 }
 
-// IsExemptNamespace reports whether ns is listed as exempt.
+// IsExemptNamespace reports whether ns is listed as exempt. A namespace
+// may also be exempt by its label: see NamespaceExempt.
 func (s *Settings) IsExemptNamespace(ns string) bool {
 	for _, e := range s.ExemptNamespaces {
 		if e == ns {

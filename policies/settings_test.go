@@ -41,6 +41,22 @@ func TestParseSettings(t *testing.T) {
 				}
 			},
 		},
+		"an opt-out label of one's own": {
+			yaml: "optOutLabel: example.com/no-scaleguard\n",
+			check: func(t *testing.T, s Settings) {
+				if s.OptOutLabel != "example.com/no-scaleguard" {
+					t.Errorf("optOutLabel = %q", s.OptOutLabel)
+				}
+			},
+		},
+		"an opt-out label that is no label key": {
+			yaml: "optOutLabel: \"not a label/\"\n",
+			errs: []string{"optOutLabel:", `"not a label/" is not a label key`, "scaleguard.io/ignore"},
+		},
+		"an empty opt-out label": {
+			yaml: "optOutLabel: \"\"\n",
+			errs: []string{"optOutLabel:"},
+		},
 		"a behavior block replaces the standard's whole": {
 			yaml: `rules:
   behavior-defaults:

@@ -15,6 +15,7 @@ import (
 // `scaleguard check` reads, a test's fixtures, or an audit's snapshot.
 type StaticCluster struct {
 	limitRanges map[string][]corev1.LimitRange
+	namespaces  map[string]map[string]string
 	workloads   map[string]*Workload
 	hpas        map[string][]*autoscalingv2.HorizontalPodAutoscaler
 	quotas      map[string][]corev1.ResourceQuota
@@ -35,6 +36,7 @@ type StaticCluster struct {
 func NewStaticCluster() *StaticCluster {
 	return &StaticCluster{
 		limitRanges: map[string][]corev1.LimitRange{},
+		namespaces:  map[string]map[string]string{},
 		workloads:   map[string]*Workload{},
 		hpas:        map[string][]*autoscalingv2.HorizontalPodAutoscaler{},
 		quotas:      map[string][]corev1.ResourceQuota{},
@@ -52,8 +54,12 @@ func NewFilesCluster() *StaticCluster {
 
 func key(namespace, kind, name string) string { return namespace + "/" + kind + "/" + name }
 
-// AddLimitRange adds a LimitRange.
+// AddLimitRange adds a LimitRange, defaulted as the API server stores it
+// (ApplyLimitRangeDefaults): a file's LimitRange with only max fills requests
+// offline exactly as the stored one does in the cluster.
 func (c *StaticCluster) AddLimitRange(lr corev1.LimitRange) {
+	lr = *lr.DeepCopy()
+	ApplyLimitRangeDefaults(&lr)
 	c.limitRanges[lr.Namespace] = append(c.limitRanges[lr.Namespace], lr)
 }
 
@@ -65,6 +71,12 @@ func (c *StaticCluster) AddResourceQuota(q corev1.ResourceQuota) {
 // AddPodDisruptionBudget adds a PodDisruptionBudget.
 func (c *StaticCluster) AddPodDisruptionBudget(p policyv1.PodDisruptionBudget) {
 	c.pdbs[p.Namespace] = append(c.pdbs[p.Namespace], p)
+}
+
+// AddNamespace adds a Namespace; its labels say whether it opts out
+// (NamespaceExempt).
+func (c *StaticCluster) AddNamespace(ns corev1.Namespace) {
+	c.namespaces[ns.Name] = ns.Labels
 }
 
 // AddWorkload adds a Deployment or StatefulSet.
@@ -82,6 +94,11 @@ func (c *StaticCluster) AddHPA(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 // LimitRanges implements Cluster.
 func (c *StaticCluster) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	return c.limitRanges[namespace], nil
+}
+
+// NamespaceLabels implements Cluster.
+func (c *StaticCluster) NamespaceLabels(namespace string) (map[string]string, error) {
+	return c.namespaces[namespace], nil
 }
 
 // Workload implements Cluster.

@@ -62,6 +62,9 @@ func (unknownCluster) Workloads(string) ([]*policies.Workload, error) {
 func (unknownCluster) HPAs(string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return nil, policies.ErrUnknown
 }
+func (unknownCluster) NamespaceLabels(string) (map[string]string, error) {
+	return nil, policies.ErrUnknown
+}
 func (unknownCluster) Scalable(string, string) (bool, error)    { return false, policies.ErrUnknown }
 func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, policies.ErrUnknown }
 func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -11,22 +12,26 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/policies/celpolicy"
 )
 
-// ConditionsSync keeps the matchConditions of scaleguard's installed webhook
-// configurations in step with the settings in force, the way Kyverno keeps
-// its webhook configurations in step with its policies: the chart and
-// config/ install the configurations without conditions, and scaleguard
-// writes them from the same settings its rules read, at start and within a
-// second of every settings reload. It touches nothing but the
-// matchConditions of its own four webhooks, so a CA bundle injected by
-// cert-manager, a failure policy set by Helm or a webhook a user added are
-// left as they are; and it re-writes the conditions if anything else
-// changes them (a `helm upgrade`, a `kubectl apply` of config/).
+// ConditionsSync keeps the matchConditions and namespaceSelectors of
+// scaleguard's installed webhook configurations in step with the settings in
+// force, the way Kyverno keeps its webhook configurations in step with its
+// policies: the chart and config/ install the configurations without
+// conditions, and scaleguard writes them from the same settings its rules
+// read, at start and within a second of every settings reload — so a
+// namespace added to exemptNamespaces, or a new optOutLabel, is left out by
+// the API server as by the rules (policies.NamespaceExempt). It touches
+// nothing but the matchConditions and namespaceSelector of its own four
+// webhooks, so a CA bundle injected by cert-manager, a failure policy set
+// by Helm or a webhook a user added are left as they are; and it re-writes
+// them if anything else changes them (a `helm upgrade`, a `kubectl apply`
+// of config/).
 type ConditionsSync struct {
 	// reader reads the configurations straight from the API server, and
 	// writer updates them.
@@ -84,7 +89,7 @@ func (c *ConditionsSync) Start(ctx context.Context) error {
 			case err.Error() != lastErr:
 				// Logged once per distinct error, not every second.
 				lastErr = err.Error()
-				c.log.Error(err, "cannot keep the webhook configurations' matchConditions in step with the settings; retrying every second")
+				c.log.Error(err, "cannot keep the webhook configurations' matchConditions and namespaceSelectors in step with the settings; retrying every second")
 			}
 		}
 		select {
@@ -95,8 +100,8 @@ func (c *ConditionsSync) Start(ctx context.Context) error {
 	}
 }
 
-// Sync writes the conditions of settings s into both configurations where
-// they differ.
+// Sync writes the conditions and namespace selector of settings s into both
+// configurations where they differ.
 func (c *ConditionsSync) Sync(ctx context.Context, s *policies.Settings) error {
 	err := errors.Join(c.syncMutating(ctx, s), c.syncValidating(ctx, s))
 	if err == nil {
@@ -112,6 +117,7 @@ func (c *ConditionsSync) syncMutating(ctx context.Context, s *policies.Settings)
 	return c.syncOne(ctx, obj, func() (changed bool) {
 		for i := range obj.Webhooks {
 			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+			changed = setSelector(&obj.Webhooks[i].NamespaceSelector, obj.Webhooks[i].Name, s) || changed
 		}
 		return changed
 	})
@@ -122,6 +128,7 @@ func (c *ConditionsSync) syncValidating(ctx context.Context, s *policies.Setting
 	return c.syncOne(ctx, obj, func() (changed bool) {
 		for i := range obj.Webhooks {
 			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+			changed = setSelector(&obj.Webhooks[i].NamespaceSelector, obj.Webhooks[i].Name, s) || changed
 		}
 		return changed
 	})
@@ -153,10 +160,10 @@ func (c *ConditionsSync) update(ctx context.Context, obj client.Object, changed 
 	}
 	if err := c.writer.Update(ctx, obj, client.FieldOwner("scaleguard")); err != nil {
 		c.count("error")
-		return fmt.Errorf("updating the matchConditions of %T %q: %w", obj, c.name, err)
+		return fmt.Errorf("updating the matchConditions and namespaceSelectors of %T %q: %w", obj, c.name, err)
 	}
 	c.count("success")
-	c.log.Info("matchConditions updated from the settings", "configuration", c.name, "kind", fmt.Sprintf("%T", obj))
+	c.log.Info("matchConditions and namespaceSelectors updated from the settings", "configuration", c.name, "kind", fmt.Sprintf("%T", obj))
 	return nil
 }
 
@@ -179,4 +186,19 @@ func setConditions(into *[]admissionregistrationv1.MatchCondition, name string, 
 		return true
 	}
 	return false
+}
+
+// setSelector sets the namespaceSelector of one of scaleguard's webhooks to
+// the settings' exempt namespaces and opt-out label, and says whether it
+// changed; a webhook of another name is left alone.
+func setSelector(into **metav1.LabelSelector, name string, s *policies.Settings) bool {
+	if !slices.Contains(celpolicy.Webhooks, celpolicy.Webhook(name)) {
+		return false
+	}
+	want := celpolicy.NamespaceSelector(s)
+	if apiequality.Semantic.DeepEqual(*into, want) {
+		return false
+	}
+	*into = want
+	return true
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -113,6 +115,41 @@ func TestConditionsSync(t *testing.T) {
 		if wh.Name == string(celpolicy.WorkloadValidate) && !strings.Contains(wh.MatchConditions[len(wh.MatchConditions)-1].Expression, "ephemeral-storage") {
 			t.Error("the workload condition does not require ephemeral-storage")
 		}
+	}
+
+	// New exemptions: every one of scaleguard's webhooks gets the selector
+	// of the settings (names and opt-out label), another webhook keeps its.
+	exempt := policies.Defaults()
+	exempt.ExemptNamespaces = append(exempt.ExemptNamespaces, "legacy")
+	exempt.OptOutLabel = "example.com/no-scaleguard"
+	foreignSelector := func(gv *admissionregistrationv1.ValidatingWebhookConfiguration) *metav1.LabelSelector {
+		for _, wh := range gv.Webhooks {
+			if wh.Name == "other.example.com" {
+				return wh.NamespaceSelector
+			}
+		}
+		t.Fatal("the other webhook is gone")
+		return nil
+	}
+	_, gv = read()
+	theirs := foreignSelector(gv)
+	if err := s.Sync(ctx, &exempt); err != nil {
+		t.Fatal(err)
+	}
+	gm, gv = read()
+	want := celpolicy.NamespaceSelector(&exempt)
+	for _, wh := range gm.Webhooks {
+		if !apiequality.Semantic.DeepEqual(wh.NamespaceSelector, want) {
+			t.Errorf("%s: namespaceSelector %v, want %v", wh.Name, wh.NamespaceSelector, want)
+		}
+	}
+	for _, wh := range gv.Webhooks {
+		if wh.Name != "other.example.com" && !apiequality.Semantic.DeepEqual(wh.NamespaceSelector, want) {
+			t.Errorf("%s: namespaceSelector %v, want %v", wh.Name, wh.NamespaceSelector, want)
+		}
+	}
+	if got := foreignSelector(gv); !apiequality.Semantic.DeepEqual(got, theirs) {
+		t.Errorf("another webhook's namespaceSelector was changed: %v", got)
 	}
 
 	// Configurations not installed: an error that says so, never a create.

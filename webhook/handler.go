@@ -89,7 +89,10 @@ func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admis
 		result = "skipped"
 		return admission.Allowed("")
 	}
-	if s.IsExemptNamespace(req.Namespace) {
+	// An exempt namespace (listed, or labelled to opt out) is skipped before
+	// any work, as the rules would skip it; the webhook configurations'
+	// namespaceSelector and matchConditions normally keep it away already.
+	if policies.NamespaceExempt(s, h.cluster, req.Namespace) {
 		result = "skipped"
 		return admission.Allowed("")
 	}

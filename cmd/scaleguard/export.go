@@ -81,16 +81,13 @@ func exportFormatNames() []string {
 }
 
 func exportWebhookConfigurations(s *policies.Settings, o exportOptions) ([]any, error) {
-	opts := configuration.ConfigurationOptions{URL: strings.TrimSuffix(o.url, "/")}
+	opts := configuration.ConfigurationOptions{URL: strings.TrimSuffix(o.url, "/"), Settings: s, MatchConditions: o.conditions}
 	if o.url == "" {
 		ns, name, ok := strings.Cut(o.service, "/")
 		if !ok || ns == "" || name == "" {
 			return nil, fmt.Errorf("--service %q: give namespace/name", o.service)
 		}
 		opts.Service = &admissionregistrationv1.ServiceReference{Namespace: ns, Name: name, Port: ptr.To[int32](443)}
-	}
-	if o.conditions {
-		opts.Settings = s
 	}
 	m, v := configuration.Configurations(opts)
 	return []any{m, v}, nil

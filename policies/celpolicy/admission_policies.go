@@ -26,11 +26,6 @@ const (
 	AnnotationSettings = "scaleguard.io/settings"
 )
 
-// OptOutLabel on a namespace set to "true" keeps every write in it away
-// from scaleguard: from the webhooks (webhook/configuration's namespace
-// selector) as from the exported policies.
-const OptOutLabel = "scaleguard.io/ignore"
-
 // AdmissionPolicies renders every rule CEL can express under settings s as
 // ValidatingAdmissionPolicies, MutatingAdmissionPolicies and their
 // bindings, for clusters that run no webhook or want a first line in front
@@ -335,14 +330,7 @@ func matchConstraints(s *policies.Settings, k kind) *admissionregistrationv1.Mat
 	if k == hpas || k == workloadsAndHPAs {
 		rules = append(rules, admissionregistrationv1.Rule{APIGroups: []string{"autoscaling"}, APIVersions: []string{"v2"}, Resources: []string{"horizontalpodautoscalers"}})
 	}
-	selector := &metav1.LabelSelector{}
-	if len(s.ExemptNamespaces) > 0 {
-		selector.MatchExpressions = append(selector.MatchExpressions, metav1.LabelSelectorRequirement{
-			Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: append([]string(nil), s.ExemptNamespaces...)})
-	}
-	selector.MatchExpressions = append(selector.MatchExpressions, metav1.LabelSelectorRequirement{
-		Key: OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}})
-	m := &admissionregistrationv1.MatchResources{NamespaceSelector: selector, MatchPolicy: ptr.To(admissionregistrationv1.Equivalent)}
+	m := &admissionregistrationv1.MatchResources{NamespaceSelector: NamespaceSelector(s), MatchPolicy: ptr.To(admissionregistrationv1.Equivalent)}
 	for _, rule := range rules {
 		rule.Scope = ptr.To(admissionregistrationv1.NamespacedScope)
 		m.ResourceRules = append(m.ResourceRules, admissionregistrationv1.NamedRuleWithOperations{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
@@ -386,6 +374,7 @@ func SettingsRecord(s *policies.Settings) string {
 		"mode":                    s.Mode,
 		"allowExistingViolations": s.AllowExistingViolations,
 		"exemptNamespaces":        s.ExemptNamespaces,
+		"optOutLabel":             s.OptOutLabel,
 		"exemptionAnnotations":    s.ExemptionAnnotations,
 		"externallyManaged":       s.ExternallyManaged,
 		"rules": map[string]any{

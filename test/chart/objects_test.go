@@ -100,8 +100,12 @@ func TestSettingsConfigMapIsTheStandard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := policies.Defaults(); !apiequality.Semantic.DeepEqual(s, want) {
-		t.Errorf("values.yaml settings differ from the built-in defaults:\n%+v\n%+v", s, want)
+	// The chart exempts its own namespace beside the standard's, so that a
+	// broken scaleguard can always be repaired.
+	want := policies.Defaults()
+	want.ExemptNamespaces = append(want.ExemptNamespaces, releaseNamespace)
+	if !apiequality.Semantic.DeepEqual(s, want) {
+		t.Errorf("values.yaml settings differ from the built-in defaults (and the release namespace exempt):\n%+v\n%+v", s, want)
 	}
 }
 

@@ -5,24 +5,20 @@ import (
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
-	"github.com/scaleguard/scaleguard/policies/celpolicy"
 	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
 // install is what a combo's values set of the fields the chart's template
 // sets per install; the zero value is values.yaml's defaults.
 type install struct {
-	noCertManager     bool
-	url               string
-	mutating          admissionregistrationv1.FailurePolicyType
-	validating        admissionregistrationv1.FailurePolicyType
-	timeoutSeconds    int32
-	excludeNamespaces []string
-	optOutLabel       string
+	noCertManager  bool
+	url            string
+	mutating       admissionregistrationv1.FailurePolicyType
+	validating     admissionregistrationv1.FailurePolicyType
+	timeoutSeconds int32
 }
 
 // installs has an entry for every combo.
@@ -33,12 +29,13 @@ var installs = map[string]install{
 	"all-optional-on":   {},
 	"warn-mode-tls12":   {validating: admissionregistrationv1.Ignore},
 	"external-endpoint": {noCertManager: true, url: "https://203.0.113.7:9443"},
-	"webhook-overrides": {timeoutSeconds: 10, mutating: admissionregistrationv1.Fail, excludeNamespaces: []string{"team-a"}, optOutLabel: "example.com/no-scaleguard"},
+	"webhook-overrides": {timeoutSeconds: 10, mutating: admissionregistrationv1.Fail},
 }
 
 // options are the generator's options for release sg in scaleguard-system
-// with these values; labels and the CA bundle are taken from the render
-// (the chart's common labels, as on its Service; the CA of its Secret).
+// with these values; labels, the CA bundle and the settings are taken from
+// the render (the chart's common labels, as on its Service; the CA of its
+// Secret; the settings of its ConfigMap).
 func (in install) options(t *testing.T, objs []map[string]any) configuration.ConfigurationOptions {
 	t.Helper()
 	var labels map[string]string
@@ -56,10 +53,9 @@ func (in install) options(t *testing.T, objs []map[string]any) configuration.Con
 		MutatingFailurePolicy:   cmpOr(in.mutating, admissionregistrationv1.Ignore),
 		ValidatingFailurePolicy: cmpOr(in.validating, admissionregistrationv1.Fail),
 		TimeoutSeconds:          cmpOr(in.timeoutSeconds, 5),
-		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-			{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: append([]string{"kube-system", releaseNamespace}, in.excludeNamespaces...)},
-			{Key: cmpOr(in.optOutLabel, celpolicy.OptOutLabel), Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
-		}},
+		// The namespaceSelector is the one of the settings the chart
+		// renders for scaleguard: one list of exempt namespaces.
+		Settings: renderedSettings(t, objs),
 	}
 	if in.url == "" {
 		o.Service = &admissionregistrationv1.ServiceReference{Namespace: releaseNamespace, Name: "sg-scaleguard-webhook", Port: ptr.To[int32](443)}

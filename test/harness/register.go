@@ -25,10 +25,11 @@ type WebhookConfigs struct {
 }
 
 // NewWebhookConfigs returns the configurations as installed, with the
-// matchConditions of settings s — what `scaleguard serve` keeps in them —
-// or, with s nil, none: every write of the matched kinds is then sent.
+// namespaceSelector and matchConditions of settings s — what `scaleguard
+// serve` keeps in them — or, with s nil, the default settings' selector and
+// no conditions: every write of the matched kinds is then sent.
 func NewWebhookConfigs(s *policies.Settings) WebhookConfigs {
-	m, v := configuration.Configurations(configuration.ConfigurationOptions{Settings: s})
+	m, v := configuration.Configurations(configuration.ConfigurationOptions{Settings: s, MatchConditions: s != nil})
 	return WebhookConfigs{Mutating: m, Validating: v}
 }
 

@@ -38,29 +38,22 @@ type ConfigurationOptions struct {
 	// MutatingFailurePolicy and ValidatingFailurePolicy; Ignore and Fail
 	// when empty.
 	MutatingFailurePolicy, ValidatingFailurePolicy admissionregistrationv1.FailurePolicyType
-	// NamespaceSelector of every webhook; DefaultNamespaceSelector when nil.
-	NamespaceSelector *metav1.LabelSelector
-	// Settings, when not nil, give every webhook the matchConditions that
-	// keep writes the rules have nothing to say about inside the API
+	// Settings say which namespaces are exempt: every webhook's
+	// namespaceSelector leaves them out (celpolicy.NamespaceSelector, the
+	// same definition as policies.NamespaceExempt). policies.Defaults()
+	// when nil.
+	Settings *policies.Settings
+	// MatchConditions gives every webhook the matchConditions of Settings
+	// that keep writes the rules have nothing to say about inside the API
 	// server (celpolicy.MatchConditions). Without them, every write of the
 	// matched kinds is sent.
-	Settings *policies.Settings
+	MatchConditions bool
 }
 
 // DefaultService is the Service config/ and the chart's default install
 // name.
 func DefaultService() *admissionregistrationv1.ServiceReference {
 	return &admissionregistrationv1.ServiceReference{Namespace: "scaleguard-system", Name: "scaleguard-webhook-service", Port: ptr.To[int32](443)}
-}
-
-// DefaultNamespaceSelector leaves out kube-system and every namespace
-// labelled scaleguard.io/ignore=true (scaleguard's own namespace is, so
-// that a failed roll-out of scaleguard can always be repaired).
-func DefaultNamespaceSelector() *metav1.LabelSelector {
-	return &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
-		{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system"}},
-		{Key: celpolicy.OptOutLabel, Operator: metav1.LabelSelectorOpNotIn, Values: []string{"true"}},
-	}}
 }
 
 // Paths the API server calls, one per webhook.
@@ -102,8 +95,9 @@ var (
 	}
 )
 
-// Configurations builds both configurations. scaleguard keeps their matchConditions in
-// step with its settings from the same conditions (webhook.ConditionsSync).
+// Configurations builds both configurations. scaleguard keeps their
+// matchConditions and namespaceSelectors in step with its settings from the
+// same functions (webhook.ConditionsSync).
 func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
 	if o.Name == "" {
 		o.Name = "scaleguard"
@@ -121,9 +115,11 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 	if o.ValidatingFailurePolicy == "" {
 		o.ValidatingFailurePolicy = admissionregistrationv1.Fail
 	}
-	if o.NamespaceSelector == nil {
-		o.NamespaceSelector = DefaultNamespaceSelector()
+	if o.Settings == nil {
+		defaults := policies.Defaults()
+		o.Settings = &defaults
 	}
+	selector := celpolicy.NamespaceSelector(o.Settings)
 	meta := metav1.ObjectMeta{Name: o.Name, Labels: o.Labels, Annotations: o.Annotations}
 	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration"},
@@ -136,7 +132,7 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 			ClientConfig:            o.clientConfig(w.path),
 			Rules:                   w.rules(),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
-			NamespaceSelector:       o.NamespaceSelector.DeepCopy(),
+			NamespaceSelector:       selector.DeepCopy(),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
 			TimeoutSeconds:          ptr.To(o.TimeoutSeconds),
 			FailurePolicy:           ptr.To(o.MutatingFailurePolicy),
@@ -157,7 +153,7 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 			ClientConfig:            o.clientConfig(w.path),
 			Rules:                   w.rules(),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
-			NamespaceSelector:       o.NamespaceSelector.DeepCopy(),
+			NamespaceSelector:       selector.DeepCopy(),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
 			TimeoutSeconds:          ptr.To(o.TimeoutSeconds),
 			FailurePolicy:           ptr.To(o.ValidatingFailurePolicy),
@@ -200,7 +196,7 @@ func (o ConfigurationOptions) clientConfig(path string) admissionregistrationv1.
 }
 
 func (o ConfigurationOptions) matchConditions(w celpolicy.Webhook) []admissionregistrationv1.MatchCondition {
-	if o.Settings == nil {
+	if !o.MatchConditions {
 		return nil
 	}
 	return celpolicy.MatchConditions(w, o.Settings)

@@ -63,17 +63,42 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
-The namespaces scaleguard never judges: kube-system, the release namespace
-(so a broken scaleguard can always be repaired), the configured ones, and any
-namespace labelled to opt out.
+The settings scaleguard runs with: .Values.settings, with the namespaces the
+chart always exempts (kube-system, and the release namespace, so that a
+broken scaleguard can always be repaired) and webhook.excludeNamespaces
+added to exemptNamespaces, and webhook.optOutLabel, when set, as
+optOutLabel. Both are values of older charts, kept so their values files
+still work: the settings are the one list every part of scaleguard reads.
+*/}}
+{{- define "scaleguard.settings" -}}
+{{- $settings := deepCopy .Values.settings -}}
+{{- $names := concat ($settings.exemptNamespaces | default list) (list "kube-system" .Release.Namespace) (.Values.webhook.excludeNamespaces | default list) | uniq -}}
+{{- $_ := set $settings "exemptNamespaces" $names -}}
+{{- $label := $settings.optOutLabel | default "scaleguard.io/ignore" -}}
+{{- with .Values.webhook.optOutLabel -}}
+{{- if and $settings.optOutLabel (ne $settings.optOutLabel "scaleguard.io/ignore") (ne $settings.optOutLabel .) -}}
+{{- fail (printf "webhook.optOutLabel (%s) and settings.optOutLabel (%s) name different labels: set settings.optOutLabel only" . $settings.optOutLabel) -}}
+{{- end -}}
+{{- $label = . -}}
+{{- end -}}
+{{- $_ := set $settings "optOutLabel" $label -}}
+{{- toYaml $settings -}}
+{{- end -}}
+
+{{/*
+The namespaces scaleguard never judges, as a namespaceSelector: those the
+settings exempt by name, and those labelled with the settings' opt-out
+label set to "true" — what celpolicy.NamespaceSelector makes of the same
+settings.
 */}}
 {{- define "scaleguard.namespaceSelector" -}}
+{{- $settings := include "scaleguard.settings" . | fromYaml -}}
 namespaceSelector:
   matchExpressions:
   - key: kubernetes.io/metadata.name
     operator: NotIn
-    values: {{ concat (list "kube-system" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq | toJson }}
-  - key: {{ .Values.webhook.optOutLabel }}
+    values: {{ $settings.exemptNamespaces | toJson }}
+  - key: {{ $settings.optOutLabel }}
     operator: NotIn
     values: ["true"]
 {{- end -}}
