@@ -1,6 +1,7 @@
 // Package cluster is scaleguard's informer-backed view of the cluster: the
 // Deployments, StatefulSets, HPAs, LimitRanges and Namespaces the rules
-// judge an object against, each held reduced to what the rules read, plus
+// judge an object against (and the VerticalPodAutoscalers, when the cluster
+// serves them: see vpaWatch), each held reduced to what the rules read, plus
 // the metrics APIServices and API discovery. A View implements
 // policies.Cluster for the webhook, and hands the same informers to the
 // audit as a client.Reader.
@@ -64,6 +65,7 @@ type View struct {
 	informers informers
 	live      *liveLimitRanges
 	scale     *scaleDiscovery
+	vpa       *vpaWatch
 	// mgr hosts leader election and the audit's runnables; its cache holds
 	// only what the audit reads beyond the view's informers.
 	mgr manager.Manager
@@ -126,7 +128,8 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
-	return &View{informers: in, live: &liveLimitRanges{client: cs.CoreV1(), now: time.Now}, scale: scale, mgr: mgr, log: o.Log}, nil
+	vpa := &vpaWatch{dyn: dyn, discovery: scale.client, interval: scale.ttl, log: o.Log}
+	return &View{informers: in, live: &liveLimitRanges{client: cs.CoreV1(), now: time.Now}, scale: scale, vpa: vpa, mgr: mgr, log: o.Log}, nil
 }
 
 // Start runs the informers, and the manager with its leader election,
@@ -137,6 +140,7 @@ func (v *View) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	v.informers.run(ctx)
+	go v.vpa.run(ctx)
 	go v.logSynced(ctx, time.Now())
 	return v.mgr.Start(ctx)
 }

@@ -26,6 +26,9 @@ type Cluster interface {
 	// HPAsFor returns the HPAs in namespace whose scaleTargetRef names
 	// kind/name.
 	HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
+	// VPAsFor returns the VerticalPodAutoscalers in namespace whose
+	// targetRef names kind/name; none when the cluster does not serve them.
+	VPAsFor(namespace, kind, name string) ([]*VPA, error)
 	// Scalable reports whether objects of apiVersion/kind have a /scale
 	// subresource.
 	Scalable(apiVersion, kind string) (bool, error)

@@ -94,7 +94,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	}
 	isWorkload := gv.Group == "apps" && (ref.Kind == KindDeployment || ref.Kind == KindStatefulSet)
 	var target *Workload
-	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling)) {
+	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(HPAVPAConflict)) {
 		var err error
 		target, err = c.Workload(ns, ref.Kind, ref.Name)
 		switch {
@@ -130,6 +130,9 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 		if on(CostCeiling) {
 			out = append(out, costCeiling(hpa, target, s.Rules.CostCeiling)...)
 		}
+	}
+	if on(HPAVPAConflict) {
+		out = append(out, hpaVPAConflict(hpa, target, c)...)
 	}
 	if on(MetricsAvailable) {
 		out = append(out, metricsAvailable(hpa, c)...)

@@ -264,8 +264,9 @@ func (unknownCluster) Workload(string, string, string) (*Workload, error) {
 func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return nil, ErrUnknown
 }
-func (unknownCluster) Scalable(string, string) (bool, error)    { return false, ErrUnknown }
-func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, ErrUnknown }
+func (unknownCluster) Scalable(string, string) (bool, error)          { return false, ErrUnknown }
+func (unknownCluster) MetricsAPIAvailable(string) (bool, error)       { return false, ErrUnknown }
+func (unknownCluster) VPAsFor(string, string, string) ([]*VPA, error) { return nil, ErrUnknown }
 
 func TestUnknownClusterNeverDenies(t *testing.T) {
 	s := Defaults()

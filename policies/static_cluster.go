@@ -12,6 +12,7 @@ type StaticCluster struct {
 	limitRanges map[string][]corev1.LimitRange
 	workloads   map[string]*Workload
 	hpas        map[string][]*autoscalingv2.HorizontalPodAutoscaler
+	vpas        map[string][]*VPA
 	// MetricsAPIs answers MetricsAPIAvailable; a group it does not list is
 	// taken as available, since files say nothing about the API server.
 	MetricsAPIs map[string]bool
@@ -26,6 +27,7 @@ func NewStaticCluster() *StaticCluster {
 		limitRanges: map[string][]corev1.LimitRange{},
 		workloads:   map[string]*Workload{},
 		hpas:        map[string][]*autoscalingv2.HorizontalPodAutoscaler{},
+		vpas:        map[string][]*VPA{},
 	}
 }
 
@@ -48,6 +50,15 @@ func (c *StaticCluster) AddHPA(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 	c.hpas[k] = append(c.hpas[k], hpa)
 }
 
+// AddVPA adds a VerticalPodAutoscaler; one without a targetRef targets
+// nothing.
+func (c *StaticCluster) AddVPA(v *VPA) {
+	if ref := v.Spec.TargetRef; ref != nil {
+		k := key(v.Namespace, ref.Kind, ref.Name)
+		c.vpas[k] = append(c.vpas[k], v)
+	}
+}
+
 // LimitRanges implements Cluster.
 func (c *StaticCluster) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	return c.limitRanges[namespace], nil
@@ -61,6 +72,11 @@ func (c *StaticCluster) Workload(namespace, kind, name string) (*Workload, error
 // HPAsFor implements Cluster.
 func (c *StaticCluster) HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return c.hpas[key(namespace, kind, name)], nil
+}
+
+// VPAsFor implements Cluster.
+func (c *StaticCluster) VPAsFor(namespace, kind, name string) ([]*VPA, error) {
+	return c.vpas[key(namespace, kind, name)], nil
 }
 
 // Scalable implements Cluster.

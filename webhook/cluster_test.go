@@ -57,6 +57,9 @@ func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.Horizont
 }
 func (unknownCluster) Scalable(string, string) (bool, error)    { return false, policies.ErrUnknown }
 func (unknownCluster) MetricsAPIAvailable(string) (bool, error) { return false, policies.ErrUnknown }
+func (unknownCluster) VPAsFor(string, string, string) ([]*policies.VPA, error) {
+	return nil, policies.ErrUnknown
+}
 
 // An unsynced view never denies on its own account: the object is judged
 // alone and the warnings say so.
