@@ -124,8 +124,8 @@ func TestWebhookConfigurations(t *testing.T) {
 					hooks = append(hooks, h.(map[string]any))
 				}
 			}
-			if len(hooks) != 4 {
-				t.Fatalf("want 4 webhooks, got %d", len(hooks))
+			if len(hooks) != 5 {
+				t.Fatalf("want 5 webhooks, got %d", len(hooks))
 			}
 			var ca string
 			if combo == "generated-tls" {
