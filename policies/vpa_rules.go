@@ -108,6 +108,32 @@ func hpaVPAConflict(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workload
 	return out
 }
 
+// vpaSetsMemory reports whether a VPA of the HPA's target changes the
+// memory of its running pods. A cluster that cannot answer (or none)
+// answers no: memory-target then behaves as without VPAs.
+func vpaSetsMemory(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) bool {
+	if c == nil {
+		return false
+	}
+	ref := hpa.Spec.ScaleTargetRef
+	vpas, err := c.VPAsFor(hpa.Namespace, ref.Kind, ref.Name)
+	if err != nil || len(vpas) == 0 {
+		return false
+	}
+	var containers []string
+	if ref.Kind == KindDeployment || ref.Kind == KindStatefulSet {
+		if w, err := c.Workload(hpa.Namespace, ref.Kind, ref.Name); err == nil {
+			containers = containerNames(w)
+		}
+	}
+	for _, v := range vpas {
+		if v.ControlsAny(corev1.ResourceMemory, containers) {
+			return true
+		}
+	}
+	return false
+}
+
 // VPAReview is one VerticalPodAutoscaler to evaluate.
 type VPAReview struct {
 	Object *VPA

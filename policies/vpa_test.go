@@ -239,3 +239,29 @@ func TestHPAVPAConflictUnknownCluster(t *testing.T) {
 		t.Errorf("offline without a cluster: want nothing, got %v", got)
 	}
 }
+
+// TestMemoryTargetLeavesVPAMemoryAlone: the standard's memory target is not
+// added beside a VPA that sets memory, and then nothing conflicts; a VPA on
+// cpu only leaves memory to the HPA.
+func TestMemoryTargetLeavesVPAMemoryAlone(t *testing.T) {
+	cpu := utilizationMetric(corev1.ResourceCPU, 70)
+	for name, tc := range map[string]struct {
+		vpa        string
+		wantMemory bool
+	}{
+		"VPA on memory": {`"resourcePolicy":{"containerPolicies":[{"containerName":"*","controlledResources":["memory"]}]}`, false},
+		"VPA on cpu":    {`"resourcePolicy":{"containerPolicies":[{"containerName":"*","controlledResources":["cpu"]}]}`, true},
+		"VPA off":       {`"updatePolicy":{"updateMode":"Off"}`, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := Defaults()
+			s.Rules.HPAVPAConflict.Action = Off
+			c := clusterWith([]Workload{web()})
+			c.AddVPA(vpaFrom(t, vpaJSON(tc.vpa)))
+			r := EvaluateHPA(HPAReview{Object: hpa(withMetrics(cpu)), Cluster: c}, &s)
+			if got := len(findingsOf(r.Findings, MemoryTarget)) > 0; got != tc.wantMemory {
+				t.Errorf("memory-target said something: %v, want %v (%v)", got, tc.wantMemory, r.Findings)
+			}
+		})
+	}
+}
