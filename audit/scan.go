@@ -19,9 +19,11 @@ type Objects struct {
 	Deployments  []appsv1.Deployment
 	StatefulSets []appsv1.StatefulSet
 	HPAs         []autoscalingv2.HorizontalPodAutoscaler
-	// LimitRanges are read only when Scan builds its own view of the
-	// cluster (a nil Cluster); see Snapshot.
+	// LimitRanges and VPAs are read only when Scan builds its own view of
+	// the cluster (a nil Cluster); see Snapshot. The VerticalPodAutoscalers
+	// are not judged themselves: a conflict is reported once, on the HPA.
 	LimitRanges []corev1.LimitRange
+	VPAs        []*policies.VPA
 }
 
 // Finding is one thing a rule says about one stored object.
