@@ -128,7 +128,7 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
-	vpa := &vpaWatch{dyn: dyn, discovery: scale.client, interval: scale.ttl, log: o.Log}
+	vpa := newVPAWatch(dyn, scale.client, scale.ttl, o.Log)
 	return &View{informers: in, live: &liveLimitRanges{client: cs.CoreV1(), now: time.Now}, scale: scale, vpa: vpa, mgr: mgr, log: o.Log}, nil
 }
 

@@ -30,14 +30,20 @@ var vpaGVR = schema.GroupVersionResource{Group: policies.VPAGroup, Version: poli
 // stopped when it goes, and installing the CRD later needs no restart.
 // Until discovery has answered once, or while a started informer has not
 // synced, lookups answer policies.ErrUnknown; when the resource is not
-// served, they answer "no VPAs".
+// served, they answer "no VPAs" and ask for an early check (at most every
+// vpaRecheck), so that an HPA and a VPA applied right after the CRD are
+// judged together within seconds, not after a whole interval.
 type vpaWatch struct {
 	dyn       dynamic.Interface
 	discovery resourceLister
 	interval  time.Duration
 	log       logr.Logger
+	// recheck asks run for a check before the next tick.
+	recheck chan struct{}
 
 	mu sync.Mutex
+	// checkedAt is when discovery last answered.
+	checkedAt time.Time
 	// answered is true once discovery has said whether VPAs are served.
 	answered bool
 	informer toolscache.SharedIndexInformer
@@ -45,7 +51,15 @@ type vpaWatch struct {
 	stop context.CancelFunc
 }
 
-// run checks discovery every interval until ctx ends.
+// vpaRecheck is the least time between two checks a lookup asks for.
+const vpaRecheck = 5 * time.Second
+
+func newVPAWatch(dyn dynamic.Interface, discovery resourceLister, interval time.Duration, log logr.Logger) *vpaWatch {
+	return &vpaWatch{dyn: dyn, discovery: discovery, interval: interval, log: log, recheck: make(chan struct{}, 1)}
+}
+
+// run checks discovery every interval, and when a lookup asks, until ctx
+// ends.
 func (w *vpaWatch) run(ctx context.Context) {
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
@@ -55,6 +69,7 @@ func (w *vpaWatch) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-w.recheck:
 		}
 	}
 }
@@ -69,7 +84,7 @@ func (w *vpaWatch) check(ctx context.Context) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.answered = true
+	w.answered, w.checkedAt = true, time.Now()
 	switch {
 	case served && w.informer == nil:
 		w.log.Info("VerticalPodAutoscalers are served; watching them")
@@ -103,14 +118,18 @@ func (w *vpaWatch) served() (bool, error) {
 }
 
 func (w *vpaWatch) newInformer() toolscache.SharedIndexInformer {
-	i := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{
+	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return w.dyn.Resource(vpaGVR).List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return w.dyn.Resource(vpaGVR).Watch(ctx, o)
 		},
-	}, &unstructured.Unstructured{}, 0, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+	}
+	// The client says whether it can stream the first list as watch events
+	// (client-go's fake cannot, and the informer would wait for them).
+	i := toolscache.NewSharedIndexInformer(toolscache.ToListWatcherWithWatchListSemantics(lw, w.dyn),
+		&unstructured.Unstructured{}, 0, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
 	// SetTransform fails only on a started informer; this one is new.
 	_ = i.SetTransform(transformVPA)
 	return i
@@ -119,12 +138,18 @@ func (w *vpaWatch) newInformer() toolscache.SharedIndexInformer {
 // vpasFor answers policies.Cluster.VPAsFor.
 func (w *vpaWatch) vpasFor(namespace, kind, name string) ([]*policies.VPA, error) {
 	w.mu.Lock()
-	answered, informer := w.answered, w.informer
+	answered, informer, checkedAt := w.answered, w.informer, w.checkedAt
 	w.mu.Unlock()
 	switch {
 	case !answered:
 		return nil, fmt.Errorf("discovery of %s not answered yet: %w", vpas, policies.ErrUnknown)
 	case informer == nil:
+		if time.Since(checkedAt) > vpaRecheck {
+			select {
+			case w.recheck <- struct{}{}:
+			default: // a check is already asked for
+			}
+		}
 		return nil, nil
 	case !informer.HasSynced():
 		return nil, fmt.Errorf("%s not synced yet: %w", vpas, policies.ErrUnknown)
