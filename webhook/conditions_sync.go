@@ -23,7 +23,7 @@ import (
 // config/ install the configurations without conditions, and scaleguard
 // writes them from the same settings its rules read, at start and within a
 // second of every settings reload. It touches nothing but the
-// matchConditions of its own four webhooks, so a CA bundle injected by
+// matchConditions of its own five webhooks, so a CA bundle injected by
 // cert-manager, a failure policy set by Helm or a webhook a user added are
 // left as they are; and it re-writes the conditions if anything else
 // changes them (a `helm upgrade`, a `kubectl apply` of config/).
