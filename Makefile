@@ -96,8 +96,9 @@ bench: ## Benchmarks: each review through scaleguard, the stock controller-runti
 ##@ Test bed (real kube-apiserver, etcd, kubectl, helm built from the module proxy)
 
 .PHONY: tools
-tools: ## Build the pinned test-bed binaries into the cache folder (cold: ~10 min on 2 cores).
+tools: ## Build the pinned test-bed binaries into the cache folder (cold: ~10 min on 2 cores), and copy the pinned CRDs (hack/crds) beside them.
 	hack/build-tools.sh
+	hack/copy-crds.sh
 
 .PHONY: kyverno
 kyverno: ## Build the pinned Kyverno admission controller and copy its CRDs, for bench-apiserver (~5 min on 2 cores).

@@ -19,11 +19,14 @@ type Objects struct {
 	Deployments  []appsv1.Deployment
 	StatefulSets []appsv1.StatefulSet
 	HPAs         []autoscalingv2.HorizontalPodAutoscaler
-	// LimitRanges and Namespaces are read only when Scan builds its own
-	// view of the cluster (a nil Cluster); see Snapshot. A namespace's
-	// labels say whether it opts out (policies.NamespaceExempt).
+	// LimitRanges, Namespaces and VPAs are read only when Scan builds its
+	// own view of the cluster (a nil Cluster); see Snapshot. A namespace's
+	// labels say whether it opts out (policies.NamespaceExempt). The
+	// VerticalPodAutoscalers are not judged themselves: a conflict is
+	// reported once, on the HPA.
 	LimitRanges []corev1.LimitRange
 	Namespaces  []corev1.Namespace
+	VPAs        []*policies.VPA
 }
 
 // Finding is one thing a rule says about one stored object.

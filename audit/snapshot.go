@@ -8,7 +8,7 @@ import (
 )
 
 // Snapshot returns the cluster view made of objs alone: their workloads,
-// HPAs, LimitRanges and Namespaces. It knows nothing of the API server, so
+// HPAs, LimitRanges, Namespaces and VerticalPodAutoscalers. It knows nothing of the API server, so
 // metrics-available and the kind check of custom resources take everything
 // as served; give Scan the webhook's informer-backed view for those.
 func Snapshot(objs Objects) *policies.StaticCluster {
@@ -29,6 +29,9 @@ func Snapshot(objs Objects) *policies.StaticCluster {
 	}
 	for i := range objs.HPAs {
 		c.AddHPA(&objs.HPAs[i])
+	}
+	for _, v := range objs.VPAs {
+		c.AddVPA(v)
 	}
 	return c
 }

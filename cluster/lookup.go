@@ -186,6 +186,11 @@ func hpasFor(idx toolscache.Indexer, namespace, kind, name string) ([]*autoscali
 	return out, nil
 }
 
+// VPAsFor implements policies.Cluster.
+func (v *View) VPAsFor(namespace, kind, name string) ([]*policies.VPA, error) {
+	return v.vpa.vpasFor(namespace, kind, name)
+}
+
 // Scalable implements policies.Cluster through API discovery.
 func (v *View) Scalable(apiVersion, kind string) (bool, error) {
 	// Discovery needs no informer, but waits until the API server has

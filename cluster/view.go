@@ -1,6 +1,7 @@
 // Package cluster is scaleguard's informer-backed view of the cluster: the
 // Deployments, StatefulSets, HPAs, LimitRanges and Namespaces the rules
-// judge an object against, each held reduced to what the rules read, plus
+// judge an object against (and the VerticalPodAutoscalers, when the cluster
+// serves them: see vpaWatch), each held reduced to what the rules read, plus
 // the metrics APIServices and API discovery. A View implements
 // policies.Cluster for the webhook, and hands the same informers to the
 // audit as a client.Reader.
@@ -66,6 +67,7 @@ type View struct {
 	live      *liveLimitRanges
 	direct    *directWorkloads
 	scale     *scaleDiscovery
+	vpa       *vpaWatch
 	// mgr hosts leader election and the audit's runnables; its cache holds
 	// only what the audit reads beyond the view's informers.
 	mgr manager.Manager
@@ -133,6 +135,7 @@ func New(o Options) (*View, error) {
 		live:      &liveLimitRanges{client: cs.CoreV1(), calls: &liveCalls{now: time.Now}},
 		direct:    &directWorkloads{client: cs.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()},
 		scale:     scale,
+		vpa:       newVPAWatch(dyn, scale.client, scale.ttl, o.Log),
 		mgr:       mgr,
 		log:       o.Log,
 	}, nil
@@ -146,6 +149,7 @@ func (v *View) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	v.informers.run(ctx)
+	go v.vpa.run(ctx)
 	go v.logSynced(ctx, time.Now())
 	return v.mgr.Start(ctx)
 }

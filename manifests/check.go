@@ -49,12 +49,14 @@ type object struct {
 	workload  *policies.Workload
 	hpa       *autoscalingv2.HorizontalPodAutoscaler
 	writtenAs string
+	vpa       *policies.VPA
 }
 
 // Check runs the rules over every document. The documents are also the
 // rules' view of the cluster: a LimitRange, a Namespace (its opt-out
-// label), a workload or an HPA in one file counts for the others, as if
-// they were all applied.
+// label), a ResourceQuota, a PodDisruptionBudget, a workload, an HPA or a
+// VerticalPodAutoscaler in one file counts for the others, as if they were
+// all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
 	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
@@ -82,6 +84,8 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 				}
 				res.Fixed = fixed
 			}
+		case o.vpa != nil:
+			res.Findings = policies.EvaluateVPA(policies.VPAReview{Object: o.vpa, Cluster: cluster}, s)
 		}
 		report.Results = append(report.Results, res)
 	}
@@ -135,6 +139,15 @@ func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error)
 		}
 		cluster.AddHPA(hpa)
 		return object{hpa: hpa, writtenAs: writtenAs}, nil
+	case d.APIVersion == policies.VPAGroup+"/"+policies.VPAVersion && d.Kind == policies.KindVPA:
+		// v1 is the one version the VPA's CRD serves (v1beta2 is
+		// served: false since VPA 1.0).
+		vpa, err := policies.DecodeVPA(d.JSON)
+		if err != nil {
+			return object{}, &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: %w", d.Kind, d.Name, err)}
+		}
+		cluster.AddVPA(vpa)
+		return object{vpa: vpa}, nil
 	}
 	return object{}, nil
 }

@@ -36,6 +36,9 @@ type Cluster interface {
 	Workloads(namespace string) ([]*Workload, error)
 	// HPAs returns the HPAs of a namespace.
 	HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
+	// VPAsFor returns the VerticalPodAutoscalers in namespace whose
+	// targetRef names kind/name; none when the cluster does not serve them.
+	VPAsFor(namespace, kind, name string) ([]*VPA, error)
 	// Scalable reports whether objects of apiVersion/kind have a /scale
 	// subresource.
 	Scalable(apiVersion, kind string) (bool, error)

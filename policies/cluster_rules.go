@@ -94,7 +94,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	}
 	isWorkload := gv.Group == "apps" && (ref.Kind == KindDeployment || ref.Kind == KindStatefulSet)
 	var target *Workload
-	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(QuotaCeiling) || on(DrainAtMinimum) || on(SelectorOverlap)) {
+	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(QuotaCeiling) || on(DrainAtMinimum) || on(SelectorOverlap) || on(HPAVPAConflict)) {
 		var err error
 		target, err = c.Workload(ns, ref.Kind, ref.Name)
 		switch {
@@ -138,6 +138,9 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 		if on(SelectorOverlap) {
 			out = append(out, selectorOverlap(hpa, target, c)...)
 		}
+	}
+	if on(HPAVPAConflict) {
+		out = append(out, hpaVPAConflict(hpa, target, c)...)
 	}
 	if on(MetricsAvailable) {
 		out = append(out, metricsAvailable(hpa, c)...)

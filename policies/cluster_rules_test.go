@@ -318,6 +318,7 @@ func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudg
 	return nil, ErrUnknown
 }
 func (unknownCluster) NamespaceLabels(string) (map[string]string, error) { return nil, ErrUnknown }
+func (unknownCluster) VPAsFor(string, string, string) ([]*VPA, error)    { return nil, ErrUnknown }
 
 func TestUnknownClusterNeverDenies(t *testing.T) {
 	s := Defaults()

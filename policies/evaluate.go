@@ -85,7 +85,9 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 		}
 		mutate(MinReplicas, m)
 	}
-	if on(MemoryTarget) {
+	// A memory target beside a VPA that sets memory would start the fight
+	// hpa-vpa-conflict refuses: the VPA already answers memory pressure.
+	if on(MemoryTarget) && !vpaSetsMemory(obj, r.Cluster) {
 		mutate(MemoryTarget, memoryTargetRule(obj, s.Rules.MemoryTarget.AverageUtilization))
 	}
 	if on(BehaviorDefaults) {

@@ -15,6 +15,7 @@ const (
 	TargetRequests       = "target-requests"
 	UtilizationReachable = "utilization-reachable"
 	HPAReplicasConflict  = "hpa-replicas-conflict"
+	HPAVPAConflict       = "hpa-vpa-conflict"
 	DuplicateHPA         = "duplicate-hpa"
 	ScaleTargetKind      = "scale-target-kind"
 	CostCeiling          = "cost-ceiling"
@@ -60,6 +61,8 @@ var catalogue = []RuleInfo{
 		"the target requests every resource the HPA's metrics measure"},
 	{UtilizationReachable, []string{KindHPA, KindDeployment, KindStatefulSet}, []Action{Deny, Warn, Off},
 		"a utilization target the pods can reach under their limits"},
+	{HPAVPAConflict, []string{KindHPA, KindVPA}, []Action{Deny, Warn, Off},
+		"no VerticalPodAutoscaler changes the cpu or memory an HPA scales on"},
 	{MetricsAvailable, []string{KindHPA}, []Action{Warn, Deny, Off},
 		"the cluster serves the metrics APIs the HPA needs"},
 	{CostCeiling, []string{KindHPA}, []Action{Off, Warn, Deny},

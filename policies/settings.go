@@ -85,6 +85,7 @@ type RuleSettings struct {
 	UtilizationReachable ActionSetting               `json:"utilization-reachable"`
 	HPAReplicasConflict  ActionSetting               `json:"hpa-replicas-conflict"`
 	DuplicateHPA         ActionSetting               `json:"duplicate-hpa"`
+	HPAVPAConflict       ActionSetting               `json:"hpa-vpa-conflict"`
 	ScaleTargetKind      ActionSetting               `json:"scale-target-kind"`
 	CostCeiling          CostCeilingSettings         `json:"cost-ceiling"`
 	MetricsAvailable     ActionSetting               `json:"metrics-available"`
@@ -188,6 +189,7 @@ func Defaults() Settings {
 			UtilizationReachable: ActionSetting{Deny},
 			HPAReplicasConflict:  ActionSetting{Warn},
 			DuplicateHPA:         ActionSetting{Deny},
+			HPAVPAConflict:       ActionSetting{Deny},
 			ScaleTargetKind:      ActionSetting{Deny},
 			CostCeiling: CostCeilingSettings{
 				ActionSetting:      ActionSetting{Off},
@@ -407,6 +409,8 @@ func (s *Settings) Action(id string) Action {
 		return r.HPAReplicasConflict.Action
 	case DuplicateHPA:
 		return r.DuplicateHPA.Action
+	case HPAVPAConflict:
+		return r.HPAVPAConflict.Action
 	case ScaleTargetKind:
 		return r.ScaleTargetKind.Action
 	case CostCeiling:

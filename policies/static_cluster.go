@@ -20,6 +20,7 @@ type StaticCluster struct {
 	hpas        map[string][]*autoscalingv2.HorizontalPodAutoscaler
 	quotas      map[string][]corev1.ResourceQuota
 	pdbs        map[string][]policyv1.PodDisruptionBudget
+	vpas        map[string][]*VPA
 	// MetricsAPIs answers MetricsAPIAvailable; a group it does not list is
 	// taken as available, since files say nothing about the API server.
 	MetricsAPIs map[string]bool
@@ -41,6 +42,7 @@ func NewStaticCluster() *StaticCluster {
 		hpas:        map[string][]*autoscalingv2.HorizontalPodAutoscaler{},
 		quotas:      map[string][]corev1.ResourceQuota{},
 		pdbs:        map[string][]policyv1.PodDisruptionBudget{},
+		vpas:        map[string][]*VPA{},
 	}
 }
 
@@ -91,6 +93,15 @@ func (c *StaticCluster) AddHPA(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 	c.hpas[k] = append(c.hpas[k], hpa)
 }
 
+// AddVPA adds a VerticalPodAutoscaler; one without a targetRef targets
+// nothing.
+func (c *StaticCluster) AddVPA(v *VPA) {
+	if ref := v.Spec.TargetRef; ref != nil {
+		k := key(v.Namespace, ref.Kind, ref.Name)
+		c.vpas[k] = append(c.vpas[k], v)
+	}
+}
+
 // LimitRanges implements Cluster.
 func (c *StaticCluster) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	return c.limitRanges[namespace], nil
@@ -109,6 +120,11 @@ func (c *StaticCluster) Workload(namespace, kind, name string) (*Workload, error
 // HPAsFor implements Cluster.
 func (c *StaticCluster) HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return c.hpas[key(namespace, kind, name)], nil
+}
+
+// VPAsFor implements Cluster.
+func (c *StaticCluster) VPAsFor(namespace, kind, name string) ([]*VPA, error) {
+	return c.vpas[key(namespace, kind, name)], nil
 }
 
 // Scalable implements Cluster.

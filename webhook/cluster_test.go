@@ -73,6 +73,9 @@ func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {
 func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudget, error) {
 	return nil, policies.ErrUnknown
 }
+func (unknownCluster) VPAsFor(string, string, string) ([]*policies.VPA, error) {
+	return nil, policies.ErrUnknown
+}
 
 // An unsynced view never denies on its own account: the object is judged
 // alone and the warnings say so.

@@ -27,7 +27,7 @@ import (
 // read, at start and within a second of every settings reload — so a
 // namespace added to exemptNamespaces, or a new optOutLabel, is left out by
 // the API server as by the rules (policies.NamespaceExempt). It touches
-// nothing but the matchConditions and namespaceSelector of its own four
+// nothing but the matchConditions and namespaceSelector of its own five
 // webhooks, so a CA bundle injected by cert-manager, a failure policy set
 // by Helm or a webhook a user added are left as they are; and it re-writes
 // them if anything else changes them (a `helm upgrade`, a `kubectl apply`

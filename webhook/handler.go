@@ -22,6 +22,7 @@ const (
 	PathValidateHPA      = configuration.PathValidateHPA
 	PathMutateWorkload   = configuration.PathMutateWorkload
 	PathValidateWorkload = configuration.PathValidateWorkload
+	PathValidateVPA      = configuration.PathValidateVPA
 )
 
 // SettingsSource gives the settings in force now. The settings file can be

@@ -10,7 +10,7 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// Webhook names one of scaleguard's four webhooks, by the name it has in
+// Webhook names one of scaleguard's five webhooks, by the name it has in
 // the webhook configurations.
 type Webhook string
 
@@ -19,10 +19,11 @@ const (
 	HPAValidate      Webhook = "hpa.validate.scaleguard.io"
 	WorkloadMutate   Webhook = "workload.mutate.scaleguard.io"
 	WorkloadValidate Webhook = "workload.validate.scaleguard.io"
+	VPAValidate      Webhook = "vpa.validate.scaleguard.io"
 )
 
-// Webhooks lists the four, mutating first.
-var Webhooks = []Webhook{HPAMutate, WorkloadMutate, HPAValidate, WorkloadValidate}
+// Webhooks lists the five, mutating first.
+var Webhooks = []Webhook{HPAMutate, WorkloadMutate, HPAValidate, WorkloadValidate, VPAValidate}
 
 // Names of the conditions, as the API server reports them (a skipped call is
 // counted by the first condition that was false).
@@ -58,6 +59,8 @@ func MatchConditions(w Webhook, s *policies.Settings) []admissionregistrationv1.
 		expr = workloadMutateCondition(s)
 	case WorkloadValidate:
 		expr = workloadValidateCondition(s)
+	case VPAValidate:
+		expr = vpaValidateCondition(s)
 	default:
 		panic(fmt.Sprintf("celpolicy: unknown webhook %q", w))
 	}
@@ -287,4 +290,26 @@ func requestsLacking(resources []corev1.ResourceName) string {
 func behaviorDiffers(b policies.BehaviorDefaultsSettings) string {
 	st := behaviorOf("object", b)
 	return anyOf(st.none, st.up, st.down, when(st.fill != "false", st.fill))
+}
+
+// vpaValidateCondition mirrors policies.EvaluateVPA, whose one rule is
+// hpa-vpa-conflict: a VerticalPodAutoscaler is sent on CREATE, and on an
+// UPDATE that changes its spec or a scaleguard.io/ annotation, unless its
+// updateMode is Off or Initial (policies.VPA.UpdatesRunningPods), which
+// can never conflict. The mode is compared only when it is a string, so
+// an odd object is sent rather than failing the condition.
+func vpaValidateCondition(s *policies.Settings) string {
+	if !on(s, policies.HPAVPAConflict) {
+		return never
+	}
+	mode := "object.?spec.?updatePolicy.?updateMode.orValue('')"
+	passive := "type(" + mode + ") == string && " + mode + " in " +
+		stringList([]string{policies.VPAUpdateModeOff, policies.VPAUpdateModeInitial})
+	return "!(" + passive + ") && (" + anyOf(
+		isCreate,
+		isUpdate+" && ("+anyOf(
+			"object.?spec.orValue({}) != oldObject.?spec.orValue({})",
+			ownAnnotationsChanged(),
+		)+")",
+	) + ")"
 }

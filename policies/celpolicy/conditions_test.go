@@ -533,7 +533,7 @@ func TestOddObjectsNeverFailTheConditions(t *testing.T) {
 // a Deployment and an HPA to the conditions — a typed object, whatever
 // fields are set or missing — and fails if any condition of any webhook
 // cannot be evaluated on it, as a create or as an update of the corpus's
-// first object.
+// first object; and each input as a VerticalPodAutoscaler.
 func FuzzConditionsNeverFail(f *testing.F) {
 	s := policies.Defaults()
 	matchers := map[Webhook]matchconditions.Matcher{}
@@ -570,6 +570,16 @@ func FuzzConditionsNeverFail(f *testing.F) {
 				call{op: admission.Update, obj: c.obj, old: c.old}.matches(t, matchers[w])
 				call{op: admission.Update, obj: c.old, old: c.obj}.matches(t, matchers[w])
 			}
+		}
+		// A VerticalPodAutoscaler is a custom resource: CEL sees whatever
+		// JSON object its schema admitted.
+		var vpa map[string]any
+		if json.Unmarshal(data, &vpa) == nil && vpa != nil {
+			u := &unstructured.Unstructured{Object: vpa}
+			u.SetAPIVersion("autoscaling.k8s.io/v1")
+			u.SetKind(policies.KindVPA)
+			call{op: admission.Create, obj: u}.matches(t, matchers[VPAValidate])
+			call{op: admission.Update, obj: u, old: u}.matches(t, matchers[VPAValidate])
 		}
 	})
 }

@@ -32,18 +32,9 @@ func AssetsDir() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		cmd := exec.Command("bash", filepath.Join(root, buildScript), "--print-dir")
-		cmd.Dir = root
-		out, err := cmd.Output()
-		if err != nil {
-			var stderr string
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = strings.TrimSpace(string(ee.Stderr))
-			}
-			return "", fmt.Errorf("%s --print-dir: %w: %s", buildScript, err, stderr)
+		if dir, err = printDir(root, buildScript); err != nil {
+			return "", err
 		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		dir = strings.TrimSpace(lines[len(lines)-1])
 		source = buildScript + " --print-dir"
 	}
 	var missing []string
@@ -58,6 +49,46 @@ func AssetsDir() (string, error) {
 			ErrToolsMissing, strings.Join(missing, ", "), dir, source)
 	}
 	return dir, nil
+}
+
+// printDir asks a cache script of the repository for its folder.
+func printDir(root, script string) (string, error) {
+	cmd := exec.Command("bash", filepath.Join(root, script), "--print-dir")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = strings.TrimSpace(string(ee.Stderr))
+		}
+		return "", fmt.Errorf("%s --print-dir: %w: %s", script, err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1]), nil
+}
+
+// crdScript copies the CRDs pinned in hack/crds/go.mod (the
+// VerticalPodAutoscaler's, KEDA's ScaledObject) and alone knows where they
+// are cached. `make tools` runs it.
+const crdScript = "hack/copy-crds.sh"
+
+// CRDFile returns the path of a CRD file crdScript copied, by its file name
+// ("vpa-v1-crd-gen.yaml", "keda.sh_scaledobjects.yaml"), or an error
+// wrapping ErrToolsMissing when it has not been copied.
+func CRDFile(name string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := printDir(root, crdScript)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("%w: %s missing (run `make tools`, which runs %s)", ErrToolsMissing, path, crdScript)
+	}
+	return path, nil
 }
 
 // repoRoot walks up from the working directory (a test's package folder) to

@@ -62,6 +62,7 @@ const (
 	PathValidateHPA      = "/validate/hpa"
 	PathMutateWorkload   = "/mutate/workload"
 	PathValidateWorkload = "/validate/workload"
+	PathValidateVPA      = "/validate/vpa"
 )
 
 // webhookSpec is what differs between the four webhooks.
@@ -81,6 +82,10 @@ var (
 	// deployments/scale, which the HPA controller writes and must never
 	// wait on.
 	workloadResources = []string{"deployments", "statefulsets"}
+	// The VerticalPodAutoscaler is a CRD: a rule for a resource the
+	// cluster does not serve matches nothing, and starts matching when the
+	// CRD is installed.
+	vpaResources = []string{"verticalpodautoscalers"}
 )
 
 var (
@@ -92,6 +97,7 @@ var (
 	validatingWebhooks = []webhookSpec{
 		{celpolicy.HPAValidate, PathValidateHPA, "autoscaling", "v2", hpaResources, createUpdate},
 		{celpolicy.WorkloadValidate, PathValidateWorkload, "apps", "v1", workloadResources, createUpdate},
+		{celpolicy.VPAValidate, PathValidateVPA, policies.VPAGroup, policies.VPAVersion, vpaResources, createUpdate},
 	}
 )
 
