@@ -123,7 +123,7 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 	// is exactly what the audit is there to show.
 	enforced := *s
 	enforced.Mode = policies.Enforce
-	sc := scanner{s: &enforced, cluster: cluster, res: Result{Namespaces: map[string]NamespaceSummary{}}}
+	sc := scanner{s: &enforced, cluster: newScanCluster(cluster), res: Result{Namespaces: map[string]NamespaceSummary{}}}
 
 	for i := range objs.Deployments {
 		d := &objs.Deployments[i]
@@ -135,7 +135,14 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 		w, _ := policies.WorkloadOf(st)
 		sc.workload(w, "apps/v1")
 	}
-	for i := range objs.HPAs {
+	// Namespace by namespace, so that scanCluster holds one namespace's
+	// lookups at a time.
+	order := make([]int, len(objs.HPAs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(objs.HPAs[a].Namespace, objs.HPAs[b].Namespace) })
+	for _, i := range order {
 		sc.hpa(&objs.HPAs[i])
 	}
 	slices.SortStableFunc(sc.res.Findings, func(a, b Finding) int {

@@ -11,6 +11,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
@@ -36,7 +37,7 @@ type entry struct {
 	// replicas is a workload's spec.replicas.
 	replicas *int32
 	// selector is a workload's pod selector as its scale subresource
-	// reports it (policies.ScaleSelector), e.g. "app=web".
+	// reports it (policies.ScaleSelector), e.g. "app=web"; "" for none.
 	selector string
 	// kept is the protobuf of a workload's reduced pod spec, or of an HPA's
 	// spec.
@@ -117,7 +118,9 @@ func workloadEntry(m *metav1.ObjectMeta, replicas *int32, selector *metav1.Label
 	}
 	e := newEntry(m, kept)
 	e.replicas = replicas
-	e.selector = policies.ScaleSelector(selector)
+	if sel := policies.ScaleSelector(selector); sel != nil {
+		e.selector = sel.String()
+	}
 	return e, nil
 }
 
@@ -222,7 +225,11 @@ func (e *entry) statefulSet() (*appsv1.StatefulSet, error) {
 
 // workload is the rules' view of a workload entry whose template is t.
 func (e *entry) workload(kind string, t corev1.PodTemplateSpec) *policies.Workload {
-	return &policies.Workload{Kind: kind, Meta: e.objectMeta(), Replicas: copyInt32(e.replicas), Template: &t, Selector: e.selector}
+	w := &policies.Workload{Kind: kind, Meta: e.objectMeta(), Replicas: copyInt32(e.replicas), Template: &t}
+	if sel, err := labels.Parse(e.selector); err == nil && e.selector != "" {
+		w.Selector = sel
+	}
+	return w
 }
 
 // labelSelector turns the kept selector back into a label selector that

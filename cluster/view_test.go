@@ -211,7 +211,7 @@ func TestView(t *testing.T) {
 			t.Fatal(err)
 		}
 		if d.Spec.Template.Spec.Containers[0].Image != "" || d.ManagedFields != nil || *d.Spec.Replicas != 3 ||
-			policies.ScaleSelector(d.Spec.Selector) != "app=web" || d.Spec.Template.Labels["app"] != "web" {
+			policies.ScaleSelector(d.Spec.Selector).String() != "app=web" || d.Spec.Template.Labels["app"] != "web" {
 			t.Errorf("the cached Deployment keeps what no rule reads, or lost what they do: %+v", d)
 		}
 		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "none"}, &d); !apierrors.IsNotFound(err) {

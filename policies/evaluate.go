@@ -7,6 +7,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -138,10 +139,9 @@ type Workload struct {
 	Meta     metav1.ObjectMeta
 	Replicas *int32
 	Template *corev1.PodTemplateSpec
-	// Selector is the pod selector as the scale subresource reports it to
-	// the HPA controller (status.selector: the label selector's string
-	// form), "" when it selects nothing.
-	Selector string
+	// Selector is the pod selector the scale subresource reports to the
+	// HPA controller (ScaleSelector); nil when it reports none.
+	Selector labels.Selector
 }
 
 // WorkloadOf returns the workload view of a Deployment or StatefulSet.
@@ -271,12 +271,14 @@ func softenExisting(fs, old Findings) Findings {
 // ScaleSelector is a workload's selector as its scale subresource reports
 // it (k8s.io/kubernetes pkg/registry/apps/deployment/storage and
 // statefulset/storage, scaleFromDeployment and scaleFromStatefulSet:
-// metav1.LabelSelectorAsSelector(spec.selector).String()); "" for a
-// selector that selects nothing or cannot be converted.
-func ScaleSelector(s *metav1.LabelSelector) string {
+// metav1.LabelSelectorAsSelector(spec.selector).String()), which the HPA
+// controller parses back (validateAndParseSelector). Nil when that string
+// is empty, which the controller refuses ("selector is required"), or when
+// the selector cannot be converted.
+func ScaleSelector(s *metav1.LabelSelector) labels.Selector {
 	sel, err := metav1.LabelSelectorAsSelector(s)
-	if err != nil {
-		return ""
+	if err != nil || sel.String() == "" {
+		return nil
 	}
-	return sel.String()
+	return sel
 }

@@ -27,8 +27,8 @@ import (
 // other kinds (bare pods, Jobs, ReplicaSets of no Deployment) are not in
 // the view and not judged.
 func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workload, c Cluster) Findings {
-	sel, err := labels.Parse(target.Selector)
-	if err != nil || target.Selector == "" {
+	sel := target.Selector
+	if sel == nil {
 		return nil
 	}
 	ns := target.Meta.Namespace
@@ -36,17 +36,21 @@ func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workloa
 	if err != nil {
 		return Findings{notChecked(SelectorOverlap, "the namespace's workloads", err)}
 	}
-	same := func(a *Workload, kind, name string) bool { return a.Kind == kind && a.Meta.Name == name }
+	byKey := make(map[string]*Workload, len(workloads))
+	for _, w := range workloads {
+		byKey[w.Kind+"/"+w.Meta.Name] = w
+	}
+	self := target.Kind + "/" + target.Meta.Name
 	counted := []*Workload{target}
 	var out Findings
 	for _, w := range workloads {
-		if same(w, target.Kind, target.Meta.Name) || !sel.Matches(labels.Set(w.Template.Labels)) {
+		if w.Kind+"/"+w.Meta.Name == self || !sel.Matches(labels.Set(w.Template.Labels)) {
 			continue
 		}
 		counted = append(counted, w)
 		out = append(out, Finding{Rule: SelectorOverlap, Action: Warn, Path: pathScaleTargetRef,
 			Message: fmt.Sprintf("the selector of %s %q (%s) also matches the pods of %s %q: the HPA averages their usage with its own pods' and scales %q for their load; give the two workloads a label that tells their pods apart",
-				target.Kind, target.Meta.Name, target.Selector, w.Kind, w.Meta.Name, target.Meta.Name)})
+				target.Kind, target.Meta.Name, sel, w.Kind, w.Meta.Name, target.Meta.Name)})
 	}
 	others, err := c.HPAs(ns)
 	if err != nil {
@@ -55,24 +59,12 @@ func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workloa
 	ref := hpa.Spec.ScaleTargetRef
 	for _, o := range others {
 		oref := o.Spec.ScaleTargetRef
-		if o.Name == hpa.Name || (oref.Kind == ref.Kind && oref.Name == ref.Name) {
-			continue
-		}
-		var theirs *Workload
-		for _, w := range workloads {
-			if same(w, oref.Kind, oref.Name) {
-				theirs = w
-			}
-		}
-		if theirs == nil {
-			continue
-		}
-		osel, err := labels.Parse(theirs.Selector)
-		if err != nil || theirs.Selector == "" {
+		theirs := byKey[oref.Kind+"/"+oref.Name]
+		if o.Name == hpa.Name || (oref.Kind == ref.Kind && oref.Name == ref.Name) || theirs == nil || theirs.Selector == nil {
 			continue
 		}
 		for _, w := range counted {
-			if osel.Matches(labels.Set(w.Template.Labels)) {
+			if theirs.Selector.Matches(labels.Set(w.Template.Labels)) {
 				out = append(out, Finding{Rule: SelectorOverlap, Action: Deny, Path: pathScaleTargetRef,
 					Message: fmt.Sprintf("HPA %q, scaling %s %q (selector %s), also counts the pods of %s %q that this HPA counts: the HPA controller stops both (ScalingActive False, AmbiguousSelector); give each target's pods a label the other's selector excludes",
 						o.Name, theirs.Kind, theirs.Meta.Name, theirs.Selector, w.Kind, w.Meta.Name)})

@@ -2,7 +2,6 @@ package policies
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -156,24 +155,32 @@ func (c *StaticCluster) PodDisruptionBudgets(namespace string) ([]policyv1.PodDi
 
 // Workloads implements Cluster, in key order.
 func (c *StaticCluster) Workloads(namespace string) ([]*Workload, error) {
-	var out []*Workload
-	for _, k := range slices.Sorted(maps.Keys(c.workloads)) {
-		if w := c.workloads[k]; w.Meta.Namespace == namespace {
-			out = append(out, w)
+	var keys []string
+	for k, w := range c.workloads {
+		if w.Meta.Namespace == namespace {
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys)
+	out := make([]*Workload, len(keys))
+	for i, k := range keys {
+		out[i] = c.workloads[k]
 	}
 	return out, nil
 }
 
 // HPAs implements Cluster, in target order.
 func (c *StaticCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
-	var out []*autoscalingv2.HorizontalPodAutoscaler
-	for _, k := range slices.Sorted(maps.Keys(c.hpas)) {
-		for _, h := range c.hpas[k] {
-			if h.Namespace == namespace {
-				out = append(out, h)
-			}
+	var keys []string
+	for k, hs := range c.hpas {
+		if len(hs) > 0 && hs[0].Namespace == namespace {
+			keys = append(keys, k)
 		}
+	}
+	slices.Sort(keys)
+	var out []*autoscalingv2.HorizontalPodAutoscaler
+	for _, k := range keys {
+		out = append(out, c.hpas[k]...)
 	}
 	return out, nil
 }

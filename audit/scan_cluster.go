@@ -1,0 +1,72 @@
+package audit
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// scanCluster answers a scan's namespace-wide lookups once per namespace.
+// selector-overlap reads every workload and HPA of an HPA's namespace, which
+// the webhook does once per review; a scan judges every HPA of a namespace
+// in turn, and without this would decode each namespace's workloads and
+// HPAs once per HPA: 10,000 HPAs in namespaces of 100 made two million
+// decodes per scan. The rules only read what they are given, so one answer
+// serves them all. Only the last namespace's answers are kept (Scan judges
+// the HPAs namespace by namespace): all of them would hold a decoded copy
+// of every workload in the cluster until the scan ends.
+type scanCluster struct {
+	policies.Cluster
+	workloads map[string]namespaceWorkloads
+	hpas      map[string]namespaceHPAs
+}
+
+// forget drops the answers of every namespace but ns.
+func (c *scanCluster) forget(ns string) {
+	for k := range c.workloads {
+		if k != ns {
+			delete(c.workloads, k)
+		}
+	}
+	for k := range c.hpas {
+		if k != ns {
+			delete(c.hpas, k)
+		}
+	}
+}
+
+type namespaceWorkloads struct {
+	list []*policies.Workload
+	err  error
+}
+
+type namespaceHPAs struct {
+	list []*autoscalingv2.HorizontalPodAutoscaler
+	err  error
+}
+
+func newScanCluster(c policies.Cluster) *scanCluster {
+	return &scanCluster{Cluster: c, workloads: map[string]namespaceWorkloads{}, hpas: map[string]namespaceHPAs{}}
+}
+
+// Workloads implements policies.Cluster, once per namespace.
+func (c *scanCluster) Workloads(namespace string) ([]*policies.Workload, error) {
+	r, ok := c.workloads[namespace]
+	if !ok {
+		c.forget(namespace)
+		r.list, r.err = c.Cluster.Workloads(namespace)
+		c.workloads[namespace] = r
+	}
+	return r.list, r.err
+}
+
+// HPAs implements policies.Cluster, once per namespace.
+func (c *scanCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+	r, ok := c.hpas[namespace]
+	if !ok {
+		c.forget(namespace)
+		r.list, r.err = c.Cluster.HPAs(namespace)
+		c.hpas[namespace] = r
+	}
+	return r.list, r.err
+}
