@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -195,11 +196,10 @@ func (a *Auditor) turnOff(ctx context.Context) bool {
 func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	s := a.settings.Current()
 	start := time.Now()
-	objs, err := a.list(ctx)
+	res, err := a.scan(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Scan(objs, a.cluster, s)
 	finished := time.Now()
 
 	var keep *Result
@@ -218,16 +218,40 @@ func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	return res, err
 }
 
-// list reads the objects to judge. The cache's objects are not copied:
-// Scan only reads them, and 20,000 deep copies per scan would be most of
-// its cost.
-func (a *Auditor) list(ctx context.Context) (Objects, error) {
+// scan judges the cluster one namespace at a time. The rules never look
+// beyond an object's namespace, and a scan that listed everything at once
+// held a decoded copy of every workload and HPA of the cluster for its whole
+// length: with 10,000 of each, the process went from 78 MiB after its
+// informers synced to 230 MiB, the Go heap growing to twice that live set.
+func (a *Auditor) scan(ctx context.Context, s *policies.Settings) (Result, error) {
+	var nss corev1.NamespaceList
+	if err := a.reader.List(ctx, &nss, client.UnsafeDisableDeepCopy); err != nil {
+		return Result{}, fmt.Errorf("listing Namespaces: %w", err)
+	}
+	res := Result{Namespaces: map[string]NamespaceSummary{}}
+	for _, ns := range nss.Items {
+		objs, err := a.list(ctx, ns.Name)
+		if err != nil {
+			return Result{}, err
+		}
+		objs.Namespaces = []corev1.Namespace{ns}
+		r := Scan(objs, a.cluster, s)
+		res.Findings = append(res.Findings, r.Findings...)
+		res.Scanned += r.Scanned
+		maps.Copy(res.Namespaces, r.Namespaces)
+	}
+	return res, nil
+}
+
+// list reads the objects of one namespace to judge. The cache's objects
+// are not copied: Scan only reads them, and 20,000 deep copies per scan
+// would be most of its cost.
+func (a *Auditor) list(ctx context.Context, namespace string) (Objects, error) {
 	var (
 		deps   appsv1.DeploymentList
 		sts    appsv1.StatefulSetList
 		hpas   autoscalingv2.HorizontalPodAutoscalerList
 		ranges corev1.LimitRangeList
-		nss    corev1.NamespaceList
 	)
 	type listing struct {
 		what string
@@ -235,16 +259,16 @@ func (a *Auditor) list(ctx context.Context) (Objects, error) {
 	}
 	lists := []listing{{"Deployments", &deps}, {"StatefulSets", &sts}, {"HorizontalPodAutoscalers", &hpas}}
 	if a.cluster == nil {
-		lists = append(lists, listing{"LimitRanges", &ranges}, listing{"Namespaces", &nss})
+		lists = append(lists, listing{"LimitRanges", &ranges})
 	}
 	var errs []error
 	for _, l := range lists {
-		if err := a.reader.List(ctx, l.into, client.UnsafeDisableDeepCopy); err != nil {
-			errs = append(errs, fmt.Errorf("listing %s: %w", l.what, err))
+		if err := a.reader.List(ctx, l.into, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
+			errs = append(errs, fmt.Errorf("listing %s in %s: %w", l.what, namespace, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items, Namespaces: nss.Items}, nil
+	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items}, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-logr/logr/testr"
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -26,7 +28,9 @@ func (v *syncingView) Synced() bool { return v.synced.Load() }
 // cross-object rule would come back unchecked.
 func TestStartWaitsForTheClusterView(t *testing.T) {
 	d := deployment("shop", "web", noRequests)
-	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(&d).Build()
+	// The audit lists namespace by namespace, as the API server holds them.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(ns, &d).Build()
 	view := &syncingView{StaticCluster: policies.NewStaticCluster()}
 	reg := prometheus.NewRegistry()
 	a, err := New(Options{Reader: c, Client: c, Cluster: view, Settings: newSettingsBox(nil), Registerer: reg, Log: testr.New(t)})

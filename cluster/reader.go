@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	toolscache "k8s.io/client-go/tools/cache"
 	"reflect"
 	"slices"
 	"strings"
@@ -135,8 +136,16 @@ func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...clien
 		}
 		selector = o.LabelSelector
 	}
+	stored := r.informers[name].GetStore().List()
+	if o.Namespace != "" {
+		// One namespace's objects, through the index the namespaced
+		// informers keep, rather than decoding all of them to filter.
+		if in, err := r.informers[name].GetIndexer().ByIndex(toolscache.NamespaceIndex, o.Namespace); err == nil {
+			stored = in
+		}
+	}
 	var objs []runtime.Object
-	for _, stored := range r.informers[name].GetStore().List() {
+	for _, stored := range stored {
 		obj, err := decode(name, stored)
 		if err != nil {
 			return err
