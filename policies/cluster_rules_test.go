@@ -132,6 +132,29 @@ func TestHPAClusterRules(t *testing.T) {
 				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("memory", "1Gi"), Limits: res("cpu", "1")}
 			})}),
 			rule: TargetRequests},
+		// A zero request is still a request to calculatePodRequestsFromContainers;
+		// GetResourceUtilizationRatio (metrics/utilization.go) fails only
+		// when the requests of the pods total 0.
+		"a zero memory request beside a positive one: the metric works": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.InitContainers = []corev1.Container{sidecar(container("proxy", res("cpu", "10m", "memory", "0"), nil))}
+			})}),
+			rule: TargetRequests},
+		"only zero memory requests: the metric fails": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "0")}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[1]"}, mention: `container "app" of Deployment "web" requests no memory`},
+		// For a named container calculatePodRequestsFromContainers reads its
+		// request alone: 0 makes the total 0.
+		"ContainerResource on a container requesting 0": {
+			hpa: hpa(withMetrics(containerCPU("app"), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "0", "memory", "1Gi")}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[0]"}, mention: `container "app", which requests no cpu`},
 		"target 95 with limits equal to requests can never scale up": {
 			hpa:     hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 95), utilizationMetric(corev1.ResourceMemory, 80))),
 			cluster: clusterWith([]Workload{web(capped)}),
