@@ -8,8 +8,8 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/policies/scaling"
@@ -105,6 +105,10 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 				Message: c.TargetNotFound(ref.Kind, ns, ref.Name)})
 		}
 	}
+	// Two HPAs on one target select the same pods: the HPA controller's
+	// validateAndParseSelector (k8s.io/kubernetes
+	// pkg/controller/podautoscaler/horizontal.go) finds them "controlled by
+	// more than one HPA" (selectorTracker.HPAsMatchingPods) and stops both.
 	if on(DuplicateHPA) {
 		others, err := c.HPAsFor(ns, ref.Kind, ref.Name)
 		if err != nil {
@@ -113,7 +117,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 		for _, o := range others {
 			if o.Name != hpa.Name {
 				out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: pathScaleTargetRef,
-					Message: fmt.Sprintf("HPA %q already scales %s %q; two HPAs on one target fight over its replicas — put all metrics in one HPA",
+					Message: fmt.Sprintf("HPA %q already scales %s %q; the HPA controller finds their pods controlled by more than one HPA and stops both (ScalingActive False, AmbiguousSelector) — put all metrics in one HPA",
 						o.Name, ref.Kind, ref.Name)})
 				break
 			}
@@ -127,7 +131,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 			out = append(out, utilizationReachable(hpa, target)...)
 		}
 		if on(CostCeiling) {
-			out = append(out, costCeiling(hpa, target, s.Rules.CostCeiling)...)
+			out = append(out, costCeiling(hpa, target, c, s.Rules.CostCeiling)...)
 		}
 		if on(QuotaCeiling) {
 			out = append(out, quotaCeiling(hpa, target, c)...)
@@ -304,9 +308,17 @@ func metricsAvailable(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) Fin
 	return out
 }
 
-// costCeiling states the most the HPA can cost a month at maxReplicas.
-func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, s CostCeilingSettings) Findings {
-	cpu, mem := replicaRequests(&w.Template.Spec)
+// costCeiling states the most the HPA can cost a month at maxReplicas:
+// scaleguard's own standard. One replica is charged what the scheduler
+// charges the pod the template becomes: k8s.io/component-helpers'
+// resource.PodRequests (app containers and sidecars summed, a plain init
+// container by its maximum, pod-level requests when set) over the pod after
+// the API server's and the LimitRanger's defaults (quotaPod), as
+// quota-ceiling charges it.
+func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Cluster, s CostCeilingSettings) Findings {
+	lrs, _ := c.LimitRanges(w.Meta.Namespace)
+	requests := resourcehelper.PodRequests(quotaPod(w.Template, lrs), resourcehelper.PodResourcesOptions{})
+	cpu, mem := requests[corev1.ResourceCPU], requests[corev1.ResourceMemory]
 	gib := float64(mem.Value()) / (1 << 30)
 	cores := float64(cpu.MilliValue()) / 1000
 	monthly := float64(hpa.Spec.MaxReplicas) * (cores*s.CPUHourPrice + gib*s.MemoryGiBHourPrice) * s.HoursPerMonth
@@ -317,25 +329,4 @@ func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, s Cost
 			Message: fmt.Sprintf("%s, over the budget of %.2f %s; lower spec.maxReplicas or the requests", msg, s.MonthlyBudget, s.Currency)}}
 	}
 	return Findings{{Rule: CostCeiling, Action: Warn, Path: pathMaxReplicas, Message: msg}}
-}
-
-// replicaRequests sums one replica's requests as the scheduler counts them:
-// pod-level requests when set, else the counted containers'.
-func replicaRequests(spec *corev1.PodSpec) (cpu, mem resource.Quantity) {
-	if spec.Resources != nil && len(spec.Resources.Requests) > 0 {
-		return spec.Resources.Requests[corev1.ResourceCPU], spec.Resources.Requests[corev1.ResourceMemory]
-	}
-	for _, c := range countedContainers(spec) {
-		if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
-			cpu.Add(q)
-		} else if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
-			cpu.Add(q)
-		}
-		if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
-			mem.Add(q)
-		} else if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-			mem.Add(q)
-		}
-	}
-	return cpu, mem
 }
