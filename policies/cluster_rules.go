@@ -72,6 +72,10 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	gv, _ := schema.ParseGroupVersion(ref.APIVersion)
 	ns := hpa.Namespace
 
+	// The HPA controller reads the target through its /scale subresource
+	// (k8s.io/kubernetes v1.37.2 pkg/controller/podautoscaler/horizontal.go
+	// scaleForResourceMappings): built-in kinds serve one when their storage
+	// has a ScaleREST, custom resources when their CRD declares it.
 	if on(ScaleTargetKind) {
 		scalable, known := KnownScalable(gv.Group, ref.Kind)
 		if !known && c != nil {
@@ -97,6 +101,8 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(QuotaCeiling) || on(DrainAtMinimum) || on(SelectorOverlap)) {
 		var err error
 		target, err = c.Workload(ns, ref.Kind, ref.Name)
+		// A missing target is the controller's FailedGetScale
+		// (reconcileAutoscaler → scaleForResourceMappings).
 		switch {
 		case err != nil:
 			out = append(out, notChecked(TargetExists, "the scale target", err))
@@ -174,6 +180,11 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool, r
 			out = append(out, utilizationReachable(hpa, &w)...)
 		}
 	}
+	// The HPA controller scales from the count the workload's /scale reports
+	// (k8s.io/kubernetes v1.37.2 horizontal.go reconcileAutoscaler:
+	// scale.Spec.Replicas, which the deployment storage's ScaleREST reads
+	// from spec.replicas), so a write of spec.replicas moves its starting
+	// point. Only an update can.
 	var keep *int32
 	if on(HPAReplicasConflict) && r.Old != nil && len(hpas) > 0 && r.Object.Replicas != nil &&
 		ptr.Deref(r.Old.Replicas, 1) != *r.Object.Replicas {
@@ -224,7 +235,10 @@ func countedContainers(spec *corev1.PodSpec) []*corev1.Container {
 // request, usage cannot pass 100 % of the request (CPU is throttled at the
 // limit, memory is OOM-killed), and the controller scales up only when
 // usage/target exceeds 1 + tolerance. A target with target × (1 + tolerance)
-// ≥ 100 % can then never scale up.
+// ≥ 100 % can then never scale up: k8s.io/kubernetes v1.37.2
+// pkg/controller/podautoscaler/replica_calculator.go GetResourceReplicas and
+// Tolerances.isWithin, with the tolerance of horizontal.go tolerancesForHpa
+// (behavior.scaleUp.tolerance, else the controller's 0.1).
 func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload) Findings {
 	var out Findings
 	tol := scaling.TolerancesFor(&hpa.Spec, scaling.Options{}).ScaleUp
@@ -276,7 +290,11 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 }
 
 // metricsAvailable warns when the aggregated API a metric needs is not
-// served: the HPA then reports <unknown> and never scales.
+// served: the HPA then reports <unknown> and never scales. The APIs are
+// those k8s.io/kubernetes v1.37.2 pkg/controller/podautoscaler/metrics/
+// client.go reads: resourceMetricsClient metrics.k8s.io,
+// customMetricsClient custom.metrics.k8s.io, externalMetricsClient
+// external.metrics.k8s.io.
 func metricsAvailable(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) Findings {
 	needs := map[string]string{}
 	for _, m := range hpa.Spec.Metrics {
