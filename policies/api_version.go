@@ -24,7 +24,10 @@ const (
 // converts a v1 object to v2 before calling it; only autoscaling/v1 can
 // reach it, as the API server no longer serves v2beta1 (removed in 1.25)
 // or v2beta2 (removed in 1.26). `scaleguard check` reads those from files,
-// and its message gives their v2 form. hpa is the object converted to v2.
+// and its message gives their v2 form. hpa is the object converted to v2,
+// by the API server (k8s.io/kubernetes v1.37.2 pkg/apis/autoscaling/v1/
+// conversion.go) or by check's ConvertV1HPA, ConvertV2beta1HPA and
+// ConvertV2beta2HPA, each naming the upstream conversion it mirrors.
 func apiVersionRule(writtenAs string, hpa *autoscalingv2.HorizontalPodAutoscaler) *Finding {
 	var msg string
 	switch writtenAs {

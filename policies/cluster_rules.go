@@ -8,8 +8,8 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/policies/scaling"
@@ -72,6 +72,10 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	gv, _ := schema.ParseGroupVersion(ref.APIVersion)
 	ns := hpa.Namespace
 
+	// The HPA controller reads the target through its /scale subresource
+	// (k8s.io/kubernetes v1.37.2 pkg/controller/podautoscaler/horizontal.go
+	// scaleForResourceMappings): built-in kinds serve one when their storage
+	// has a ScaleREST, custom resources when their CRD declares it.
 	if on(ScaleTargetKind) {
 		scalable, known := KnownScalable(gv.Group, ref.Kind)
 		if !known && c != nil {
@@ -97,6 +101,8 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(QuotaCeiling) || on(DrainAtMinimum) || on(SelectorOverlap) || on(HPAVPAConflict)) {
 		var err error
 		target, err = c.Workload(ns, ref.Kind, ref.Name)
+		// A missing target is the controller's FailedGetScale
+		// (reconcileAutoscaler → scaleForResourceMappings).
 		switch {
 		case err != nil:
 			out = append(out, notChecked(TargetExists, "the scale target", err))
@@ -105,6 +111,10 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 				Message: c.TargetNotFound(ref.Kind, ns, ref.Name)})
 		}
 	}
+	// Two HPAs on one target select the same pods: the HPA controller's
+	// validateAndParseSelector (k8s.io/kubernetes
+	// pkg/controller/podautoscaler/horizontal.go) finds them "controlled by
+	// more than one HPA" (selectorTracker.HPAsMatchingPods) and stops both.
 	if on(DuplicateHPA) {
 		others, err := c.HPAsFor(ns, ref.Kind, ref.Name)
 		if err != nil {
@@ -113,7 +123,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 		for _, o := range others {
 			if o.Name != hpa.Name {
 				out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: pathScaleTargetRef,
-					Message: fmt.Sprintf("HPA %q already scales %s %q; two HPAs on one target fight over its replicas — put all metrics in one HPA",
+					Message: fmt.Sprintf("HPA %q already scales %s %q; the HPA controller finds their pods controlled by more than one HPA and stops both (ScalingActive False, AmbiguousSelector) — put all metrics in one HPA",
 						o.Name, ref.Kind, ref.Name)})
 				break
 			}
@@ -127,7 +137,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 			out = append(out, utilizationReachable(hpa, target)...)
 		}
 		if on(CostCeiling) {
-			out = append(out, costCeiling(hpa, target, s.Rules.CostCeiling)...)
+			out = append(out, costCeiling(hpa, target, c, s.Rules.CostCeiling)...)
 		}
 		if on(QuotaCeiling) {
 			out = append(out, quotaCeiling(hpa, target, c)...)
@@ -173,6 +183,11 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool, r
 			out = append(out, utilizationReachable(hpa, &w)...)
 		}
 	}
+	// The HPA controller scales from the count the workload's /scale reports
+	// (k8s.io/kubernetes v1.37.2 horizontal.go reconcileAutoscaler:
+	// scale.Spec.Replicas, which the deployment storage's ScaleREST reads
+	// from spec.replicas), so a write of spec.replicas moves its starting
+	// point. Only an update can.
 	var keep *int32
 	if on(HPAReplicasConflict) && r.Old != nil && len(hpas) > 0 && r.Object.Replicas != nil &&
 		ptr.Deref(r.Old.Replicas, 1) != *r.Object.Replicas {
@@ -223,7 +238,10 @@ func countedContainers(spec *corev1.PodSpec) []*corev1.Container {
 // request, usage cannot pass 100 % of the request (CPU is throttled at the
 // limit, memory is OOM-killed), and the controller scales up only when
 // usage/target exceeds 1 + tolerance. A target with target × (1 + tolerance)
-// ≥ 100 % can then never scale up.
+// ≥ 100 % can then never scale up: k8s.io/kubernetes v1.37.2
+// pkg/controller/podautoscaler/replica_calculator.go GetResourceReplicas and
+// Tolerances.isWithin, with the tolerance of horizontal.go tolerancesForHpa
+// (behavior.scaleUp.tolerance, else the controller's 0.1).
 func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload) Findings {
 	var out Findings
 	tol := scaling.TolerancesFor(&hpa.Spec, scaling.Options{}).ScaleUp
@@ -275,7 +293,11 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 }
 
 // metricsAvailable warns when the aggregated API a metric needs is not
-// served: the HPA then reports <unknown> and never scales.
+// served: the HPA then reports <unknown> and never scales. The APIs are
+// those k8s.io/kubernetes v1.37.2 pkg/controller/podautoscaler/metrics/
+// client.go reads: resourceMetricsClient metrics.k8s.io,
+// customMetricsClient custom.metrics.k8s.io, externalMetricsClient
+// external.metrics.k8s.io.
 func metricsAvailable(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) Findings {
 	needs := map[string]string{}
 	for _, m := range hpa.Spec.Metrics {
@@ -307,9 +329,17 @@ func metricsAvailable(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) Fin
 	return out
 }
 
-// costCeiling states the most the HPA can cost a month at maxReplicas.
-func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, s CostCeilingSettings) Findings {
-	cpu, mem := replicaRequests(&w.Template.Spec)
+// costCeiling states the most the HPA can cost a month at maxReplicas:
+// scaleguard's own standard. One replica is charged what the scheduler
+// charges the pod the template becomes: k8s.io/component-helpers'
+// resource.PodRequests (app containers and sidecars summed, a plain init
+// container by its maximum, pod-level requests when set) over the pod after
+// the API server's and the LimitRanger's defaults (quotaPod), as
+// quota-ceiling charges it.
+func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Cluster, s CostCeilingSettings) Findings {
+	lrs, _ := c.LimitRanges(w.Meta.Namespace)
+	requests := resourcehelper.PodRequests(quotaPod(w.Template, lrs), resourcehelper.PodResourcesOptions{})
+	cpu, mem := requests[corev1.ResourceCPU], requests[corev1.ResourceMemory]
 	gib := float64(mem.Value()) / (1 << 30)
 	cores := float64(cpu.MilliValue()) / 1000
 	monthly := float64(hpa.Spec.MaxReplicas) * (cores*s.CPUHourPrice + gib*s.MemoryGiBHourPrice) * s.HoursPerMonth
@@ -320,25 +350,4 @@ func costCeiling(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, s Cost
 			Message: fmt.Sprintf("%s, over the budget of %.2f %s; lower spec.maxReplicas or the requests", msg, s.MonthlyBudget, s.Currency)}}
 	}
 	return Findings{{Rule: CostCeiling, Action: Warn, Path: pathMaxReplicas, Message: msg}}
-}
-
-// replicaRequests sums one replica's requests as the scheduler counts them:
-// pod-level requests when set, else the counted containers'.
-func replicaRequests(spec *corev1.PodSpec) (cpu, mem resource.Quantity) {
-	if spec.Resources != nil && len(spec.Resources.Requests) > 0 {
-		return spec.Resources.Requests[corev1.ResourceCPU], spec.Resources.Requests[corev1.ResourceMemory]
-	}
-	for _, c := range countedContainers(spec) {
-		if q, ok := c.Resources.Requests[corev1.ResourceCPU]; ok {
-			cpu.Add(q)
-		} else if q, ok := c.Resources.Limits[corev1.ResourceCPU]; ok {
-			cpu.Add(q)
-		}
-		if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
-			mem.Add(q)
-		} else if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-			mem.Add(q)
-		}
-	}
-	return cpu, mem
 }

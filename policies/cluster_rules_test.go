@@ -132,6 +132,29 @@ func TestHPAClusterRules(t *testing.T) {
 				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("memory", "1Gi"), Limits: res("cpu", "1")}
 			})}),
 			rule: TargetRequests},
+		// A zero request is still a request to calculatePodRequestsFromContainers;
+		// GetResourceUtilizationRatio (metrics/utilization.go) fails only
+		// when the requests of the pods total 0.
+		"a zero memory request beside a positive one: the metric works": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.InitContainers = []corev1.Container{sidecar(container("proxy", res("cpu", "10m", "memory", "0"), nil))}
+			})}),
+			rule: TargetRequests},
+		"only zero memory requests: the metric fails": {
+			hpa: hpa(),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "1", "memory", "0")}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[1]"}, mention: `container "app" of Deployment "web" requests no memory`},
+		// For a named container calculatePodRequestsFromContainers reads its
+		// request alone: 0 makes the total 0.
+		"ContainerResource on a container requesting 0": {
+			hpa: hpa(withMetrics(containerCPU("app"), utilizationMetric(corev1.ResourceMemory, 80))),
+			cluster: clusterWith([]Workload{web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: res("cpu", "0", "memory", "1Gi")}
+			})}),
+			rule: TargetRequests, want: []string{"deny spec.metrics[0]"}, mention: `container "app", which requests no cpu`},
 		"target 95 with limits equal to requests can never scale up": {
 			hpa:     hpa(withMetrics(utilizationMetric(corev1.ResourceCPU, 95), utilizationMetric(corev1.ResourceMemory, 80))),
 			cluster: clusterWith([]Workload{web(capped)}),
@@ -178,20 +201,63 @@ func nonEmpty(s string) []string {
 	return []string{s}
 }
 
+// TestCostCeiling: one replica is charged as k8s.io/component-helpers'
+// resource.PodRequests charges the pod the template becomes (the cases
+// are read from it and from the defaults applied before it).
 func TestCostCeiling(t *testing.T) {
 	s := Defaults()
 	s.Rules.CostCeiling.Action = Deny
 	s.Rules.CostCeiling.CPUHourPrice = 0.04
 	s.Rules.CostCeiling.MemoryGiBHourPrice = 0.005
-	// One replica: 500m CPU and 1 GiB. At 10 replicas: 5 CPU and 10 GiB,
-	// (5 × 0.04 + 10 × 0.005) × 730 h = 0.25 × 730 = 182.50 a month.
-	c := clusterWith([]Workload{web()})
-	r := EvaluateHPA(HPAReview{Object: hpa(), Cluster: c}, &s)
-	assertFindings(t, findingsOf(r.Findings, CostCeiling), []string{"warn spec.maxReplicas"},
-		[]string{"requests 5.00 CPU and 10.00 GiB: up to 182.50 USD a month"})
-	s.Rules.CostCeiling.MonthlyBudget = 150
-	r = EvaluateHPA(HPAReview{Object: hpa(), Cluster: c}, &s)
-	assertFindings(t, findingsOf(r.Findings, CostCeiling), []string{"deny spec.maxReplicas"}, []string{"over the budget of 150.00 USD"})
+	tests := map[string]struct {
+		workload Workload
+		limits   []corev1.LimitRange
+		budget   float64
+		want     string // "action figure"
+	}{
+		// One replica: 500m CPU and 1 GiB. At 10 replicas: 5 CPU and 10 GiB,
+		// (5 × 0.04 + 10 × 0.005) × 730 h = 0.25 × 730 = 182.50 a month.
+		"requests":      {workload: web(), want: "warn requests 5.00 CPU and 10.00 GiB: up to 182.50 USD a month"},
+		"over a budget": {workload: web(), budget: 150, want: "deny up to 182.50 USD a month, over the budget of 150.00 USD"},
+		// PodRequests charges a plain init container by its maximum beside
+		// the app containers' sum: max(500m, 2) CPU, max(1Gi, 256Mi).
+		"a larger init container": {
+			workload: web(func(w *Workload) {
+				w.Template.Spec.InitContainers = []corev1.Container{container("migrate", res("cpu", "2", "memory", "256Mi"), nil)}
+			}),
+			want: "warn requests 20.00 CPU and 10.00 GiB: up to 620.50 USD a month"},
+		// A sidecar runs beside the app: summed.
+		"a sidecar": {
+			workload: web(func(w *Workload) {
+				w.Template.Spec.InitContainers = []corev1.Container{sidecar(container("proxy", res("cpu", "500m", "memory", "1Gi"), nil))}
+			}),
+			want: "warn requests 10.00 CPU and 20.00 GiB: up to 365.00 USD a month"},
+		// SetDefaults_Pod copies a limit into a missing request.
+		"limits only": {
+			workload: web(func(w *Workload) {
+				w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{Limits: res("cpu", "500m", "memory", "1Gi")}
+			}),
+			want: "warn requests 5.00 CPU and 10.00 GiB: up to 182.50 USD a month"},
+		// LimitRanger fills a missing request from defaultRequest.
+		"a LimitRange's defaultRequest": {
+			workload: web(func(w *Workload) { w.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{} }),
+			limits: []corev1.LimitRange{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+				{Type: corev1.LimitTypeContainer, DefaultRequest: res("cpu", "500m", "memory", "1Gi")}}}}},
+			want: "warn requests 5.00 CPU and 10.00 GiB: up to 182.50 USD a month"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := clusterWith([]Workload{tc.workload})
+			for _, lr := range tc.limits {
+				c.AddLimitRange(lr)
+			}
+			s := s
+			s.Rules.CostCeiling.MonthlyBudget = tc.budget
+			r := EvaluateHPA(HPAReview{Object: hpa(), Cluster: c}, &s)
+			action, figure, _ := strings.Cut(tc.want, " ")
+			assertFindings(t, findingsOf(r.Findings, CostCeiling), []string{action + " spec.maxReplicas"}, []string{figure})
+		})
+	}
 }
 
 // TestWorkloadSideOfHPARules: a container without a request an HPA needs

@@ -22,6 +22,15 @@ import (
 //   - a scale-up window longer than the scale-down window: warn — the HPA
 //     reacts to load more slowly than to its absence, the inverse of safe;
 //   - minReplicas equal to maxReplicas: warn — the HPA can never scale.
+//
+// The arithmetic is k8s.io/kubernetes v1.37.2
+// pkg/controller/podautoscaler/horizontal.go
+// normalizeDesiredReplicasWithBehaviors, stabilizeRecommendationWithBehaviors,
+// convertDesiredReplicasWithBehaviorRate and the scale limits
+// (calculateScaleUpLimitWithScalingRules,
+// calculateScaleDownLimitWithBehaviors), with replica_calculator.go's
+// Tolerances.isWithin; policies/scaling names the function each of its own
+// mirrors. The time bounds are scaleguard's own.
 func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorConsistencySettings) Findings {
 	spec := &hpa.Spec
 	opts := scaling.Options{

@@ -14,7 +14,8 @@ const (
 
 const pathExempt = "metadata.annotations[" + AnnotationExempt + "]"
 
-// exemptions reads the exemption annotations. It returns the exempt rule IDs
+// exemptions reads the exemption annotations (exemption-reason): scaleguard's
+// own, with no upstream counterpart. It returns the exempt rule IDs
 // and findings for exemptions that cannot be honoured; an exemption that is
 // not honoured leaves every rule in force.
 func exemptions(annotations map[string]string, s *Settings) (map[string]bool, Findings) {

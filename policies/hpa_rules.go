@@ -32,8 +32,13 @@ const (
 )
 
 // minReplicasRule raises minReplicas to the minimum: with one replica, a
-// rollout or a node drain takes the whole workload down. The API server
-// defaults an absent minReplicas to 1, so absent and 1 are the same here.
+// rollout or a node drain takes the whole workload down. The minimum is
+// scaleguard's own standard. The API server defaults an absent minReplicas
+// to 1 (k8s.io/kubernetes v1.37.2 pkg/apis/autoscaling/v2/defaults.go
+// SetDefaults_HorizontalPodAutoscaler), so absent and 1 are the same here,
+// and refuses maxReplicas below minReplicas
+// (pkg/apis/autoscaling/validation validateHorizontalPodAutoscalerSpec), so
+// a maxReplicas below the minimum is refused rather than patched.
 func minReplicasRule(hpa *autoscalingv2.HorizontalPodAutoscaler, minimum int32) (*mutation, *Finding) {
 	current := ptr.Deref(hpa.Spec.MinReplicas, 1)
 	if current >= minimum {
@@ -54,7 +59,10 @@ func minReplicasRule(hpa *autoscalingv2.HorizontalPodAutoscaler, minimum int32) 
 
 // memoryTargetRule adds a memory utilization target when the HPA has no
 // memory metric: a workload that runs out of memory before it runs out of
-// CPU is otherwise never scaled out.
+// CPU is otherwise never scaled out. scaleguard's own standard; the HPA
+// controller scales to the largest proposal of all metrics
+// (k8s.io/kubernetes v1.37.2 pkg/controller/podautoscaler/horizontal.go
+// computeReplicasForMetrics), so the target only ever adds capacity.
 func memoryTargetRule(hpa *autoscalingv2.HorizontalPodAutoscaler, percent int32) *mutation {
 	for _, m := range hpa.Spec.Metrics {
 		if m.Resource != nil && m.Resource.Name == corev1.ResourceMemory {
@@ -78,7 +86,11 @@ func memoryTargetRule(hpa *autoscalingv2.HorizontalPodAutoscaler, percent int32)
 // behaviorDefaultsRule gives an HPA the standard behavior when it has none.
 // A direction equal to what the API server fills in by itself counts as
 // unset (the webhook only ever sees defaulted objects), and a nil scale-down
-// window, which means "the controller's flag", is written out.
+// window, which means "the controller's flag", is written out. What the API
+// server fills in is k8s.io/kubernetes v1.37.2 pkg/apis/autoscaling/v2/
+// defaults.go SetDefaults_HorizontalPodAutoscalerBehavior,
+// GenerateHPAScaleUpRules and GenerateHPAScaleDownRules
+// (scaling.KubernetesScaleUpRules, scaling.KubernetesScaleDownRules).
 func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard autoscalingv2.HorizontalPodAutoscalerBehavior) *mutation {
 	b := hpa.Spec.Behavior
 	if b == nil {

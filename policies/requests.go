@@ -12,7 +12,11 @@ import (
 // (app containers and restartable init containers, the sidecars) requests
 // each required resource. The controller sums requests over exactly these
 // containers, and one missing request fails the whole metric ("missing
-// request for cpu in container …"), so the HPA never scales.
+// request for cpu in container …"), so the HPA never scales: k8s.io/kubernetes
+// v1.37.2 pkg/controller/podautoscaler/replica_calculator.go calculateRequests
+// and calculatePodRequestsFromContainers. Refusing a request of 0 is
+// scaleguard's own standard (upstream fails only on a total of 0:
+// metrics/utilization.go GetResourceUtilizationRatio).
 //
 // It also returns the requests it reports as missing or zero, by container
 // path and resource (requestKey).

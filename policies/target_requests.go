@@ -60,9 +60,28 @@ func requestGaps(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Clus
 	for i, m := range hpa.Spec.Metrics {
 		switch {
 		case m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
+			// A request of 0 is a request to calculatePodRequestsFromContainers;
+			// the metric fails on it only when the pod's requests total 0
+			// (metrics/utilization.go GetResourceUtilizationRatio: "no
+			// metrics returned matched known pods").
+			r := m.Resource.Name
+			_, podLevel := podRequests[r]
+			var zeros []*corev1.Container
+			positive := false
 			for _, ctr := range counted {
-				if !has(ctr, m.Resource.Name, true) {
-					out = append(out, gap(i, ctr, m.Resource.Name))
+				if q, ok := ctr.Resources.Requests[r]; ok && q.IsZero() && !podLevel {
+					zeros = append(zeros, ctr)
+					continue
+				}
+				if has(ctr, r, true) {
+					positive = true
+				} else {
+					out = append(out, gap(i, ctr, r))
+				}
+			}
+			if !positive {
+				for _, ctr := range zeros {
+					out = append(out, gap(i, ctr, r))
 				}
 			}
 		case m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:

@@ -52,14 +52,19 @@ func webhookVerdict(stderr string, err error) (findings []string, other string) 
 		return findings, stderr
 	}
 	_, list, _ := strings.Cut(strings.TrimSpace(denied), ": ")
-	for _, f := range findingSeparator.Split(list, -1) {
-		findings = append(findings, "deny "+f)
+	// Each finding starts with its "[rule] ", which the next one's
+	// separator must not swallow.
+	start := 0
+	for _, at := range findingSeparator.FindAllStringIndex(list, -1) {
+		findings = append(findings, "deny "+list[start:at[0]])
+		start = at[0] + len("; ")
 	}
+	findings = append(findings, "deny "+list[start:])
 	return findings, ""
 }
 
 // findingSeparator is where the refusal joins two findings: "; [rule] ".
-var findingSeparator = regexp.MustCompile(`; (?:\[[a-z-]+\] )`)
+var findingSeparator = regexp.MustCompile(`; \[[a-z-]+\] `)
 
 // offlineVerdict runs `scaleguard check`'s rules over the same documents and
 // returns the Deployment's findings in the webhook's words: a mutation is a
