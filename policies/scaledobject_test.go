@@ -148,7 +148,7 @@ func TestEvaluateScaledObject(t *testing.T) {
 		want        []string // "rule action path"
 		mention     string
 	}{
-		"compliant": {spec: compliant, target: &withRequests},
+		"compliant":                    {spec: compliant, target: &withRequests},
 		"compliant beside its own HPA": {spec: compliant, target: &withRequests, hpas: []*autoscalingv2.HorizontalPodAutoscaler{owned("web")}},
 		// minReplicaCount 1 with a cpu trigger: KEDA's HPA keeps one pod.
 		"min-replicas warns by default (mutate; never mutated)": {spec: soTarget + "  minReplicaCount: 1\n" + standardBehave + "  triggers:\n" + cpuTrigger, target: &withRequests,
