@@ -270,5 +270,27 @@ func (a *Auditor) list(ctx context.Context, namespace string) (Objects, error) {
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items}, nil
+	objs := Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items}
+	// KEDA's ScaledObjects come from the view, which watches them when
+	// the cluster serves them; the reader's cache would fail to list a
+	// kind whose CRD is not installed.
+	if l, ok := a.cluster.(scaledObjectLister); ok {
+		sos, err := l.ScaledObjects(namespace)
+		switch {
+		case errors.Is(err, policies.ErrUnknown):
+			// The view has not asked discovery yet (the first seconds
+			// after start): this scan judges the rest, the next one them.
+			a.log.Info("ScaledObjects not judged in this scan: the view has not looked for them yet")
+		case err != nil:
+			return Objects{}, fmt.Errorf("listing ScaledObjects: %w", err)
+		}
+		objs.ScaledObjects = sos
+	}
+	return objs, nil
+}
+
+// scaledObjectLister lists the ScaledObjects of a namespace; cluster.View
+// is one.
+type scaledObjectLister interface {
+	ScaledObjects(namespace string) ([]*policies.ScaledObject, error)
 }

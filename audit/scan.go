@@ -27,6 +27,10 @@ type Objects struct {
 	LimitRanges []corev1.LimitRange
 	Namespaces  []corev1.Namespace
 	VPAs        []*policies.VPA
+	// ScaledObjects are KEDA's, judged where KEDA builds the HPA from
+	// (policies.EvaluateScaledObject); Snapshot also counts them as the
+	// cluster, for duplicate-hpa on the HPAs.
+	ScaledObjects []*policies.ScaledObject
 }
 
 // Finding is one thing a rule says about one stored object.
@@ -145,6 +149,9 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 	for _, i := range order {
 		sc.hpa(&objs.HPAs[i])
 	}
+	for _, so := range objs.ScaledObjects {
+		sc.scaledObject(so)
+	}
 	slices.SortStableFunc(sc.res.Findings, func(a, b Finding) int {
 		return cmp.Or(
 			cmp.Compare(a.Object.Namespace, b.Object.Namespace),
@@ -192,6 +199,14 @@ func (sc *scanner) hpa(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 		}
 	}
 	sc.add(ref("autoscaling/v2", policies.KindHPA, &hpa.ObjectMeta), hpa.Annotations, fs)
+}
+
+func (sc *scanner) scaledObject(so *policies.ScaledObject) {
+	if policies.NamespaceExempt(sc.s, sc.cluster, so.Namespace) {
+		return
+	}
+	fs := policies.EvaluateScaledObject(policies.ScaledObjectReview{Object: so, Cluster: sc.cluster}, sc.s)
+	sc.add(ref(policies.ScaledObjectGroup+"/"+policies.ScaledObjectVersion, policies.KindScaledObject, &so.ObjectMeta), so.Annotations, fs)
 }
 
 func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string, fs policies.Findings) {

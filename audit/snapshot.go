@@ -8,9 +8,10 @@ import (
 )
 
 // Snapshot returns the cluster view made of objs alone: their workloads,
-// HPAs, LimitRanges, Namespaces and VerticalPodAutoscalers. It knows nothing of the API server, so
-// metrics-available and the kind check of custom resources take everything
-// as served; give Scan the webhook's informer-backed view for those.
+// HPAs, LimitRanges, Namespaces, VerticalPodAutoscalers and ScaledObjects.
+// It knows nothing of the API server, so metrics-available and the kind
+// check of custom resources take everything as served; give Scan the
+// webhook's informer-backed view for those.
 func Snapshot(objs Objects) *policies.StaticCluster {
 	c := policies.NewStaticCluster()
 	for i := range objs.LimitRanges {
@@ -32,6 +33,9 @@ func Snapshot(objs Objects) *policies.StaticCluster {
 	}
 	for _, v := range objs.VPAs {
 		c.AddVPA(v)
+	}
+	for _, so := range objs.ScaledObjects {
+		c.AddScaledObject(so)
 	}
 	return c
 }

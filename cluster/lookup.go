@@ -191,6 +191,17 @@ func (v *View) VPAsFor(namespace, kind, name string) ([]*policies.VPA, error) {
 	return v.vpa.vpasFor(namespace, kind, name)
 }
 
+// ScaledObjectsFor implements policies.Cluster.
+func (v *View) ScaledObjectsFor(namespace, kind, name string) ([]*policies.ScaledObject, error) {
+	return v.sos.scaledObjectsFor(namespace, kind, name)
+}
+
+// ScaledObjects returns the ScaledObjects the view holds in namespace, for
+// the audit; none when the cluster does not serve them.
+func (v *View) ScaledObjects(namespace string) ([]*policies.ScaledObject, error) {
+	return v.sos.in(namespace)
+}
+
 // Scalable implements policies.Cluster through API discovery.
 func (v *View) Scalable(apiVersion, kind string) (bool, error) {
 	// Discovery needs no informer, but waits until the API server has

@@ -1,8 +1,9 @@
 // Package cluster is scaleguard's informer-backed view of the cluster: the
 // Deployments, StatefulSets, HPAs, LimitRanges and Namespaces the rules
-// judge an object against (and the VerticalPodAutoscalers, when the cluster
-// serves them: see vpaWatch), each held reduced to what the rules read, plus
-// the metrics APIServices and API discovery. A View implements
+// judge an object against (and the VerticalPodAutoscalers and KEDA's
+// ScaledObjects, when the cluster serves them: see crdWatch), each held
+// reduced to what the rules read, plus the metrics APIServices and API
+// discovery. A View implements
 // policies.Cluster for the webhook, and hands the same informers to the
 // audit as a client.Reader.
 //
@@ -68,6 +69,7 @@ type View struct {
 	direct    *directWorkloads
 	scale     *scaleDiscovery
 	vpa       *vpaWatch
+	sos       *scaledObjectWatch
 	// mgr hosts leader election and the audit's runnables; its cache holds
 	// only what the audit reads beyond the view's informers.
 	mgr manager.Manager
@@ -136,6 +138,7 @@ func New(o Options) (*View, error) {
 		direct:    &directWorkloads{client: cs.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()},
 		scale:     scale,
 		vpa:       newVPAWatch(dyn, scale.client, scale.ttl, o.Log),
+		sos:       newScaledObjectWatch(dyn, scale.client, scale.ttl, o.Log),
 		mgr:       mgr,
 		log:       o.Log,
 	}, nil
@@ -150,6 +153,7 @@ func (v *View) Start(ctx context.Context) error {
 	defer cancel()
 	v.informers.run(ctx)
 	go v.vpa.run(ctx)
+	go v.sos.run(ctx)
 	go v.logSynced(ctx, time.Now())
 	return v.mgr.Start(ctx)
 }

@@ -102,6 +102,7 @@ func TestWebhookConfigurations(t *testing.T) {
 		"workload.mutate.scaleguard.io":   {webhook.PathMutateWorkload, admissionregistrationv1.Ignore},
 		"workload.validate.scaleguard.io": {webhook.PathValidateWorkload, admissionregistrationv1.Fail},
 		"vpa.validate.scaleguard.io":      {webhook.PathValidateVPA, admissionregistrationv1.Fail},
+		"so.validate.scaleguard.io":       {webhook.PathValidateScaledObject, admissionregistrationv1.Fail},
 	}
 	if len(got) != len(want) {
 		t.Errorf("webhooks %v, want %v", keys(got), keys(want))

@@ -50,13 +50,14 @@ type object struct {
 	hpa       *autoscalingv2.HorizontalPodAutoscaler
 	writtenAs string
 	vpa       *policies.VPA
+	so        *policies.ScaledObject
 }
 
 // Check runs the rules over every document. The documents are also the
 // rules' view of the cluster: a LimitRange, a Namespace (its opt-out
-// label), a ResourceQuota, a PodDisruptionBudget, a workload, an HPA or a
-// VerticalPodAutoscaler in one file counts for the others, as if they were
-// all applied.
+// label), a ResourceQuota, a PodDisruptionBudget, a workload, an HPA, a
+// VerticalPodAutoscaler or a KEDA ScaledObject in one file counts for the
+// others, as if they were all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
 	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
@@ -86,6 +87,8 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 			}
 		case o.vpa != nil:
 			res.Findings = policies.EvaluateVPA(policies.VPAReview{Object: o.vpa, Cluster: cluster}, s)
+		case o.so != nil:
+			res.Findings = policies.EvaluateScaledObject(policies.ScaledObjectReview{Object: o.so, Cluster: cluster}, s)
 		}
 		report.Results = append(report.Results, res)
 	}
@@ -148,6 +151,14 @@ func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error)
 		}
 		cluster.AddVPA(vpa)
 		return object{vpa: vpa}, nil
+	case d.APIVersion == policies.ScaledObjectGroup+"/"+policies.ScaledObjectVersion && d.Kind == policies.KindScaledObject:
+		// v1alpha1 is the one version KEDA's CRD serves.
+		so, err := policies.DecodeScaledObject(d.JSON)
+		if err != nil {
+			return object{}, &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: %w", d.Kind, d.Name, err)}
+		}
+		cluster.AddScaledObject(so)
+		return object{so: so}, nil
 	}
 	return object{}, nil
 }

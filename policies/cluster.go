@@ -39,6 +39,10 @@ type Cluster interface {
 	// VPAsFor returns the VerticalPodAutoscalers in namespace whose
 	// targetRef names kind/name; none when the cluster does not serve them.
 	VPAsFor(namespace, kind, name string) ([]*VPA, error)
+	// ScaledObjectsFor returns the KEDA ScaledObjects in namespace whose
+	// scaleTargetRef names kind/name; none when the cluster does not serve
+	// them.
+	ScaledObjectsFor(namespace, kind, name string) ([]*ScaledObject, error)
 	// Scalable reports whether objects of apiVersion/kind have a /scale
 	// subresource.
 	Scalable(apiVersion, kind string) (bool, error)

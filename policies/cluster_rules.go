@@ -128,6 +128,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 				break
 			}
 		}
+		out = append(out, scaledObjectsOfHPA(hpa, c)...)
 	}
 	if target != nil {
 		if on(TargetRequests) {

@@ -385,6 +385,9 @@ func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudg
 }
 func (unknownCluster) NamespaceLabels(string) (map[string]string, error) { return nil, ErrUnknown }
 func (unknownCluster) VPAsFor(string, string, string) ([]*VPA, error)    { return nil, ErrUnknown }
+func (unknownCluster) ScaledObjectsFor(string, string, string) ([]*ScaledObject, error) {
+	return nil, ErrUnknown
+}
 
 func TestUnknownClusterNeverDenies(t *testing.T) {
 	s := Defaults()

@@ -66,7 +66,7 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 		switch {
 		case managedBy != "" && s.Action(id) == Mutate:
 			findings = append(findings, Finding{Rule: id, Action: Warn, Path: m.path,
-				Message: m.fix + " (not mutated: " + managedBy + " owns this HPA and would revert it; set it there)"})
+				Message: m.fix + NotMutatedNote(managedBy, id)})
 		case s.Action(id) == Mutate && !r.Final:
 			m.apply(obj)
 			mutated = true

@@ -20,6 +20,7 @@ type StaticCluster struct {
 	quotas      map[string][]corev1.ResourceQuota
 	pdbs        map[string][]policyv1.PodDisruptionBudget
 	vpas        map[string][]*VPA
+	sos         map[string][]*ScaledObject
 	// MetricsAPIs answers MetricsAPIAvailable; a group it does not list is
 	// taken as available, since files say nothing about the API server.
 	MetricsAPIs map[string]bool
@@ -42,6 +43,7 @@ func NewStaticCluster() *StaticCluster {
 		quotas:      map[string][]corev1.ResourceQuota{},
 		pdbs:        map[string][]policyv1.PodDisruptionBudget{},
 		vpas:        map[string][]*VPA{},
+		sos:         map[string][]*ScaledObject{},
 	}
 }
 
@@ -101,6 +103,15 @@ func (c *StaticCluster) AddVPA(v *VPA) {
 	}
 }
 
+// AddScaledObject adds a KEDA ScaledObject; one without a scaleTargetRef
+// targets nothing.
+func (c *StaticCluster) AddScaledObject(so *ScaledObject) {
+	if kind, name, ok := so.Target(); ok {
+		k := key(so.Namespace, kind, name)
+		c.sos[k] = append(c.sos[k], so)
+	}
+}
+
 // LimitRanges implements Cluster.
 func (c *StaticCluster) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	return c.limitRanges[namespace], nil
@@ -124,6 +135,11 @@ func (c *StaticCluster) HPAsFor(namespace, kind, name string) ([]*autoscalingv2.
 // VPAsFor implements Cluster.
 func (c *StaticCluster) VPAsFor(namespace, kind, name string) ([]*VPA, error) {
 	return c.vpas[key(namespace, kind, name)], nil
+}
+
+// ScaledObjectsFor implements Cluster.
+func (c *StaticCluster) ScaledObjectsFor(namespace, kind, name string) ([]*ScaledObject, error) {
+	return c.sos[key(namespace, kind, name)], nil
 }
 
 // Scalable implements Cluster.

@@ -127,8 +127,19 @@ const podLevelWhy = " (pod-level requests do not count: for a named container th
 // targetRequestsOfHPA reports the gaps on the HPA: one finding per metric,
 // naming every container the metric lacks a request in.
 func targetRequestsOfHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, gaps []requestGap) Findings {
+	return targetRequestsOfMetrics(fmt.Sprintf("HPA %q", hpa.Name), hpa.Spec.Metrics, w, gaps, func(i int) (string, string) {
+		path := fmt.Sprintf("spec.metrics[%d]", i)
+		return path, path + ".containerResource.container"
+	})
+}
+
+// targetRequestsOfMetrics reports the gaps of metrics on the object who
+// names (`HPA "web"`): one finding per metric, at the path paths gives for
+// the metric's index, or at the field naming its container when the target
+// has no such container.
+func targetRequestsOfMetrics(who string, metrics []autoscalingv2.MetricSpec, w *Workload, gaps []requestGap, paths func(int) (metric, container string)) Findings {
 	var out Findings
-	for i, m := range hpa.Spec.Metrics {
+	for i, m := range metrics {
 		var containers []string
 		var g requestGap
 		for _, each := range gaps {
@@ -137,25 +148,25 @@ func targetRequestsOfHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload
 				containers = append(containers, fmt.Sprintf("%q", each.container))
 			}
 		}
-		path := fmt.Sprintf("spec.metrics[%d]", i)
+		path, containerPath := paths(i)
 		switch {
 		case len(containers) == 0:
 		case g.absent:
-			out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path + ".containerResource.container",
-				Message: fmt.Sprintf("HPA %q measures container %s, which %s %q does not have; name one of its containers",
-					hpa.Name, containers[0], w.Kind, w.Meta.Name)})
+			out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: containerPath,
+				Message: fmt.Sprintf("%s measures container %s, which %s %q does not have; name one of its containers",
+					who, containers[0], w.Kind, w.Meta.Name)})
 		case m.ContainerResource != nil:
 			why := ""
 			if g.podLevel {
 				why = podLevelWhy
 			}
 			out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
-				Message: fmt.Sprintf("HPA %q measures %s utilization of container %s, which requests no %s%s; add resources.requests.%s",
-					hpa.Name, g.resource, containers[0], g.resource, why, g.resource)})
+				Message: fmt.Sprintf("%s measures %s utilization of container %s, which requests no %s%s; add resources.requests.%s",
+					who, g.resource, containers[0], g.resource, why, g.resource)})
 		default:
 			out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: path,
-				Message: fmt.Sprintf("HPA %q measures %s utilization, but %s of %s %q %s no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
-					hpa.Name, g.resource, plural("container", "containers", containers), w.Kind, w.Meta.Name,
+				Message: fmt.Sprintf("%s measures %s utilization, but %s of %s %q %s no %s, so the metric fails and the HPA never scales; add resources.requests.%s",
+					who, g.resource, plural("container", "containers", containers), w.Kind, w.Meta.Name,
 					agree(len(containers), "requests", "request"), g.resource, g.resource)})
 		}
 	}

@@ -76,6 +76,9 @@ func (unknownCluster) PodDisruptionBudgets(string) ([]policyv1.PodDisruptionBudg
 func (unknownCluster) VPAsFor(string, string, string) ([]*policies.VPA, error) {
 	return nil, policies.ErrUnknown
 }
+func (unknownCluster) ScaledObjectsFor(string, string, string) ([]*policies.ScaledObject, error) {
+	return nil, policies.ErrUnknown
+}
 
 // An unsynced view never denies on its own account: the object is judged
 // alone and the warnings say so.

@@ -23,6 +23,8 @@ const (
 	PathMutateWorkload   = configuration.PathMutateWorkload
 	PathValidateWorkload = configuration.PathValidateWorkload
 	PathValidateVPA      = configuration.PathValidateVPA
+	// PathValidateScaledObject judges KEDA ScaledObjects.
+	PathValidateScaledObject = configuration.PathValidateScaledObject
 )
 
 // SettingsSource gives the settings in force now. The settings file can be

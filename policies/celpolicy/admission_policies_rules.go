@@ -157,11 +157,23 @@ func hpaAPIVersionRule() exportedRule {
 	}
 }
 
-// Suffixes the webhook gives a mutate rule's fix (evaluate.go).
-const (
-	notAppliedSuffix = " (scaleguard's mutation was not applied)"
-	notMutatedFormat = " (not mutated: %s owns this HPA and would revert it; set it there)"
-)
+// Suffix the webhook gives a mutate rule's fix (evaluate.go).
+const notAppliedSuffix = " (scaleguard's mutation was not applied)"
+
+// notMutated is the note the webhook ends a mutate rule's fix with on an
+// HPA an externally managed owner rewrites (policies.NotMutatedNote):
+// owner is a CEL expression of the owner's name, as owners lists it.
+func notMutated(id, owner string) string {
+	const marker = "\x00"
+	generic := policies.NotMutatedNote(marker, id)
+	keda := policies.NotMutatedNote(policies.KEDAOwnerPrefix+marker, id)
+	before, after, _ := strings.Cut(generic, marker)
+	_, kedaAfter, _ := strings.Cut(keda, marker)
+	if kedaAfter == after {
+		return quote(before) + " + " + owner + " + " + quote(after)
+	}
+	return quote(before) + " + " + owner + " + (" + owner + ".startsWith(" + quote(policies.KEDAOwnerPrefix) + ") ? " + quote(kedaAfter) + " : " + quote(after) + ")"
+}
 
 // mutateRule is a rule that can mutate, as EvaluateHPA runs it on the
 // final object: what it would change (fixes) is refused under deny, warned
@@ -195,10 +207,9 @@ func mutateRule(s *policies.Settings, id string, fixes, extra func(o string) str
 		return d
 	}
 	if owned := owners(s.ExternallyManaged, "object"); mutates && owned != "" {
-		before, after, _ := strings.Cut(notMutatedFormat, "%s")
 		r.warnings = func(o string) string {
 			owned := owners(s.ExternallyManaged, o)
-			return "(size(" + owned + ") > 0 ? (" + fixes(o) + ").map(e, e + " + quote(before) + " + " + owned + "[0] + " + quote(after) + ") : [])"
+			return "(size(" + owned + ") > 0 ? (" + fixes(o) + ").map(e, e + " + notMutated(id, owned+"[0]") + ") : [])"
 		}
 	}
 	return r

@@ -10,7 +10,7 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// Webhook names one of scaleguard's five webhooks, by the name it has in
+// Webhook names one of scaleguard's six webhooks, by the name it has in
 // the webhook configurations.
 type Webhook string
 
@@ -20,10 +20,12 @@ const (
 	WorkloadMutate   Webhook = "workload.mutate.scaleguard.io"
 	WorkloadValidate Webhook = "workload.validate.scaleguard.io"
 	VPAValidate      Webhook = "vpa.validate.scaleguard.io"
+	// ScaledObjectValidate judges KEDA ScaledObjects.
+	ScaledObjectValidate Webhook = "so.validate.scaleguard.io"
 )
 
-// Webhooks lists the five, mutating first.
-var Webhooks = []Webhook{HPAMutate, WorkloadMutate, HPAValidate, WorkloadValidate, VPAValidate}
+// Webhooks lists the six, mutating first.
+var Webhooks = []Webhook{HPAMutate, WorkloadMutate, HPAValidate, WorkloadValidate, VPAValidate, ScaledObjectValidate}
 
 // Names of the conditions, as the API server reports them (a skipped call is
 // counted by the first condition that was false).
@@ -61,6 +63,8 @@ func MatchConditions(w Webhook, s *policies.Settings) []admissionregistrationv1.
 		expr = workloadValidateCondition(s)
 	case VPAValidate:
 		expr = vpaValidateCondition(s)
+	case ScaledObjectValidate:
+		expr = scaledObjectValidateCondition(s)
 	default:
 		panic(fmt.Sprintf("celpolicy: unknown webhook %q", w))
 	}

@@ -581,5 +581,14 @@ func FuzzConditionsNeverFail(f *testing.F) {
 			call{op: admission.Create, obj: u}.matches(t, matchers[VPAValidate])
 			call{op: admission.Update, obj: u, old: u}.matches(t, matchers[VPAValidate])
 		}
+		// So is a ScaledObject.
+		var so map[string]any
+		if json.Unmarshal(data, &so) == nil && so != nil {
+			u := &unstructured.Unstructured{Object: so}
+			u.SetAPIVersion("keda.sh/v1alpha1")
+			u.SetKind(policies.KindScaledObject)
+			call{op: admission.Create, obj: u}.matches(t, matchers[ScaledObjectValidate])
+			call{op: admission.Update, obj: u, old: oddScaledObject()}.matches(t, matchers[ScaledObjectValidate])
+		}
 	})
 }

@@ -312,8 +312,9 @@ spec:
 `
 	_, stderr := mustApply(t, ns, manifest)
 	mustContain(t, "kubectl's warnings", stderr,
-		`Warning: [min-replicas] spec.minReplicas:`, `(not mutated: keda.sh ScaledObject "orders" owns this HPA and would revert it; set it there)`,
-		`Warning: [memory-target]`, `Warning: [behavior-defaults]`)
+		`Warning: [min-replicas] spec.minReplicas:`, `(not mutated: keda.sh ScaledObject "orders" owns this HPA and would revert it; set spec.minReplicaCount there)`,
+		`Warning: [memory-target]`, `set spec.triggers there)`,
+		`Warning: [behavior-defaults]`, `set spec.advanced.horizontalPodAutoscalerConfig.behavior there)`)
 	var got autoscalingv2.HorizontalPodAutoscaler
 	if err := env.bed.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "keda-hpa-orders"}, &got); err != nil {
 		t.Fatal(err)

@@ -63,9 +63,11 @@ const (
 	PathMutateWorkload   = "/mutate/workload"
 	PathValidateWorkload = "/validate/workload"
 	PathValidateVPA      = "/validate/vpa"
+	// PathValidateScaledObject judges KEDA ScaledObjects.
+	PathValidateScaledObject = "/validate/scaledobject"
 )
 
-// webhookSpec is what differs between the four webhooks.
+// webhookSpec is what differs between the webhooks.
 type webhookSpec struct {
 	name       celpolicy.Webhook
 	path       string
@@ -86,6 +88,8 @@ var (
 	// cluster does not serve matches nothing, and starts matching when the
 	// CRD is installed.
 	vpaResources = []string{"verticalpodautoscalers"}
+	// KEDA's ScaledObject is a CRD too, served as keda.sh/v1alpha1 only.
+	scaledObjectResources = []string{"scaledobjects"}
 )
 
 var (
@@ -98,6 +102,7 @@ var (
 		{celpolicy.HPAValidate, PathValidateHPA, "autoscaling", "v2", hpaResources, createUpdate},
 		{celpolicy.WorkloadValidate, PathValidateWorkload, "apps", "v1", workloadResources, createUpdate},
 		{celpolicy.VPAValidate, PathValidateVPA, policies.VPAGroup, policies.VPAVersion, vpaResources, createUpdate},
+		{celpolicy.ScaledObjectValidate, PathValidateScaledObject, policies.ScaledObjectGroup, policies.ScaledObjectVersion, scaledObjectResources, createUpdate},
 	}
 )
 
