@@ -1,10 +1,17 @@
 package e2e
 
 import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scaleguard/scaleguard/manifests"
 	"os"
 	"strconv"
 	"strings"
@@ -43,7 +50,7 @@ const (
 
 func TestClusterViewMemory(t *testing.T) {
 	if os.Getenv("SCALEGUARD_BENCH_RSS") == "" {
-		t.Skip("set SCALEGUARD_BENCH_RSS=1 to store 10,000 Deployments and 10,000 HPAs and measure scaleguard's memory")
+		t.Skip("set SCALEGUARD_BENCH_RSS=1 to store 10,000 Deployments, 10,000 HPAs, 1,000 VPAs and 1,000 ScaledObjects and measure scaleguard's memory")
 	}
 	// Its own control plane: 20,000 objects are not for the shared one.
 	bed := testbed.Start(t, testbed.Options{})
@@ -54,6 +61,7 @@ func TestClusterViewMemory(t *testing.T) {
 	storeObjects(ctx, t, bed.Config)
 	t.Logf("stored %d Deployments and %d HPAs in %d namespaces in %s",
 		benchNamespaces*benchPerNS, benchNamespaces*benchPerNS, benchNamespaces, time.Since(start).Round(time.Second))
+	storeAutoscalers(ctx, t, bed)
 
 	bin, err := harness.Build(ctx, env.root, t.TempDir())
 	if err != nil {
@@ -261,4 +269,100 @@ func setLastApplied(obj metav1.Object) {
 		panic(err)
 	}
 	obj.SetAnnotations(map[string]string{"kubectl.kubernetes.io/last-applied-configuration": string(b)})
+}
+
+// benchAutoscalersPerNS is how many VerticalPodAutoscalers, and as many
+// KEDA ScaledObjects, each namespace holds: 1,000 of each in all.
+const benchAutoscalersPerNS = 10
+
+// storeAutoscalers installs the VPA and ScaledObject CRDs pinned in
+// hack/crds and stores 1,000 of each: VPAs on the first ten Deployments of
+// each namespace, ScaledObjects (a cpu and a Prometheus trigger, a
+// behavior) on the next ten.
+func storeAutoscalers(ctx context.Context, t *testing.T, bed *testbed.Testbed) {
+	t.Helper()
+	start := time.Now()
+	for _, file := range []string{"vpa-v1-crd-gen.yaml", "keda.sh_scaledobjects.yaml"} {
+		path, err := testbed.CRDFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := manifests.Parse(file, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			if err := json.Unmarshal(d.JSON, crd); err != nil {
+				t.Fatal(err)
+			}
+			if err := bed.Client.Create(ctx, crd); err != nil {
+				t.Fatal(err)
+			}
+			harness.Eventually(t, 30*time.Second, crd.Name+" established", func() error {
+				if err := bed.Client.Get(ctx, client.ObjectKeyFromObject(crd), crd); err != nil {
+					return err
+				}
+				for _, c := range crd.Status.Conditions {
+					if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+						return nil
+					}
+				}
+				return fmt.Errorf("not established yet")
+			})
+		}
+	}
+	dyn, err := dynamic.NewForConfig(bed.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpas := schema.GroupVersionResource{Group: "autoscaling.k8s.io", Version: "v1", Resource: "verticalpodautoscalers"}
+	sos := schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}
+	for i := range benchNamespaces {
+		ns := fmt.Sprintf("team-%03d", i)
+		for j := range benchAutoscalersPerNS {
+			n := i*benchPerNS + j
+			vpa := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+				"metadata": map[string]any{"name": fmt.Sprintf("service-%05d", n), "namespace": ns},
+				"spec": map[string]any{
+					"targetRef":    map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": fmt.Sprintf("service-%05d", n)},
+					"updatePolicy": map[string]any{"updateMode": "Off"},
+					"resourcePolicy": map[string]any{"containerPolicies": []any{
+						map[string]any{"containerName": "*", "controlledResources": []any{"memory"}, "maxAllowed": map[string]any{"memory": fmt.Sprintf("%dMi", 512+n)}},
+					}},
+				},
+			}}
+			if _, err := dyn.Resource(vpas).Namespace(ns).Create(ctx, vpa, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			m := n + benchAutoscalersPerNS
+			so := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+				"metadata": map[string]any{"name": fmt.Sprintf("service-%05d", m), "namespace": ns},
+				"spec": map[string]any{
+					"scaleTargetRef":  map[string]any{"name": fmt.Sprintf("service-%05d", m)},
+					"minReplicaCount": int64(2), "maxReplicaCount": int64(20 + m%50),
+					"advanced": map[string]any{"horizontalPodAutoscalerConfig": map[string]any{"behavior": map[string]any{
+						"scaleDown": map[string]any{"stabilizationWindowSeconds": int64(300), "policies": []any{map[string]any{"type": "Percent", "value": int64(50), "periodSeconds": int64(60)}}},
+					}}},
+					"triggers": []any{
+						map[string]any{"type": "cpu", "metricType": "Utilization", "metadata": map[string]any{"value": "70"}},
+						map[string]any{"type": "prometheus", "metadata": map[string]any{
+							"serverAddress": "http://prometheus.monitoring:9090", "threshold": fmt.Sprint(100 + m),
+							"query": fmt.Sprintf(`sum(rate(http_requests_total{service="service-%05d"}[2m]))`, m)}},
+					},
+				},
+			}}
+			if _, err := dyn.Resource(sos).Namespace(ns).Create(ctx, so, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Logf("stored %d VerticalPodAutoscalers and %d ScaledObjects in %s",
+		benchNamespaces*benchAutoscalersPerNS, benchNamespaces*benchAutoscalersPerNS, time.Since(start).Round(time.Second))
 }
