@@ -195,7 +195,7 @@ func (a *Auditor) turnOff(ctx context.Context) bool {
 func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	s := a.settings.Current()
 	start := time.Now()
-	objs, err := a.list(ctx)
+	objs, err := a.list(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}
@@ -221,7 +221,7 @@ func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 // list reads the objects to judge. The cache's objects are not copied:
 // Scan only reads them, and 20,000 deep copies per scan would be most of
 // its cost.
-func (a *Auditor) list(ctx context.Context) (Objects, error) {
+func (a *Auditor) list(ctx context.Context, s *policies.Settings) (Objects, error) {
 	var (
 		deps   appsv1.DeploymentList
 		sts    appsv1.StatefulSetList
@@ -243,8 +243,13 @@ func (a *Auditor) list(ctx context.Context) (Objects, error) {
 			errs = append(errs, fmt.Errorf("listing %s: %w", l.what, err))
 		}
 	}
+	custom, err := a.listCustomWorkloads(ctx, s)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items, Namespaces: nss.Items}, nil
+	return Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, CustomWorkloads: custom,
+		LimitRanges: ranges.Items, Namespaces: nss.Items}, nil
 }

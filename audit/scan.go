@@ -19,6 +19,9 @@ type Objects struct {
 	Deployments  []appsv1.Deployment
 	StatefulSets []appsv1.StatefulSet
 	HPAs         []autoscalingv2.HorizontalPodAutoscaler
+	// CustomWorkloads are the stored objects of the kinds
+	// settings.workloadKinds lists (see CustomWorkload).
+	CustomWorkloads []CustomWorkload
 	// LimitRanges and Namespaces are read only when Scan builds its own
 	// view of the cluster (a nil Cluster); see Snapshot. A namespace's
 	// labels say whether it opts out (policies.NamespaceExempt).
@@ -131,6 +134,9 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 		st := &objs.StatefulSets[i]
 		w, _ := policies.WorkloadOf(st)
 		sc.workload(w, "apps/v1")
+	}
+	for i := range objs.CustomWorkloads {
+		sc.customWorkload(&objs.CustomWorkloads[i])
 	}
 	for i := range objs.HPAs {
 		sc.hpa(&objs.HPAs[i])
