@@ -205,6 +205,7 @@ func Defaults() Settings {
 			SelectorOverlap:  ActionSetting{Warn},
 		},
 		ExternallyManaged: []OwnerKind{{APIGroup: "keda.sh", Kind: "ScaledObject"}},
+		WorkloadKinds:     []WorkloadKind{},
 		Audit:             AuditSettings{Enabled: true, IntervalSeconds: 300, PolicyReports: true},
 	}
 }
