@@ -230,7 +230,7 @@ func (a *Auditor) scan(ctx context.Context, s *policies.Settings) (Result, error
 	}
 	res := Result{Namespaces: map[string]NamespaceSummary{}}
 	for _, ns := range nss.Items {
-		objs, err := a.list(ctx, ns.Name)
+		objs, err := a.list(ctx, ns.Name, s)
 		if err != nil {
 			return Result{}, err
 		}
@@ -246,7 +246,7 @@ func (a *Auditor) scan(ctx context.Context, s *policies.Settings) (Result, error
 // list reads the objects of one namespace to judge. The cache's objects
 // are not copied: Scan only reads them, and 20,000 deep copies per scan
 // would be most of its cost.
-func (a *Auditor) list(ctx context.Context, namespace string) (Objects, error) {
+func (a *Auditor) list(ctx context.Context, namespace string, s *policies.Settings) (Objects, error) {
 	var (
 		deps   appsv1.DeploymentList
 		sts    appsv1.StatefulSetList
@@ -267,10 +267,14 @@ func (a *Auditor) list(ctx context.Context, namespace string) (Objects, error) {
 			errs = append(errs, fmt.Errorf("listing %s in %s: %w", l.what, namespace, err))
 		}
 	}
+	custom, err := a.listCustomWorkloads(ctx, namespace, s)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	objs := Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, LimitRanges: ranges.Items}
+	objs := Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, CustomWorkloads: custom, LimitRanges: ranges.Items}
 	// KEDA's ScaledObjects come from the view, which watches them when
 	// the cluster serves them; the reader's cache would fail to list a
 	// kind whose CRD is not installed.

@@ -19,6 +19,9 @@ type Objects struct {
 	Deployments  []appsv1.Deployment
 	StatefulSets []appsv1.StatefulSet
 	HPAs         []autoscalingv2.HorizontalPodAutoscaler
+	// CustomWorkloads are the stored objects of the kinds
+	// settings.workloadKinds lists (see CustomWorkload).
+	CustomWorkloads []CustomWorkload
 	// LimitRanges, Namespaces and VPAs are read only when Scan builds its
 	// own view of the cluster (a nil Cluster); see Snapshot. A namespace's
 	// labels say whether it opts out (policies.NamespaceExempt). The
@@ -138,6 +141,9 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 		st := &objs.StatefulSets[i]
 		w, _ := policies.WorkloadOf(st)
 		sc.workload(w, "apps/v1")
+	}
+	for i := range objs.CustomWorkloads {
+		sc.customWorkload(&objs.CustomWorkloads[i])
 	}
 	// Namespace by namespace, so that scanCluster holds one namespace's
 	// lookups at a time.

@@ -28,6 +28,11 @@ func Snapshot(objs Objects) *policies.StaticCluster {
 		w, _ := policies.WorkloadOf(&objs.StatefulSets[i])
 		c.AddWorkload(w)
 	}
+	for i := range objs.CustomWorkloads {
+		if objs.CustomWorkloads[i].Err == nil {
+			c.AddWorkload(objs.CustomWorkloads[i].Workload)
+		}
+	}
 	for i := range objs.HPAs {
 		c.AddHPA(&objs.HPAs[i])
 	}

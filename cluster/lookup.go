@@ -64,7 +64,8 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 	case policies.KindStatefulSet:
 		informer = statefulSets
 	default:
-		return nil, fmt.Errorf("the cluster view holds Deployments and StatefulSets, not %s", kind)
+		// A kind of settings.workloadKinds, from its own informer.
+		return v.custom.workload(namespace, kind, name)
 	}
 	if err := v.ready(informer); err != nil {
 		return nil, err
@@ -85,7 +86,8 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 	return e.workload(kind, t), nil
 }
 
-// Workloads implements policies.Cluster.
+// Workloads implements policies.Cluster: the Deployments, StatefulSets and
+// custom workloads (settings.workloadKinds) of namespace.
 func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
 	var out []*policies.Workload
 	for _, w := range []struct{ informer, kind string }{{deployments, policies.KindDeployment}, {statefulSets, policies.KindStatefulSet}} {
@@ -108,7 +110,11 @@ func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
 			out = append(out, e.workload(w.kind, t))
 		}
 	}
-	return out, nil
+	custom, err := v.custom.workloads(namespace)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, custom...), nil
 }
 
 // HPAs implements policies.Cluster.

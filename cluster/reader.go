@@ -29,7 +29,10 @@ import (
 // reading its resource answers policies.ErrUnknown rather than wait.
 type reader struct {
 	informers informers
-	other     client.Reader
+	// custom serves the unstructured objects of the kinds
+	// settings.workloadKinds lists (see customReader).
+	custom *customWorkloads
+	other  client.Reader
 }
 
 var _ client.Reader = (*reader)(nil)
@@ -87,6 +90,9 @@ func (r *reader) ready(name string) error {
 
 // Get implements client.Reader.
 func (r *reader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if u, ok := obj.(*unstructured.Unstructured); ok && r.custom.isListed(u.GroupVersionKind()) {
+		return r.custom.get(key, u)
+	}
 	name := watched(obj)
 	if name == "" {
 		return r.other.Get(ctx, key, obj, opts...)
@@ -118,6 +124,9 @@ func (r *reader) Get(ctx context.Context, key client.ObjectKey, obj client.Objec
 // namespace and name. Field selectors are not supported, nor label
 // selectors on what keeps no labels.
 func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if u, ok := list.(*unstructured.UnstructuredList); ok && r.custom.isListed(u.GroupVersionKind()) {
+		return r.custom.list(u, opts...)
+	}
 	name := watched(list)
 	if name == "" {
 		return r.other.List(ctx, list, opts...)

@@ -57,6 +57,10 @@ type Options struct {
 	// Scalable before discovery is asked again, DefaultDiscoveryTTL by
 	// default.
 	DiscoveryTTL time.Duration
+	// WorkloadKinds reads the custom workload kinds the settings in force
+	// list (settings.workloadKinds); the view watches each the API server
+	// serves (customWorkloads). Nil watches none.
+	WorkloadKinds func() []policies.WorkloadKind
 	// Log receives the view's own log lines.
 	Log logr.Logger
 }
@@ -67,6 +71,7 @@ type View struct {
 	informers informers
 	live      *liveLimitRanges
 	direct    *directWorkloads
+	custom    *customWorkloads
 	scale     *scaleDiscovery
 	vpa       *vpaWatch
 	sos       *scaledObjectWatch
@@ -132,15 +137,18 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
+	direct := &directWorkloads{client: cs.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}
 	return &View{
 		informers: in,
 		live:      &liveLimitRanges{client: cs.CoreV1(), calls: &liveCalls{now: time.Now}},
-		direct:    &directWorkloads{client: cs.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()},
-		scale:     scale,
-		vpa:       newVPAWatch(dyn, scale.client, scale.ttl, o.Log),
-		sos:       newScaledObjectWatch(dyn, scale.client, scale.ttl, o.Log),
-		mgr:       mgr,
-		log:       o.Log,
+		direct:    direct,
+		custom: &customWorkloads{dyn: dyn, discover: scale, listed: o.WorkloadKinds, direct: direct,
+			log: o.Log.WithName("custom-workloads"), byKind: map[string]*customInformer{}},
+		scale: scale,
+		vpa:   newVPAWatch(dyn, scale.client, scale.ttl, o.Log),
+		sos:   newScaledObjectWatch(dyn, scale.client, scale.ttl, o.Log),
+		mgr:   mgr,
+		log:   o.Log,
 	}, nil
 }
 
@@ -154,6 +162,7 @@ func (v *View) Start(ctx context.Context) error {
 	v.informers.run(ctx)
 	go v.vpa.run(ctx)
 	go v.sos.run(ctx)
+	go v.custom.run(ctx)
 	go v.logSynced(ctx, time.Now())
 	return v.mgr.Start(ctx)
 }
@@ -190,7 +199,7 @@ func (v *View) ready(name string) error {
 // manager's cache: reading Deployments or HPAs through that cache would
 // start a second set of informers holding the full objects.
 func (v *View) Reader() client.Reader {
-	return &reader{informers: v.informers, other: v.mgr.GetCache()}
+	return &reader{informers: v.informers, custom: v.custom, other: v.mgr.GetCache()}
 }
 
 // Manager is the manager hosting leader election, for runnables that share

@@ -62,7 +62,7 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
 	for i, d := range docs {
-		o, err := decodeDocument(d, cluster)
+		o, err := decodeDocument(d, cluster, s)
 		if err != nil {
 			return Report{}, err
 		}
@@ -96,7 +96,10 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 }
 
 // decodeDocument decodes the kinds the rules read and adds them to cluster.
-func decodeDocument(d Document, cluster *policies.StaticCluster) (object, error) {
+func decodeDocument(d Document, cluster *policies.StaticCluster, s *policies.Settings) (object, error) {
+	if k, ok := customWorkloadKind(d, s); ok {
+		return decodeCustomWorkload(d, k, cluster)
+	}
 	switch {
 	case d.APIVersion == "v1" && d.Kind == "LimitRange":
 		lr := corev1.LimitRange{}

@@ -96,7 +96,9 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 	if c == nil {
 		return out
 	}
-	isWorkload := gv.Group == "apps" && (ref.Kind == KindDeployment || ref.Kind == KindStatefulSet)
+	// A listed custom kind (settings.workloadKinds) is a target like a
+	// Deployment: the cluster holds its pod template.
+	isWorkload := s.IsWorkloadKind(gv.Group, ref.Kind)
 	var target *Workload
 	if isWorkload && (on(TargetExists) || on(TargetRequests) || on(UtilizationReachable) || on(CostCeiling) || on(QuotaCeiling) || on(DrainAtMinimum) || on(SelectorOverlap) || on(HPAVPAConflict)) {
 		var err error

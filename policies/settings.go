@@ -48,6 +48,9 @@ type Settings struct {
 	// never mutates: the owner would revert the patch and the two would
 	// fight (KEDA rewrites the HPAs of its ScaledObjects).
 	ExternallyManaged []OwnerKind `json:"externallyManaged"`
+	// WorkloadKinds are custom resources judged like Deployments (see
+	// WorkloadKind): none by default.
+	WorkloadKinds []WorkloadKind `json:"workloadKinds"`
 	// Audit configures the periodic scan of stored objects.
 	Audit AuditSettings `json:"audit"`
 	// Rules holds each rule's action and numbers, keyed by rule ID.
@@ -204,6 +207,7 @@ func Defaults() Settings {
 			SelectorOverlap:  ActionSetting{Warn},
 		},
 		ExternallyManaged: []OwnerKind{{APIGroup: "keda.sh", Kind: "ScaledObject"}},
+		WorkloadKinds:     []WorkloadKind{},
 		Audit:             AuditSettings{Enabled: true, IntervalSeconds: 300, PolicyReports: true},
 	}
 }
@@ -300,6 +304,9 @@ func (s *Settings) Validate() error {
 		if o.Kind == "" {
 			bad(fmt.Sprintf("externallyManaged[%d].kind", i), "required")
 		}
+	}
+	for _, e := range validateWorkloadKinds(s.WorkloadKinds) {
+		bad(e.key, "%s", e.msg)
 	}
 	if s.Audit.IntervalSeconds < 10 {
 		bad("audit.intervalSeconds", "must be at least 10, got %d", s.Audit.IntervalSeconds)

@@ -17,17 +17,19 @@ import (
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/policies/celpolicy"
+	"github.com/scaleguard/scaleguard/webhook/configuration"
 )
 
-// ConditionsSync keeps the matchConditions and namespaceSelectors of
+// ConditionsSync keeps the matchConditions, namespaceSelectors and rules of
 // scaleguard's installed webhook configurations in step with the settings in
 // force, the way Kyverno keeps its webhook configurations in step with its
 // policies: the chart and config/ install the configurations without
 // conditions, and scaleguard writes them from the same settings its rules
 // read, at start and within a second of every settings reload — so a
 // namespace added to exemptNamespaces, or a new optOutLabel, is left out by
-// the API server as by the rules (policies.NamespaceExempt). It touches
-// nothing but the matchConditions and namespaceSelector of its own five
+// the API server as by the rules (policies.NamespaceExempt), and a kind
+// added to workloadKinds is sent to the workload webhooks. It touches
+// nothing but the matchConditions, namespaceSelector and rules of its own
 // webhooks, so a CA bundle injected by cert-manager, a failure policy set
 // by Helm or a webhook a user added are left as they are; and it re-writes
 // them if anything else changes them (a `helm upgrade`, a `kubectl apply`
@@ -118,6 +120,7 @@ func (c *ConditionsSync) syncMutating(ctx context.Context, s *policies.Settings)
 		for i := range obj.Webhooks {
 			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
 			changed = setSelector(&obj.Webhooks[i].NamespaceSelector, obj.Webhooks[i].Name, s) || changed
+			changed = setRules(&obj.Webhooks[i].Rules, obj.Webhooks[i].Name, s) || changed
 		}
 		return changed
 	})
@@ -129,6 +132,7 @@ func (c *ConditionsSync) syncValidating(ctx context.Context, s *policies.Setting
 		for i := range obj.Webhooks {
 			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
 			changed = setSelector(&obj.Webhooks[i].NamespaceSelector, obj.Webhooks[i].Name, s) || changed
+			changed = setRules(&obj.Webhooks[i].Rules, obj.Webhooks[i].Name, s) || changed
 		}
 		return changed
 	})
@@ -197,6 +201,20 @@ func setSelector(into **metav1.LabelSelector, name string, s *policies.Settings)
 	}
 	want := celpolicy.NamespaceSelector(s)
 	if apiequality.Semantic.DeepEqual(*into, want) {
+		return false
+	}
+	*into = want
+	return true
+}
+
+// setRules sets the rules of one of scaleguard's webhooks to those its
+// configuration is generated with (configuration.Rules), and says whether
+// they changed: a kind listed in settings.workloadKinds, or no longer
+// listed, changes which resources the workload webhooks receive. A webhook
+// of another name is left alone.
+func setRules(into *[]admissionregistrationv1.RuleWithOperations, name string, s *policies.Settings) bool {
+	want, ok := configuration.Rules(name, s)
+	if !ok || apiequality.Semantic.DeepEqual(*into, want) {
 		return false
 	}
 	*into = want

@@ -131,8 +131,8 @@ type workloadDocument struct {
 	} `json:"spec"`
 }
 
-func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string) (*policies.Workload, *workloadDocument, error) {
-	if err := checkWorkloadKind(kind); err != nil {
+func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string, s *policies.Settings) (*policies.Workload, *workloadDocument, error) {
+	if err := checkWorkloadKind(kind, s); err != nil {
 		return nil, nil, err
 	}
 	doc := &workloadDocument{}
@@ -142,11 +142,19 @@ func decodeWorkload(raw []byte, kind metav1.GroupVersionKind, field string) (*po
 	return doc.workload(kind, field)
 }
 
-func checkWorkloadKind(kind metav1.GroupVersionKind) error {
-	if kind.Group != appsv1.GroupName || kind.Version != "v1" || (kind.Kind != policies.KindDeployment && kind.Kind != policies.KindStatefulSet) {
-		return fmt.Errorf("scaleguard expects an apps/v1 Deployment or StatefulSet at this path, got %s", kind)
+// checkWorkloadKind accepts apps/v1 Deployments and StatefulSets, and the
+// custom kinds settings.workloadKinds lists in the version listed: their
+// pod template and replicas are at the same paths, so workloadDocument
+// reads them alike. A kind no longer listed (the settings changed before
+// the webhook configuration's rules did) is an error, not a silent allow.
+func checkWorkloadKind(kind metav1.GroupVersionKind, s *policies.Settings) error {
+	if kind.Group == appsv1.GroupName && kind.Version == "v1" && (kind.Kind == policies.KindDeployment || kind.Kind == policies.KindStatefulSet) {
+		return nil
 	}
-	return nil
+	if k, ok := s.CustomWorkloadKind(kind.Group, kind.Kind); ok && k.Version == kind.Version {
+		return nil
+	}
+	return fmt.Errorf("scaleguard expects an apps/v1 Deployment or StatefulSet, or a kind listed in settings.workloadKinds, at this path, got %s", kind)
 }
 
 // workload builds the workload the rules read from the decoded document.

@@ -12,15 +12,15 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// NewWorkloadMutator answers the mutating webhook for Deployments and
-// StatefulSets: with hpa-replicas-conflict set to mutate, an update that
+// NewWorkloadMutator answers the mutating webhook for Deployments,
+// StatefulSets and the kinds of settings.workloadKinds: with hpa-replicas-conflict set to mutate, an update that
 // changes spec.replicas of a workload an HPA manages keeps the current
 // count. Like the HPA mutator it fails open, and leaves denials to the
 // validating webhook.
 func NewWorkloadMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
 	h := &handler{name: "workload-mutate", read: readAs[workloadDocument], settings: src, cluster: c, metrics: m, log: log, failOpen: true}
 	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		review, doc, err := workloadReview(ctx, req, h.cluster, true)
+		review, doc, err := workloadReview(ctx, req, s, h.cluster, true)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
@@ -38,21 +38,21 @@ func NewWorkloadMutator(src SettingsSource, c policies.Cluster, m *Metrics, log 
 	return h
 }
 
-// NewWorkloadValidator answers the validating webhook for Deployments and
-// StatefulSets.
+// NewWorkloadValidator answers the validating webhook for Deployments,
+// StatefulSets and the kinds of settings.workloadKinds.
 func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
 	h := &handler{name: "workload-validate", read: readAs[workloadDocument], settings: src, cluster: c, metrics: m, log: log}
 	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
 		// With a cluster view, the old object tells a replica change; without
 		// one it matters only when something is denied.
-		review, _, err := workloadReview(ctx, req, h.cluster, h.cluster != nil)
+		review, _, err := workloadReview(ctx, req, s, h.cluster, h.cluster != nil)
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
 		review.Final = true
 		findings := policies.EvaluateWorkload(review, s)
 		if review.Old == nil && s.NeedsOld(findings) && len(req.OldObject.Raw) > 0 {
-			old, err := decodeOldWorkload(req)
+			old, err := decodeOldWorkload(req, s)
 			if err != nil {
 				return admission.Errored(http.StatusBadRequest, err), "error"
 			}
@@ -66,31 +66,31 @@ func NewWorkloadValidator(src SettingsSource, c policies.Cluster, m *Metrics, lo
 
 // workloadReview decodes the request's object (and, if withOld, the old
 // one) into what the rules need.
-func workloadReview(ctx context.Context, req admission.Request, c policies.Cluster, withOld bool) (policies.WorkloadReview, *workloadDocument, error) {
+func workloadReview(ctx context.Context, req admission.Request, s *policies.Settings, c policies.Cluster, withOld bool) (policies.WorkloadReview, *workloadDocument, error) {
 	var w *policies.Workload
 	var doc *workloadDocument
 	var err error
 	if read, ok := ctx.Value(decodedObject{}).(*workloadDocument); ok {
-		if err = checkWorkloadKind(req.Kind); err == nil {
+		if err = checkWorkloadKind(req.Kind, s); err == nil {
 			w, doc, err = read.workload(req.Kind, "object")
 		}
 	} else {
-		w, doc, err = decodeWorkload(req.Object.Raw, req.Kind, "object")
+		w, doc, err = decodeWorkload(req.Object.Raw, req.Kind, "object", s)
 	}
 	if err != nil {
 		return policies.WorkloadReview{}, nil, fmt.Errorf("%s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
 	}
 	review := policies.WorkloadReview{Object: *w, Cluster: c}
 	if withOld && len(req.OldObject.Raw) > 0 {
-		if review.Old, err = decodeOldWorkload(req); err != nil {
+		if review.Old, err = decodeOldWorkload(req, s); err != nil {
 			return policies.WorkloadReview{}, nil, err
 		}
 	}
 	return review, doc, nil
 }
 
-func decodeOldWorkload(req admission.Request) (*policies.Workload, error) {
-	old, _, err := decodeWorkload(req.OldObject.Raw, req.Kind, "oldObject")
+func decodeOldWorkload(req admission.Request, s *policies.Settings) (*policies.Workload, error) {
+	old, _, err := decodeWorkload(req.OldObject.Raw, req.Kind, "oldObject", s)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/scaleguard/scaleguard/audit"
 	"github.com/scaleguard/scaleguard/cluster"
+	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/webhook"
 )
 
@@ -111,7 +112,10 @@ func runServe(args []string, stderr io.Writer) int {
 		PprofAddr:     *pprofAddr,
 	}
 	if *clusterView {
-		view, err = newClusterView(*kubeconfig, *leaderElect, *leaderNamespace, log.WithName("cluster"))
+		// The view watches the custom workload kinds of the settings in
+		// force, following each reload.
+		kinds := func() []policies.WorkloadKind { return settings.Current().WorkloadKinds }
+		view, err = newClusterView(*kubeconfig, *leaderElect, *leaderNamespace, kinds, log.WithName("cluster"))
 		if err != nil {
 			log.Error(err, "cannot start")
 			return exitFailure
@@ -176,7 +180,7 @@ func runServe(args []string, stderr io.Writer) int {
 // newClusterView builds the informer-backed view from --kubeconfig, or
 // else from $KUBECONFIG, the in-cluster service account or ~/.kube/config,
 // in that order.
-func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string, log logr.Logger) (*cluster.View, error) {
+func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string, kinds func() []policies.WorkloadKind, log logr.Logger) (*cluster.View, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -197,6 +201,7 @@ func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string,
 		Config:                  cfg,
 		LeaderElection:          leaderElect,
 		LeaderElectionNamespace: leaderNamespace,
+		WorkloadKinds:           kinds,
 		Log:                     log,
 	})
 }

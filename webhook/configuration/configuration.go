@@ -141,7 +141,7 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 			Name:                    string(w.name),
 			AdmissionReviewVersions: []string{"v1"},
 			ClientConfig:            o.clientConfig(w.path),
-			Rules:                   w.rules(),
+			Rules:                   w.rules(o.Settings),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
 			NamespaceSelector:       selector.DeepCopy(),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
@@ -162,7 +162,7 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 			Name:                    string(w.name),
 			AdmissionReviewVersions: []string{"v1"},
 			ClientConfig:            o.clientConfig(w.path),
-			Rules:                   w.rules(),
+			Rules:                   w.rules(o.Settings),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
 			NamespaceSelector:       selector.DeepCopy(),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
@@ -177,9 +177,10 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 // rules match the webhook's resources in one version only, under
 // matchPolicy Equivalent: a request made as autoscaling/v1 reaches the
 // v2-only HPA webhooks converted (its requestKind still says v1, which is
-// how hpa-api-version sees it); with Exact it would bypass them.
-func (w webhookSpec) rules() []admissionregistrationv1.RuleWithOperations {
-	return []admissionregistrationv1.RuleWithOperations{{
+// how hpa-api-version sees it); with Exact it would bypass them. The
+// workload webhooks also match the custom kinds of s.WorkloadKinds.
+func (w webhookSpec) rules(s *policies.Settings) []admissionregistrationv1.RuleWithOperations {
+	out := []admissionregistrationv1.RuleWithOperations{{
 		Operations: w.operations,
 		Rule: admissionregistrationv1.Rule{
 			APIGroups:   []string{w.group},
@@ -188,6 +189,26 @@ func (w webhookSpec) rules() []admissionregistrationv1.RuleWithOperations {
 			Scope:       ptr.To(admissionregistrationv1.NamespacedScope),
 		},
 	}}
+	if w.name == celpolicy.WorkloadMutate || w.name == celpolicy.WorkloadValidate {
+		out = append(out, customWorkloadRules(w.operations, s)...)
+	}
+	return out
+}
+
+// Rules are the rules of scaleguard's webhook name under settings s, the
+// ones Configurations writes; ok is false for a webhook of another name.
+// webhook.ConditionsSync keeps the installed configurations' rules in step
+// with them, since a kind listed in settings.workloadKinds changes the
+// workload webhooks' rules.
+func Rules(name string, s *policies.Settings) (rules []admissionregistrationv1.RuleWithOperations, ok bool) {
+	for _, specs := range [][]webhookSpec{mutatingWebhooks, validatingWebhooks} {
+		for _, w := range specs {
+			if string(w.name) == name {
+				return w.rules(s), true
+			}
+		}
+	}
+	return nil, false
 }
 
 func (o ConfigurationOptions) clientConfig(path string) admissionregistrationv1.WebhookClientConfig {

@@ -1,0 +1,79 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/scaleguard/scaleguard/policies"
+)
+
+// The custom informers follow the settings: a listed kind whose CRD is
+// absent answers "not served" and is looked for again only after
+// customRediscovery; once served it is watched, and a stored object is
+// found; unlisted, it is no longer watched.
+func TestCustomWorkloadsFollowTheSettings(t *testing.T) {
+	// The fake dynamic client cannot stream a watch list (no initial
+	// events end bookmark): list, then watch, as against older servers.
+	t.Setenv("KUBE_FEATURE_WatchListClient", "false")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	disco := &fakeDiscovery{lists: map[string]*metav1.APIResourceList{}}
+	rollout := unstructuredOf(t, storedRollout)
+	rollout.SetManagedFields(nil)
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{rolloutKind.GroupVersionResource(): "RolloutList"}, rollout)
+	listed := []policies.WorkloadKind{rolloutKind}
+	c := &customWorkloads{dyn: dyn, discover: newScaleDiscoveryWith(disco, time.Minute), listed: func() []policies.WorkloadKind { return listed },
+		direct: &directWorkloads{calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}, log: logr.Discard(), byKind: map[string]*customInformer{}}
+
+	if _, err := c.workload("shop", "CloneSet", "web"); err == nil || !strings.Contains(err.Error(), "not CloneSet") {
+		t.Errorf("an unlisted kind: %v", err)
+	}
+	now := time.Now()
+	c.reconcile(ctx, now)
+	_, err := c.workload("shop", "Rollout", "web")
+	if err == nil || !strings.Contains(err.Error(), "is not served by the API server: install its CRD") || errors.Is(err, policies.ErrUnknown) {
+		t.Errorf("a listed kind whose CRD is absent: %v", err)
+	}
+	disco.lists["argoproj.io/v1alpha1"] = rollouts(true)
+	calls := disco.calls
+	c.reconcile(ctx, now.Add(customRediscovery/2))
+	if disco.calls != calls {
+		t.Errorf("discovery was asked again before customRediscovery")
+	}
+	c.reconcile(ctx, now.Add(customRediscovery))
+	var w *policies.Workload
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if w, err = c.workload("shop", "Rollout", "web"); !errors.Is(err, policies.ErrUnknown) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil || w == nil || w.Kind != "Rollout" || len(w.Template.Spec.Containers) != 1 {
+		t.Fatalf("a served kind: %+v, %v", w, err)
+	}
+	ws, err := c.workloads("shop")
+	if err != nil || len(ws) != 1 {
+		t.Errorf("workloads of shop = %d, %v; want the Rollout", len(ws), err)
+	}
+	missing, err := c.workload("shop", "Rollout", "nope")
+	if err != nil || missing != nil {
+		t.Errorf("a Rollout that does not exist: %+v, %v", missing, err)
+	}
+
+	listed = nil
+	c.reconcile(ctx, now.Add(2*customRediscovery))
+	if _, ok := c.state("Rollout"); ok {
+		t.Errorf("an unlisted kind is still watched")
+	}
+}
