@@ -165,3 +165,22 @@ func (w *crdWatch) inNamespace(namespace string) ([]any, error) {
 	}
 	return objs, nil
 }
+
+// targeting returns copies of the autoscalers w holds in namespace whose
+// target is kind/name; what names them in errors.
+func targeting[P interface {
+	Targets(kind, name string) bool
+	DeepCopy() P
+}](w *crdWatch, what, namespace, kind, name string) ([]P, error) {
+	objs, err := w.inNamespace(namespace)
+	if err != nil {
+		return nil, fmt.Errorf("the %s of %s %s/%s: %w", what, kind, namespace, name, err)
+	}
+	var out []P
+	for _, o := range objs {
+		if a, ok := o.(P); ok && a.Targets(kind, name) {
+			out = append(out, a.DeepCopy())
+		}
+	}
+	return out, nil
+}

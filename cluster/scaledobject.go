@@ -29,17 +29,7 @@ func newScaledObjectWatch(dyn dynamic.Interface, discovery resourceLister, inter
 
 // scaledObjectsFor answers policies.Cluster.ScaledObjectsFor.
 func (w *scaledObjectWatch) scaledObjectsFor(namespace, kind, name string) ([]*policies.ScaledObject, error) {
-	objs, err := w.inNamespace(namespace)
-	if err != nil {
-		return nil, fmt.Errorf("the ScaledObjects of %s %s/%s: %w", kind, namespace, name, err)
-	}
-	var out []*policies.ScaledObject
-	for _, o := range objs {
-		if so, ok := o.(*policies.ScaledObject); ok && so.Targets(kind, name) {
-			out = append(out, so.DeepCopy())
-		}
-	}
-	return out, nil
+	return targeting[*policies.ScaledObject](w.crdWatch, "ScaledObjects", namespace, kind, name)
 }
 
 // in returns the ScaledObjects of namespace (every one for

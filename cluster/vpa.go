@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -28,17 +27,7 @@ func newVPAWatch(dyn dynamic.Interface, discovery resourceLister, interval time.
 
 // vpasFor answers policies.Cluster.VPAsFor.
 func (w *vpaWatch) vpasFor(namespace, kind, name string) ([]*policies.VPA, error) {
-	objs, err := w.inNamespace(namespace)
-	if err != nil {
-		return nil, fmt.Errorf("the VerticalPodAutoscalers of %s %s/%s: %w", kind, namespace, name, err)
-	}
-	var out []*policies.VPA
-	for _, o := range objs {
-		if v, ok := o.(*policies.VPA); ok && v.Targets(kind, name) {
-			out = append(out, v.DeepCopy())
-		}
-	}
-	return out, nil
+	return targeting[*policies.VPA](w.crdWatch, "VerticalPodAutoscalers", namespace, kind, name)
 }
 
 // transformVPA keeps what hpa-vpa-conflict reads of a VerticalPodAutoscaler
