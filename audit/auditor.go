@@ -46,6 +46,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Log receives one line per scan and any error.
 	Log logr.Logger
+	// AroundScan, when set, runs each scan (the listing and judging of
+	// every object): scaleguard serve lowers the garbage collector's
+	// target while one runs.
+	AroundScan func(scan func())
 }
 
 // Auditor scans the stored objects every audit.intervalSeconds and
@@ -59,6 +63,7 @@ type Auditor struct {
 	settings SettingsSource
 	metrics  *metrics
 	log      logr.Logger
+	around   func(func())
 	// poll is how often Start looks at the settings between scans, which
 	// bounds how late an edit of the interval or of audit.enabled applies.
 	poll time.Duration
@@ -93,7 +98,7 @@ func New(o Options) (*Auditor, error) {
 	}
 	return &Auditor{
 		reader: o.Reader, client: o.Client, cluster: o.Cluster, settings: o.Settings,
-		metrics: m, log: o.Log, poll: 10 * time.Second,
+		metrics: m, log: o.Log, poll: 10 * time.Second, around: o.AroundScan,
 	}, nil
 }
 
@@ -196,7 +201,14 @@ func (a *Auditor) turnOff(ctx context.Context) bool {
 func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	s := a.settings.Current()
 	start := time.Now()
-	res, err := a.scan(ctx, s)
+	var res Result
+	var err error
+	scan := func() { res, err = a.scan(ctx, s) }
+	if a.around != nil {
+		a.around(scan)
+	} else {
+		scan()
+	}
 	if err != nil {
 		return Result{}, err
 	}

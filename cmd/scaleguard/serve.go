@@ -100,6 +100,7 @@ func runServe(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	var view *cluster.View
+	gc := newGCBursts()
 	opts := webhook.Options{
 		Port:          *port,
 		CertDir:       *certDir,
@@ -126,7 +127,7 @@ func runServe(args []string, stderr io.Writer) int {
 		// in the manager's cache, and runs on the elected leader only.
 		if _, err := audit.SetupWithManager(view.Manager(), audit.Options{
 			Reader: view.Reader(), Cluster: view, Settings: settings,
-			Registerer: metrics.Registry, Log: log.WithName("audit"),
+			Registerer: metrics.Registry, Log: log.WithName("audit"), AroundScan: gc.during,
 		}); err != nil {
 			log.Error(err, "cannot start")
 			return exitFailure
@@ -159,6 +160,7 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	if view != nil {
 		runs = append(runs, func() error { return wrap("cluster view", view.Start(ctx)) })
+		go gc.untilSynced(ctx, view.Synced)
 	}
 	done := make(chan error, len(runs))
 	for _, run := range runs {

@@ -56,6 +56,8 @@ type Scaleguard struct {
 	Kubeconfig string
 	// Args are extra flags of `scaleguard serve`, after the harness's own.
 	Args []string
+	// Env are extra environment variables of the process.
+	Env []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -79,6 +81,9 @@ type Options struct {
 	// Args are extra flags of `scaleguard serve`, such as
 	// --manage-webhook-conditions=false; a flag given twice takes the last.
 	Args []string
+	// Env are extra environment variables (NAME=value) of the process,
+	// such as GOGC.
+	Env []string
 }
 
 // Start writes certificates and settings into dir and starts `scaleguard
@@ -120,6 +125,7 @@ func StartWith(ctx context.Context, binary, dir string, o Options) (*Scaleguard,
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[2]),
 		Kubeconfig:  o.Kubeconfig,
 		Args:        o.Args,
+		Env:         o.Env,
 	}
 	return s, s.Restart(ctx)
 }
@@ -156,6 +162,7 @@ func (s *Scaleguard) Restart(ctx context.Context) error {
 	}
 	args = append(args, s.Args...)
 	cmd := exec.Command(s.Binary, args...)
+	cmd.Env = append(os.Environ(), s.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()
