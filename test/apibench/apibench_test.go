@@ -549,7 +549,7 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 			c.doc = "`scaleguard serve` as installed now: the configurations carry the matchConditions of its settings (the built-in standard), " +
 				"registered with them, which `scaleguard serve` then keeps in step. The API server calls it only for a write a rule could judge: " +
 				"not for a compliant Deployment create, and for a compliant HPA create the validating webhook alone (its rules read the target and the other HPAs). " +
-				"With its cluster view (informers on Deployments, StatefulSets, HPAs, LimitRanges, Namespaces and APIServices), measured once its start-up audit has run."
+				"With its cluster view (informers on Deployments, StatefulSets, HPAs, LimitRanges, ResourceQuotas, PodDisruptionBudgets, Namespaces and APIServices; VPAs and ScaledObjects once their CRDs are served), measured once its start-up audit has run."
 			return c
 		}(),
 		func() config {
