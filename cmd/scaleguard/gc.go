@@ -14,14 +14,15 @@ import (
 //
 // Go collects when the heap has grown by GOGC % (100 by default) over what
 // was live after the last collection. scaleguard's live heap is small — 18
-// MiB with 10,000 Deployments, 10,000 HPAs, 1,000 VPAs and 1,000
-// ScaledObjects in view — but the first lists allocate some 400 MB in a
+// MiB after a forced collection with 10,000 Deployments and 10,000 HPAs in
+// view — but the first lists allocate some 400 MB in a
 // few seconds (client-go copies each watch event three times before the
 // transform keeps its few fields) and a scan decodes every object again.
 // At 100 % those bursts took the process to 98 MiB resident; at 20 % it
 // stays under 80 MiB (`make bench-rss`, docs/PERFORMANCE.md). Outside them,
-// admission reviews run with Go's default, since a lower target costs
-// collector CPU on every review.
+// admission reviews run with Go's default: a lower target would make the
+// collector run more often for every review's garbage, a cost no figure
+// here justifies.
 const burstGCPercent = 20
 
 // gcBursts lowers the collector's target while at least one burst runs.
@@ -29,14 +30,13 @@ const burstGCPercent = 20
 // chose.
 type gcBursts struct {
 	enabled bool
-	normal  int
 
 	mu      sync.Mutex
 	running int
 }
 
 func newGCBursts() *gcBursts {
-	return &gcBursts{enabled: os.Getenv("GOGC") == "", normal: 100}
+	return &gcBursts{enabled: os.Getenv("GOGC") == ""}
 }
 
 func (g *gcBursts) enter() {
@@ -58,7 +58,8 @@ func (g *gcBursts) exit() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.running--; g.running == 0 {
-		debug.SetGCPercent(g.normal)
+		// Go's default, which is what runs when GOGC is unset.
+		debug.SetGCPercent(100)
 	}
 }
 
