@@ -1,8 +1,6 @@
 package audit
 
 import (
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -41,7 +39,7 @@ type namespaceWorkloads struct {
 }
 
 type namespaceHPAs struct {
-	list []*autoscalingv2.HorizontalPodAutoscaler
+	list []policies.ScaleTarget
 	err  error
 }
 
@@ -60,12 +58,12 @@ func (c *scanCluster) Workloads(namespace string) ([]*policies.Workload, error) 
 	return r.list, r.err
 }
 
-// HPAs implements policies.Cluster, once per namespace.
-func (c *scanCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+// ScaleTargets implements policies.Cluster, once per namespace.
+func (c *scanCluster) ScaleTargets(namespace string) ([]policies.ScaleTarget, error) {
 	r, ok := c.hpas[namespace]
 	if !ok {
 		c.forget(namespace)
-		r.list, r.err = c.Cluster.HPAs(namespace)
+		r.list, r.err = c.Cluster.ScaleTargets(namespace)
 		c.hpas[namespace] = r
 	}
 	return r.list, r.err

@@ -164,6 +164,12 @@ func hpaEntry(h *autoscalingv2.HorizontalPodAutoscaler) (*entry, error) {
 
 func targetKey(kind, name string) string { return kind + "/" + name }
 
+// targetKindName splits the kept target key.
+func (h *hpaFields) targetKindName() (kind, name string) {
+	kind, name, _ = strings.Cut(h.target, "/")
+	return kind, name
+}
+
 // lastWrite keeps, of an HPA's managedFields, the entry of its last write
 // through the main resource (on a tie of their one-second times, an older
 // API version wins), without its field set, and only when that write was
@@ -261,7 +267,7 @@ func (e *entry) horizontalPodAutoscaler() (*autoscalingv2.HorizontalPodAutoscale
 	if err := h.Spec.Unmarshal([]byte(e.kept)); err != nil {
 		return nil, fmt.Errorf("decoding the cached spec of HPA %s/%s: %w", e.namespace, e.name, err)
 	}
-	kind, name, _ := strings.Cut(e.hpa.target, "/")
+	kind, name := e.hpa.targetKindName()
 	h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: e.hpa.targetAPIVersion, Kind: kind, Name: name}
 	return h, nil
 }

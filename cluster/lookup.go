@@ -117,8 +117,9 @@ func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
 	return append(out, custom...), nil
 }
 
-// HPAs implements policies.Cluster.
-func (v *View) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+// ScaleTargets implements policies.Cluster from the entries' kept target,
+// decoding no HPA.
+func (v *View) ScaleTargets(namespace string) ([]policies.ScaleTarget, error) {
 	if err := v.ready(hpas); err != nil {
 		return nil, err
 	}
@@ -126,14 +127,11 @@ func (v *View) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler,
 	if err != nil {
 		return nil, fmt.Errorf("listing the HPAs of %s: %w", namespace, err)
 	}
-	out := make([]*autoscalingv2.HorizontalPodAutoscaler, 0, len(objs))
+	out := make([]policies.ScaleTarget, 0, len(objs))
 	for _, o := range objs {
 		if e, ok := o.(*entry); ok && e.hpa != nil {
-			h, err := e.horizontalPodAutoscaler()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, h)
+			kind, name := e.hpa.targetKindName()
+			out = append(out, policies.ScaleTarget{HPA: e.name, Kind: kind, Name: name})
 		}
 	}
 	return out, nil

@@ -228,6 +228,19 @@ func TestView(t *testing.T) {
 		if want := []string{"shop/unrelated→api", "shop/web→web", "shop/web-memory→web"}; !slices.Equal(names, want) {
 			t.Errorf("HPAs in shop: %v, want %v", names, want)
 		}
+		// The same HPAs' targets, read without decoding them.
+		targets, err := v.ScaleTargets("shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, st := range targets {
+			got = append(got, "shop/"+st.HPA+"→"+st.Kind+"/"+st.Name)
+		}
+		slices.Sort(got)
+		if want := []string{"shop/unrelated→Deployment/api", "shop/web-memory→Deployment/web", "shop/web→Deployment/web"}; !slices.Equal(got, want) {
+			t.Errorf("scale targets in shop: %v, want %v", got, want)
+		}
 		var ns corev1.NamespaceList
 		if err := r.List(ctx, &ns, client.MatchingLabels{"kubernetes.io/metadata.name": "other"}); err != nil || len(ns.Items) != 1 {
 			t.Errorf("namespaces by label: %v, %v", ns.Items, err)

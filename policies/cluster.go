@@ -34,8 +34,10 @@ type Cluster interface {
 	HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
 	// Workloads returns the Deployments and StatefulSets of a namespace.
 	Workloads(namespace string) ([]*Workload, error)
-	// HPAs returns the HPAs of a namespace.
-	HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
+	// ScaleTargets returns what each HPA of a namespace scales, without
+	// the rest of the HPAs: selector-overlap reads no more, on every HPA
+	// review.
+	ScaleTargets(namespace string) ([]ScaleTarget, error)
 	// VPAsFor returns the VerticalPodAutoscalers in namespace whose
 	// targetRef names kind/name; none when the cluster does not serve them.
 	VPAsFor(namespace, kind, name string) ([]*VPA, error)
@@ -65,6 +67,12 @@ type Cluster interface {
 func TargetNotFoundInCluster(kind, namespace, name string) string {
 	return fmt.Sprintf("%s %q does not exist in namespace %s (yet); until it does the HPA reports FailedGetScale — check the name, or apply the workload too",
 		kind, name, namespace)
+}
+
+// ScaleTarget is an HPA's name and the kind and name of the workload its
+// scaleTargetRef names.
+type ScaleTarget struct {
+	HPA, Kind, Name string
 }
 
 // knownScalable are the built-in kinds whose answer needs no discovery.

@@ -52,22 +52,21 @@ func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workloa
 			Message: fmt.Sprintf("the selector of %s %q (%s) also matches the pods of %s %q: the HPA averages their usage with its own pods' and scales %q for their load; give the two workloads a label that tells their pods apart",
 				target.Kind, target.Meta.Name, sel, w.Kind, w.Meta.Name, target.Meta.Name)})
 	}
-	others, err := c.HPAs(ns)
+	others, err := c.ScaleTargets(ns)
 	if err != nil {
 		return append(out, notChecked(SelectorOverlap, "the namespace's HPAs", err))
 	}
 	ref := hpa.Spec.ScaleTargetRef
 	for _, o := range others {
-		oref := o.Spec.ScaleTargetRef
-		theirs := byKey[oref.Kind+"/"+oref.Name]
-		if o.Name == hpa.Name || (oref.Kind == ref.Kind && oref.Name == ref.Name) || theirs == nil || theirs.Selector == nil {
+		theirs := byKey[o.Kind+"/"+o.Name]
+		if o.HPA == hpa.Name || (o.Kind == ref.Kind && o.Name == ref.Name) || theirs == nil || theirs.Selector == nil {
 			continue
 		}
 		for _, w := range counted {
 			if theirs.Selector.Matches(labels.Set(w.Template.Labels)) {
 				out = append(out, Finding{Rule: SelectorOverlap, Action: Deny, Path: pathScaleTargetRef,
 					Message: fmt.Sprintf("HPA %q, scaling %s %q (selector %s), also counts the pods of %s %q that this HPA counts: the HPA controller stops both (ScalingActive False, AmbiguousSelector); give each target's pods a label the other's selector excludes",
-						o.Name, theirs.Kind, theirs.Meta.Name, theirs.Selector, w.Kind, w.Meta.Name)})
+						o.HPA, theirs.Kind, theirs.Meta.Name, theirs.Selector, w.Kind, w.Meta.Name)})
 				break
 			}
 		}

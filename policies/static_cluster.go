@@ -185,8 +185,8 @@ func (c *StaticCluster) Workloads(namespace string) ([]*Workload, error) {
 	return out, nil
 }
 
-// HPAs implements Cluster, in target order.
-func (c *StaticCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+// ScaleTargets implements Cluster, in target order.
+func (c *StaticCluster) ScaleTargets(namespace string) ([]ScaleTarget, error) {
 	var keys []string
 	for k, hs := range c.hpas {
 		if len(hs) > 0 && hs[0].Namespace == namespace {
@@ -194,9 +194,12 @@ func (c *StaticCluster) HPAs(namespace string) ([]*autoscalingv2.HorizontalPodAu
 		}
 	}
 	slices.Sort(keys)
-	var out []*autoscalingv2.HorizontalPodAutoscaler
+	var out []ScaleTarget
 	for _, k := range keys {
-		out = append(out, c.hpas[k]...)
+		for _, h := range c.hpas[k] {
+			ref := h.Spec.ScaleTargetRef
+			out = append(out, ScaleTarget{HPA: h.Name, Kind: ref.Kind, Name: ref.Name})
+		}
 	}
 	return out, nil
 }

@@ -59,7 +59,7 @@ func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.Horizont
 func (unknownCluster) Workloads(string) ([]*policies.Workload, error) {
 	return nil, policies.ErrUnknown
 }
-func (unknownCluster) HPAs(string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
+func (unknownCluster) ScaleTargets(string) ([]policies.ScaleTarget, error) {
 	return nil, policies.ErrUnknown
 }
 func (unknownCluster) NamespaceLabels(string) (map[string]string, error) {
