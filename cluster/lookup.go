@@ -22,17 +22,7 @@ func (v *View) LimitRanges(namespace string) ([]corev1.LimitRange, error) {
 	if v.ready(limitRanges) != nil {
 		return v.live.list(namespace)
 	}
-	objs, err := v.informers[limitRanges].GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
-	if err != nil {
-		return nil, fmt.Errorf("listing LimitRanges in %s: %w", namespace, err)
-	}
-	out := make([]corev1.LimitRange, 0, len(objs))
-	for _, o := range objs {
-		if lr, ok := o.(*corev1.LimitRange); ok {
-			out = append(out, *lr.DeepCopy())
-		}
-	}
-	return out, nil
+	return inNamespace[*corev1.LimitRange](v, limitRanges, namespace)
 }
 
 // NamespaceLabels implements policies.Cluster from the Namespace informer,
