@@ -311,9 +311,16 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 	}
 	// The client logs the warnings scaleguard gives a bare HPA.
 	ctrllog.SetLogger(logr.Discard())
-	const perRound, concurrency, rounds = 1000, 8, 6
+	const perRound, concurrency = 1000, 8
+	focus, err := focusFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rounds := focus.rounds
 	began := time.Now()
-	kyvernoDir(t) // skip before starting anything when Kyverno is not built
+	if focus.wants("Kyverno ValidatingPolicy") || focus.wants("Kyverno ClusterPolicy") {
+		kyvernoDir(t) // skip before starting anything when Kyverno is not built
+	}
 	bed := testbed.Start(t, testbed.Options{})
 	apiserver, etcd := pidOf(t, filepath.Join(bed.BinDir, "kube-apiserver")), pidOf(t, filepath.Join(bed.BinDir, "etcd"))
 	ctx := context.Background()
@@ -565,6 +572,10 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 		kyverno("Kyverno ClusterPolicy", "the same Kyverno with the rule as a ClusterPolicy (a validate pattern); Deployments only.",
 			(*kyvernoProcess).onClusterPolicy, (*kyvernoProcess).offClusterPolicy),
 	}
+	configs = slices.DeleteFunc(configs, func(c config) bool { return !focus.wants(c.name) })
+	if err := focus.unknown(configs); err != nil {
+		t.Fatal(err)
+	}
 	// Forward then backward, so that a slow start or a growing etcd weighs
 	// on each alike.
 	results := map[string][]run{}
@@ -592,7 +603,7 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 				{"client", os.Getpid()},
 			}
 			for _, k := range kinds {
-				if !cfg.runs(k) {
+				if !cfg.runs(k) || !focus.measures(k) {
 					continue
 				}
 				ns := namespace(t, bed.Client, fmt.Sprintf("r%d-%s-%s", round, k.key, slug(cfg.name)))
@@ -634,9 +645,9 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 	}
 	took := time.Since(began)
 	t.Logf("%d rounds in %v", rounds, took.Round(time.Second))
-	section := report(configs, results, mixed, hpaChecks, rounds, perRound, concurrency)
+	section := report(focus, configs, results, mixed, hpaChecks, rounds, perRound, concurrency)
 	t.Log("\n" + section)
-	if err := load.WriteSection(filepath.Join(root, "docs", "PERFORMANCE.md"), "## Through the API server", section); err != nil {
+	if err := load.WriteSection(filepath.Join(root, "docs", "PERFORMANCE.md"), focus.heading(), section); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,9 +11,15 @@ import (
 // report writes the "Through the API server" section of docs/PERFORMANCE.md
 // from the runs: results by kind key and configuration name, the verdicts of
 // the mixed streams and the HPAs read back, by configuration name.
-func report(configs []config, results map[string][]run, mixed map[string]*verdicts, hpas map[string]*hpaCheck, rounds, perRound, concurrency int) string {
+func report(f focus, configs []config, results map[string][]run, mixed map[string]*verdicts, hpas map[string]*hpaCheck, rounds, perRound, concurrency int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Through the API server\n\n"+
+	b.WriteString(f.heading() + "\n\n")
+	if f.narrowed() {
+		fmt.Fprintf(&b, "A focused run of the benchmark below (`make bench-apiserver-focus`, here SCALEGUARD_BENCH_CONFIGS=%q, SCALEGUARD_BENCH_KINDS=%q, SCALEGUARD_BENCH_ROUNDS=%d): "+
+			"fewer configurations and more rounds, to settle one comparison more precisely than the full run can in its time. ",
+			strings.Join(f.configs, ","), strings.Join(f.kinds, ","), rounds)
+	}
+	fmt.Fprintf(&b, ""+
 		"What admission adds to creates through a real kube-apiserver (the test bed of `make tools`, v1.37.2, etcd v3.6.16, all on this machine): "+
 		"%d rounds of %d creates at concurrency %d per configuration and kind, forward then backward: "+
 		"compliant Deployments (one container with requests); a mixed stream of Deployments, every 20th without requests (5 %%); "+
@@ -40,6 +46,9 @@ func report(configs []config, results map[string][]run, mixed map[string]*verdic
 	fmt.Fprintf(&b, "Measured %s, %d CPUs, %s.\n", time.Now().Format("2006-01-02"), runtime.NumCPU(), runtime.Version())
 
 	for _, k := range kinds {
+		if !f.measures(k) {
+			continue
+		}
 		fmt.Fprintf(&b, "\n### %s creates\n\n", k.name)
 		ran := slices.DeleteFunc(slices.Clone(configs), func(c config) bool { return len(results[k.key+"/"+c.name]) == 0 })
 		base := results[k.key+"/no policy"]
