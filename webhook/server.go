@@ -52,6 +52,12 @@ type Options struct {
 	// TLSMinVersion is tls.VersionTLS13 by default. tls.VersionTLS12 is
 	// allowed for old API servers or meshes in between; nothing lower.
 	TLSMinVersion uint16
+	// ClientCAFile, when set, is a PEM bundle of the CA that signs the API
+	// server's client certificate: every caller of the webhooks must present
+	// a certificate it signed (see clientCAs). Empty accepts any caller, as
+	// most admission webhooks do. The probe, metrics and pprof endpoints are
+	// on their own ports and not affected.
+	ClientCAFile string
 	// EnableHTTP2 offers HTTP/2 through ALPN. It is off by default because of
 	// the HTTP/2 rapid-reset and stream-cancellation vulnerabilities
 	// (CVE-2023-44487, CVE-2023-39325): HTTP/1.1 limits what one connection
@@ -166,6 +172,14 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 		m = NewMetrics()
 	}
 	s := &Server{opts: o, settings: src, metrics: m, log: log}
+	tlsOpts := []func(*tls.Config){o.configureTLS}
+	if o.ClientCAFile != "" {
+		cas, err := newClientCAs(o.ClientCAFile, log.WithName("client-ca"))
+		if err != nil {
+			return nil, err
+		}
+		tlsOpts = append(tlsOpts, cas.configure)
+	}
 	// One registry per Metrics: a second server on the same Metrics keeps
 	// the first one's gauge.
 	var already prometheus.AlreadyRegisteredError
@@ -178,7 +192,7 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 		CertDir:  o.CertDir,
 		CertName: o.CertName,
 		KeyName:  o.KeyName,
-		TLSOpts:  []func(*tls.Config){o.configureTLS},
+		TLSOpts:  tlsOpts,
 	})
 	admissionLog := log.WithName("admission")
 	c := o.Cluster

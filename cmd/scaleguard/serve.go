@@ -36,6 +36,7 @@ func runServe(args []string, stderr io.Writer) int {
 	certName := fs.String("cert-name", webhook.DefaultCertName, "serving certificate file name in --cert-dir")
 	keyName := fs.String("key-name", webhook.DefaultKeyName, "serving key file name in --cert-dir")
 	tlsMin := fs.String("tls-min-version", "1.3", "minimum TLS version: 1.3 or 1.2")
+	clientCA := fs.String("client-ca-file", "", "PEM bundle of the CA that signed the API server's client certificate: callers of the webhooks without a certificate it signed are refused in the TLS handshake; reloaded when it changes (default: any caller)")
 	// Off by default: HTTP/2 rapid reset (CVE-2023-44487, CVE-2023-39325);
 	// see webhook.Options.EnableHTTP2.
 	enableHTTP2 := fs.Bool("enable-http2", false, "offer HTTP/2 (off by default because of CVE-2023-44487 and CVE-2023-39325)")
@@ -107,6 +108,7 @@ func runServe(args []string, stderr io.Writer) int {
 		CertName:      *certName,
 		KeyName:       *keyName,
 		TLSMinVersion: tlsVersion,
+		ClientCAFile:  *clientCA,
 		EnableHTTP2:   *enableHTTP2,
 		ProbeAddr:     *probeAddr,
 		MetricsAddr:   *metricsAddr,

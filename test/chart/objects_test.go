@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"slices"
 	"strings"
 	"testing"
 
@@ -218,5 +219,31 @@ func assertServingCert(t *testing.T, objs []map[string]any) {
 	}
 	if err := cert.VerifyHostname("sg-scaleguard-webhook.scaleguard-system.svc"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestClientCA: with tls.clientCAConfigMap the pod mounts that ConfigMap and
+// `scaleguard serve` reads its ca.crt as --client-ca-file; without it,
+// neither (any caller, the default).
+func TestClientCA(t *testing.T) {
+	var d appsv1.Deployment
+	decodeInto(t, find(t, objects(t, render(t, "--set", "tls.clientCAConfigMap=apiserver-client-ca")), "Deployment"), &d)
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
+	if !slices.Contains(c.Args, "--client-ca-file=/etc/scaleguard/client-ca/ca.crt") {
+		t.Errorf("args %v lack --client-ca-file", c.Args)
+	}
+	mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return m.Name == "client-ca" && m.MountPath == "/etc/scaleguard/client-ca"
+	})
+	fromConfigMap := slices.ContainsFunc(pod.Volumes, func(v corev1.Volume) bool {
+		return v.Name == "client-ca" && v.ConfigMap != nil && v.ConfigMap.Name == "apiserver-client-ca"
+	})
+	if !mounted || !fromConfigMap {
+		t.Errorf("the client CA ConfigMap is not mounted: mounts %+v, volumes %+v", c.VolumeMounts, pod.Volumes)
+	}
+	decodeInto(t, find(t, objects(t, render(t)), "Deployment"), &d)
+	if strings.Contains(strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "), "--client-ca-file") {
+		t.Error("the default render asks callers for a client certificate")
 	}
 }

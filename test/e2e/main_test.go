@@ -26,6 +26,8 @@ var env struct {
 	sg       *harness.Scaleguard
 	webhooks harness.WebhookConfigs
 	root     string
+	// bin is the scaleguard binary, for tests that start one of their own.
+	bin string
 }
 
 func TestMain(m *testing.M) {
@@ -75,7 +77,7 @@ func run(m *testing.M) (int, error) {
 	if err := webhooks.Apply(ctx, bed.Client); err != nil {
 		return 0, err
 	}
-	env.bed, env.sg, env.webhooks, env.root = bed, sg, webhooks, root
+	env.bed, env.sg, env.webhooks, env.root, env.bin = bed, sg, webhooks, root, bin
 	// The probe WaitForWebhook dry-runs gets a namespace of its own.
 	warmup := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-warmup"}}
 	if err := bed.Client.Create(ctx, warmup); err != nil {
