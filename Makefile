@@ -76,9 +76,15 @@ lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The end-to-end tests whose rules read workloads (targets, a namespace's
+# workloads, the audit), run a second time against `scaleguard serve
+# --watch-workloads=false`.
+E2E_ON_DEMAND = ^(TestRuleTableThroughTheAPIServer|TestTarget.*|TestUtilizationReachable|TestScaleTargetKind.*|TestQuotaCeilingDrainAtMinimumSelectorOverlap|TestHPAVPAConflict|TestScaledObjects|TestExemptNamespacesNeverReviewedNorAudited)$$
+
 .PHONY: unit
-unit: ## Unit, golden, handler and end-to-end tests (the last need `make tools`).
+unit: ## Unit, golden, handler and end-to-end tests (the last need `make tools`); the end-to-end tests that read workloads again with --watch-workloads=false.
 	$(GO) test -count=1 ./...
+	SCALEGUARD_E2E_SERVE_ARGS=--watch-workloads=false $(GO) test -count=1 ./test/e2e -run '$(E2E_ON_DEMAND)'
 
 .PHONY: fuzz-short
 fuzz-short: ## Run each fuzz target for FUZZTIME (default 20000x: 20,000 inputs).

@@ -45,7 +45,7 @@ func (v *View) NamespaceLabels(namespace string) (map[string]string, error) {
 // Workload implements policies.Cluster. A workload the synced informer
 // does not hold is looked up in the API server (see directWorkloads): it
 // may have been stored a moment ago, before its watch event reached the
-// view.
+// view. Read on demand (Options.WorkloadsOnDemand), every lookup is.
 func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error) {
 	var informer string
 	switch kind {
@@ -57,14 +57,18 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 		// A kind of settings.workloadKinds, from its own informer.
 		return v.custom.workload(namespace, kind, name)
 	}
-	if err := v.ready(informer); err != nil {
-		return nil, err
-	}
-	e, err := v.entry(informer, namespace+"/"+name)
-	if err != nil {
-		return nil, err
+	var e *entry
+	if !v.onDemand(informer) {
+		if err := v.ready(informer); err != nil {
+			return nil, err
+		}
+		var err error
+		if e, err = v.entry(informer, namespace+"/"+name); err != nil {
+			return nil, err
+		}
 	}
 	if e == nil {
+		var err error
 		if e, err = v.direct.get(informer, namespace, name); err != nil || e == nil {
 			return nil, err
 		}
@@ -81,18 +85,11 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
 	var out []*policies.Workload
 	for _, w := range []struct{ informer, kind string }{{deployments, policies.KindDeployment}, {statefulSets, policies.KindStatefulSet}} {
-		if err := v.ready(w.informer); err != nil {
+		entries, err := v.workloadEntries(w.informer, namespace)
+		if err != nil {
 			return nil, err
 		}
-		objs, err := v.informers[w.informer].GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s in %s: %w", w.informer, namespace, err)
-		}
-		for _, o := range objs {
-			e, ok := o.(*entry)
-			if !ok {
-				continue
-			}
+		for _, e := range entries {
 			t, err := e.template()
 			if err != nil {
 				return nil, err
@@ -105,6 +102,29 @@ func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
 		return nil, err
 	}
 	return append(out, custom...), nil
+}
+
+// workloadEntries are the entries of informer (deployments or
+// statefulsets) in namespace, from the informer or, read on demand, from
+// the API server.
+func (v *View) workloadEntries(informer, namespace string) ([]*entry, error) {
+	if v.onDemand(informer) {
+		return v.direct.list(informer, namespace)
+	}
+	if err := v.ready(informer); err != nil {
+		return nil, err
+	}
+	objs, err := v.informers[informer].GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s in %s: %w", informer, namespace, err)
+	}
+	out := make([]*entry, 0, len(objs))
+	for _, o := range objs {
+		if e, ok := o.(*entry); ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // ScaleTargets implements policies.Cluster from the entries' kept target,

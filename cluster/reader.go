@@ -13,9 +13,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scaleguard/scaleguard/policies"
@@ -32,6 +34,10 @@ type reader struct {
 	// custom serves the unstructured objects of the kinds
 	// settings.workloadKinds lists (see customReader).
 	custom *customWorkloads
+	// direct reads the workloads the view does not watch
+	// (Options.WorkloadsOnDemand), with the audit's context and no
+	// liveTimeout: a scan may list thousands.
+	direct appsv1client.AppsV1Interface
 	other  client.Reader
 }
 
@@ -97,14 +103,21 @@ func (r *reader) Get(ctx context.Context, key client.ObjectKey, obj client.Objec
 	if name == "" {
 		return r.other.Get(ctx, key, obj, opts...)
 	}
-	if err := r.ready(name); err != nil {
-		return err
+	var stored any
+	var exists bool
+	var err error
+	if r.onDemand(name) {
+		stored, exists, err = r.getDirect(ctx, name, key)
+	} else {
+		if err := r.ready(name); err != nil {
+			return err
+		}
+		k := key.Name
+		if key.Namespace != "" {
+			k = key.Namespace + "/" + key.Name
+		}
+		stored, exists, err = r.informers[name].GetIndexer().GetByKey(k)
 	}
-	k := key.Name
-	if key.Namespace != "" {
-		k = key.Namespace + "/" + key.Name
-	}
-	stored, exists, err := r.informers[name].GetIndexer().GetByKey(k)
 	if err != nil {
 		return err
 	}
@@ -131,9 +144,6 @@ func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...clien
 	if name == "" {
 		return r.other.List(ctx, list, opts...)
 	}
-	if err := r.ready(name); err != nil {
-		return err
-	}
 	o := (&client.ListOptions{}).ApplyOptions(opts)
 	if o.FieldSelector != nil && !o.FieldSelector.Empty() {
 		return fmt.Errorf("listing %s: the cluster view does not support field selectors", name)
@@ -144,6 +154,12 @@ func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...clien
 			return fmt.Errorf("listing %s: the cluster view keeps no labels of %s", name, name)
 		}
 		selector = o.LabelSelector
+	}
+	if r.onDemand(name) {
+		return r.listDirect(ctx, name, o.Namespace, list)
+	}
+	if err := r.ready(name); err != nil {
+		return err
 	}
 	stored := r.informers[name].GetStore().List()
 	if o.Namespace != "" {
@@ -163,6 +179,57 @@ func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...clien
 			objs = append(objs, obj)
 		}
 	}
+	return setSorted(list, objs)
+}
+
+// onDemand reports whether the view does not watch name (a workload
+// resource, Options.WorkloadsOnDemand).
+func (r *reader) onDemand(name string) bool {
+	_, watched := r.informers[name]
+	return !watched && r.direct != nil && (name == deployments || name == statefulSets)
+}
+
+// getDirect reads key of name from the API server, as the informer would
+// hold it.
+func (r *reader) getDirect(ctx context.Context, name string, key client.ObjectKey) (any, bool, error) {
+	var obj any
+	var err error
+	switch name {
+	case deployments:
+		obj, err = r.direct.Deployments(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	case statefulSets:
+		obj, err = r.direct.StatefulSets(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	e, err := transform(obj)
+	return e, err == nil, err
+}
+
+// listDirect lists name in namespace ("" for all) from the API server into
+// list, sorted as List sorts.
+func (r *reader) listDirect(ctx context.Context, name, namespace string, list client.ObjectList) error {
+	entries, err := listEntries(ctx, r.direct, name, namespace)
+	if err != nil {
+		return fmt.Errorf("listing %s in %q: %w", name, namespace, err)
+	}
+	objs := make([]runtime.Object, 0, len(entries))
+	for _, e := range entries {
+		obj, err := decode(name, e)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, obj)
+	}
+	return setSorted(list, objs)
+}
+
+// setSorted sets objs as list's items, sorted by namespace and name.
+func setSorted(list client.ObjectList, objs []runtime.Object) error {
 	slices.SortFunc(objs, func(a, b runtime.Object) int {
 		ma, mb := a.(client.Object), b.(client.Object)
 		return strings.Compare(ma.GetNamespace()+"/"+ma.GetName(), mb.GetNamespace()+"/"+mb.GetName())

@@ -61,6 +61,10 @@ type Options struct {
 	// list (settings.workloadKinds); the view watches each the API server
 	// serves (customWorkloads). Nil watches none.
 	WorkloadKinds func() []policies.WorkloadKind
+	// WorkloadsOnDemand keeps no Deployment or StatefulSet informer: the
+	// rules and the audit read workloads from the API server when they
+	// need one (see ondemand.go). False, the default, watches them.
+	WorkloadsOnDemand bool
 	// Log receives the view's own log lines.
 	Log logr.Logger
 }
@@ -113,6 +117,11 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
+	if o.WorkloadsOnDemand {
+		for _, r := range workloadResources {
+			delete(in, r)
+		}
+	}
 	scale, err := newScaleDiscovery(o.Config, o.DiscoveryTTL)
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
@@ -137,10 +146,21 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
-	direct := &directWorkloads{client: cs.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}
+	// The lookups a review makes go through a client of their own without
+	// client-go's client-side rate limit (Config.QPS): a review must not
+	// queue behind the informers' lists, nor behind other reviews, for a
+	// token. The API server's own priority and fairness bounds them, and
+	// liveCalls bounds each.
+	unlimited := rest.CopyConfig(pb)
+	unlimited.QPS, unlimited.RateLimiter = -1, nil
+	lookups, err := kubernetes.NewForConfig(unlimited)
+	if err != nil {
+		return nil, fmt.Errorf("cluster view: %w", err)
+	}
+	direct := &directWorkloads{client: lookups.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}
 	return &View{
 		informers: in,
-		live:      &liveLimitRanges{client: cs.CoreV1(), calls: &liveCalls{now: time.Now}},
+		live:      &liveLimitRanges{client: lookups.CoreV1(), calls: &liveCalls{now: time.Now}},
 		direct:    direct,
 		custom: &customWorkloads{dyn: dyn, discover: scale, listed: o.WorkloadKinds, direct: direct,
 			log: o.Log.WithName("custom-workloads"), byKind: map[string]*customInformer{}},
@@ -159,6 +179,9 @@ func New(o Options) (*View, error) {
 func (v *View) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if v.onDemand(deployments) {
+		v.log.Info("Deployments and StatefulSets are read from the API server when a rule needs one, not watched (--watch-workloads=false)")
+	}
 	v.informers.run(ctx)
 	go v.vpa.run(ctx)
 	go v.sos.run(ctx)
@@ -199,7 +222,7 @@ func (v *View) ready(name string) error {
 // manager's cache: reading Deployments or HPAs through that cache would
 // start a second set of informers holding the full objects.
 func (v *View) Reader() client.Reader {
-	return &reader{informers: v.informers, custom: v.custom, other: v.mgr.GetCache()}
+	return &reader{informers: v.informers, custom: v.custom, direct: v.direct.client, other: v.mgr.GetCache()}
 }
 
 // Manager is the manager hosting leader election, for runnables that share

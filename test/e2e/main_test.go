@@ -64,7 +64,10 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	// scaleguard watches the test bed, as it watches its cluster in a pod.
-	sg, err := harness.StartWith(ctx, bin, dir, harness.Options{Kubeconfig: bed.Kubeconfig})
+	// SCALEGUARD_E2E_SERVE_ARGS adds flags of `scaleguard serve`, so that
+	// the suite, or part of it, runs again in another mode
+	// (`make unit` runs some with --watch-workloads=false).
+	sg, err := harness.StartWith(ctx, bin, dir, harness.Options{Kubeconfig: bed.Kubeconfig, Args: strings.Fields(os.Getenv("SCALEGUARD_E2E_SERVE_ARGS"))})
 	if err != nil {
 		return 0, err
 	}
