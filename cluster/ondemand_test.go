@@ -76,7 +76,7 @@ func TestWorkloadsOnDemand(t *testing.T) {
 	web := deployment("shop", "web")
 	db := &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
-		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: web.Spec.Selector.DeepCopy(), Template: *web.Spec.Template.DeepCopy()},
+		Spec:       appsv1.StatefulSetSpec{Replicas: ptr.To[int32](2), Selector: web.Spec.Selector.DeepCopy(), Template: *web.Spec.Template.DeepCopy()},
 	}
 	db.Spec.Selector.MatchLabels = map[string]string{"app": "db"}
 	db.Spec.Template.Labels = map[string]string{"app": "db"}
