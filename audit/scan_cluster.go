@@ -7,7 +7,7 @@ import (
 // scanCluster answers a scan's namespace-wide lookups once per namespace.
 // selector-overlap reads every workload and HPA of an HPA's namespace, which
 // the webhook does once per review; a scan judges every HPA of a namespace
-// in turn, and without this would decode each namespace's workloads and
+// in turn, and without this would read each namespace's workloads and
 // HPAs once per HPA: 10,000 HPAs in namespaces of 100 made two million
 // decodes per scan. The rules only read what they are given, so one answer
 // serves them all. Only the last namespace's answers are kept (Scan judges
@@ -34,7 +34,7 @@ func (c *scanCluster) forget(ns string) {
 }
 
 type namespaceWorkloads struct {
-	list []*policies.Workload
+	list []policies.WorkloadPods
 	err  error
 }
 
@@ -47,12 +47,12 @@ func newScanCluster(c policies.Cluster) *scanCluster {
 	return &scanCluster{Cluster: c, workloads: map[string]namespaceWorkloads{}, hpas: map[string]namespaceHPAs{}}
 }
 
-// Workloads implements policies.Cluster, once per namespace.
-func (c *scanCluster) Workloads(namespace string) ([]*policies.Workload, error) {
+// WorkloadPods implements policies.Cluster, once per namespace.
+func (c *scanCluster) WorkloadPods(namespace string) ([]policies.WorkloadPods, error) {
 	r, ok := c.workloads[namespace]
 	if !ok {
 		c.forget(namespace)
-		r.list, r.err = c.Cluster.Workloads(namespace)
+		r.list, r.err = c.Cluster.WorkloadPods(namespace)
 		c.workloads[namespace] = r
 	}
 	return r.list, r.err

@@ -43,6 +43,8 @@ type directWorkloads struct {
 	// lookups counts the lookups tried, by resource and result; one not
 	// tried (within liveBackoff of a failure) is not counted.
 	lookups *prometheus.CounterVec
+	// lists are the namespaces' workloads read on demand (see list).
+	lists namespaceLists
 }
 
 func newDirectLookups() *prometheus.CounterVec {

@@ -39,6 +39,11 @@ type entry struct {
 	// selector is a workload's pod selector as its scale subresource
 	// reports it (policies.ScaleSelector), e.g. "app=web"; "" for none.
 	selector string
+	// podLabels are a workload's pod template labels as labels.Set prints
+	// them ("app=web,tier=front"), kept apart from kept so that
+	// selector-overlap, which reads every workload of a namespace on each
+	// HPA review, decodes no template (policies.EncodedLabels).
+	podLabels string
 	// kept is the protobuf of a workload's reduced pod spec, or of an HPA's
 	// spec.
 	kept string
@@ -102,7 +107,6 @@ func newEntry(m *metav1.ObjectMeta, kept []byte) *entry {
 func workloadEntry(m *metav1.ObjectMeta, replicas *int32, selector *metav1.LabelSelector, template *corev1.PodTemplateSpec) (*entry, error) {
 	spec := &template.Spec
 	reduced := corev1.PodTemplateSpec{
-		ObjectMeta: metav1.ObjectMeta{Labels: template.Labels},
 		Spec: corev1.PodSpec{
 			Containers:            containers(spec.Containers),
 			InitContainers:        containers(spec.InitContainers),
@@ -118,6 +122,7 @@ func workloadEntry(m *metav1.ObjectMeta, replicas *int32, selector *metav1.Label
 	}
 	e := newEntry(m, kept)
 	e.replicas = replicas
+	e.podLabels = labels.Set(template.Labels).String()
 	if sel := policies.ScaleSelector(selector); sel != nil {
 		e.selector = sel.String()
 	}
@@ -198,7 +203,13 @@ func (e *entry) template() (corev1.PodTemplateSpec, error) {
 	if err := t.Unmarshal([]byte(e.kept)); err != nil {
 		return t, fmt.Errorf("decoding the cached pod template of %s/%s: %w", e.namespace, e.name, err)
 	}
+	t.Labels = policies.EncodedLabels(e.podLabels).Set()
 	return t, nil
+}
+
+// pods is what selector-overlap reads of a workload entry.
+func (e *entry) pods(kind string) policies.WorkloadPods {
+	return policies.WorkloadPods{Kind: kind, Name: e.name, PodLabels: policies.EncodedLabels(e.podLabels), Selector: e.selector}
 }
 
 // deployment decodes a workload entry as a Deployment holding only what the

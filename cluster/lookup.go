@@ -80,28 +80,28 @@ func (v *View) Workload(namespace, kind, name string) (*policies.Workload, error
 	return e.workload(kind, t), nil
 }
 
-// Workloads implements policies.Cluster: the Deployments, StatefulSets and
-// custom workloads (settings.workloadKinds) of namespace.
-func (v *View) Workloads(namespace string) ([]*policies.Workload, error) {
-	var out []*policies.Workload
+// WorkloadPods implements policies.Cluster: the Deployments, StatefulSets
+// and custom workloads (settings.workloadKinds) of namespace, from what the
+// entries keep apart, decoding no pod template.
+func (v *View) WorkloadPods(namespace string) ([]policies.WorkloadPods, error) {
+	var out []policies.WorkloadPods
 	for _, w := range []struct{ informer, kind string }{{deployments, policies.KindDeployment}, {statefulSets, policies.KindStatefulSet}} {
 		entries, err := v.workloadEntries(w.informer, namespace)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
-			t, err := e.template()
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, e.workload(w.kind, t))
+			out = append(out, e.pods(w.kind))
 		}
 	}
 	custom, err := v.custom.workloads(namespace)
 	if err != nil {
 		return nil, err
 	}
-	return append(out, custom...), nil
+	for _, w := range custom {
+		out = append(out, policies.PodsOf(w))
+	}
+	return out, nil
 }
 
 // workloadEntries are the entries of informer (deployments or

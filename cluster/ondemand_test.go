@@ -106,7 +106,7 @@ func TestWorkloadsOnDemand(t *testing.T) {
 	same("Workload", func(v *cluster.View) (any, error) { return v.Workload("shop", "Deployment", "web") })
 	same("Workload of a StatefulSet", func(v *cluster.View) (any, error) { return v.Workload("shop", "StatefulSet", "db") })
 	same("a missing Workload", func(v *cluster.View) (any, error) { return v.Workload("shop", "Deployment", "ghost") })
-	same("Workloads", func(v *cluster.View) (any, error) { return v.Workloads("shop") })
+	same("WorkloadPods", func(v *cluster.View) (any, error) { return v.WorkloadPods("shop") })
 	same("reader Get", func(v *cluster.View) (any, error) {
 		var d appsv1.Deployment
 		err := v.Reader().Get(ctx, client.ObjectKey{Namespace: "shop", Name: "web"}, &d)

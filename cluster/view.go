@@ -157,7 +157,7 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
-	direct := &directWorkloads{client: lookups.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}
+	direct := &directWorkloads{client: lookups.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups(), lists: namespaceLists{now: time.Now}}
 	return &View{
 		informers: in,
 		live:      &liveLimitRanges{client: lookups.CoreV1(), calls: &liveCalls{now: time.Now}},

@@ -32,8 +32,9 @@ type Cluster interface {
 	// HPAsFor returns the HPAs in namespace whose scaleTargetRef names
 	// kind/name.
 	HPAsFor(namespace, kind, name string) ([]*autoscalingv2.HorizontalPodAutoscaler, error)
-	// Workloads returns the Deployments and StatefulSets of a namespace.
-	Workloads(namespace string) ([]*Workload, error)
+	// WorkloadPods returns whose pods each Deployment, StatefulSet and
+	// custom workload of a namespace makes and selects.
+	WorkloadPods(namespace string) ([]WorkloadPods, error)
 	// ScaleTargets returns what each HPA of a namespace scales, without
 	// the rest of the HPAs: selector-overlap reads no more, on every HPA
 	// review.

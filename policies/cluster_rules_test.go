@@ -371,10 +371,10 @@ func (unknownCluster) Workload(string, string, string) (*Workload, error) {
 func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return nil, ErrUnknown
 }
-func (unknownCluster) Workloads(string) ([]*Workload, error)      { return nil, ErrUnknown }
-func (unknownCluster) ScaleTargets(string) ([]ScaleTarget, error) { return nil, ErrUnknown }
-func (unknownCluster) Scalable(string, string) (bool, error)      { return false, ErrUnknown }
-func (unknownCluster) MetricsAPIAvailable(string) (bool, error)   { return false, ErrUnknown }
+func (unknownCluster) WorkloadPods(string) ([]WorkloadPods, error) { return nil, ErrUnknown }
+func (unknownCluster) ScaleTargets(string) ([]ScaleTarget, error)  { return nil, ErrUnknown }
+func (unknownCluster) Scalable(string, string) (bool, error)       { return false, ErrUnknown }
+func (unknownCluster) MetricsAPIAvailable(string) (bool, error)    { return false, ErrUnknown }
 func (unknownCluster) ResourceQuotas(string) ([]corev1.ResourceQuota, error) {
 	return nil, ErrUnknown
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 // selectorOverlap looks at the pods the HPA controller will count for the
@@ -32,25 +31,25 @@ func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workloa
 		return nil
 	}
 	ns := target.Meta.Namespace
-	workloads, err := c.Workloads(ns)
+	workloads, err := c.WorkloadPods(ns)
 	if err != nil {
 		return Findings{notChecked(SelectorOverlap, "the namespace's workloads", err)}
 	}
-	byKey := make(map[string]*Workload, len(workloads))
+	byKey := make(map[string]WorkloadPods, len(workloads))
 	for _, w := range workloads {
-		byKey[w.Kind+"/"+w.Meta.Name] = w
+		byKey[w.Kind+"/"+w.Name] = w
 	}
 	self := target.Kind + "/" + target.Meta.Name
-	counted := []*Workload{target}
+	counted := []WorkloadPods{PodsOf(target)}
 	var out Findings
 	for _, w := range workloads {
-		if w.Kind+"/"+w.Meta.Name == self || !sel.Matches(labels.Set(w.Template.Labels)) {
+		if w.Kind+"/"+w.Name == self || !sel.Matches(w.PodLabels) {
 			continue
 		}
 		counted = append(counted, w)
 		out = append(out, Finding{Rule: SelectorOverlap, Action: Warn, Path: pathScaleTargetRef,
 			Message: fmt.Sprintf("the selector of %s %q (%s) also matches the pods of %s %q: the HPA averages their usage with its own pods' and scales %q for their load; give the two workloads a label that tells their pods apart",
-				target.Kind, target.Meta.Name, sel, w.Kind, w.Meta.Name, target.Meta.Name)})
+				target.Kind, target.Meta.Name, sel, w.Kind, w.Name, target.Meta.Name)})
 	}
 	others, err := c.ScaleTargets(ns)
 	if err != nil {
@@ -58,15 +57,15 @@ func selectorOverlap(hpa *autoscalingv2.HorizontalPodAutoscaler, target *Workloa
 	}
 	ref := hpa.Spec.ScaleTargetRef
 	for _, o := range others {
-		theirs := byKey[o.Kind+"/"+o.Name]
-		if o.HPA == hpa.Name || (o.Kind == ref.Kind && o.Name == ref.Name) || theirs == nil || theirs.Selector == nil {
+		theirs, ok := byKey[o.Kind+"/"+o.Name]
+		if o.HPA == hpa.Name || (o.Kind == ref.Kind && o.Name == ref.Name) || !ok || theirs.Selector == "" {
 			continue
 		}
 		for _, w := range counted {
-			if theirs.Selector.Matches(labels.Set(w.Template.Labels)) {
+			if selectorMatches(theirs.Selector, w.PodLabels) {
 				out = append(out, Finding{Rule: SelectorOverlap, Action: Deny, Path: pathScaleTargetRef,
 					Message: fmt.Sprintf("HPA %q, scaling %s %q (selector %s), also counts the pods of %s %q that this HPA counts: the HPA controller stops both (ScalingActive False, AmbiguousSelector); give each target's pods a label the other's selector excludes",
-						o.HPA, theirs.Kind, theirs.Meta.Name, theirs.Selector, w.Kind, w.Meta.Name)})
+						o.HPA, theirs.Kind, theirs.Name, theirs.Selector, w.Kind, w.Name)})
 				break
 			}
 		}

@@ -169,8 +169,8 @@ func (c *StaticCluster) PodDisruptionBudgets(namespace string) ([]policyv1.PodDi
 	return c.pdbs[namespace], nil
 }
 
-// Workloads implements Cluster, in key order.
-func (c *StaticCluster) Workloads(namespace string) ([]*Workload, error) {
+// WorkloadPods implements Cluster, in key order.
+func (c *StaticCluster) WorkloadPods(namespace string) ([]WorkloadPods, error) {
 	var keys []string
 	for k, w := range c.workloads {
 		if w.Meta.Namespace == namespace {
@@ -178,9 +178,9 @@ func (c *StaticCluster) Workloads(namespace string) ([]*Workload, error) {
 		}
 	}
 	slices.Sort(keys)
-	out := make([]*Workload, len(keys))
+	out := make([]WorkloadPods, len(keys))
 	for i, k := range keys {
-		out[i] = c.workloads[k]
+		out[i] = PodsOf(c.workloads[k])
 	}
 	return out, nil
 }

@@ -56,7 +56,7 @@ func (unknownCluster) Workload(string, string, string) (*policies.Workload, erro
 func (unknownCluster) HPAsFor(string, string, string) ([]*autoscalingv2.HorizontalPodAutoscaler, error) {
 	return nil, policies.ErrUnknown
 }
-func (unknownCluster) Workloads(string) ([]*policies.Workload, error) {
+func (unknownCluster) WorkloadPods(string) ([]policies.WorkloadPods, error) {
 	return nil, policies.ErrUnknown
 }
 func (unknownCluster) ScaleTargets(string) ([]policies.ScaleTarget, error) {

@@ -560,6 +560,13 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 			return c
 		}(),
 		func() config {
+			c := scaleguard("scaleguard, workloads read on demand", withConditions, harness.Options{Kubeconfig: bed.Kubeconfig, Args: []string{"--watch-workloads=false"}})
+			c.kinds = []string{"dep", "mix", "hpa"}
+			c.doc = "the same with `--watch-workloads=false`: its cluster view keeps no Deployment or StatefulSet informer, and reads an HPA's target " +
+				"(a GET) and its namespace's workloads (a LIST, for selector-overlap) from the API server on each HPA review."
+			return c
+		}(),
+		func() config {
 			c := scaleguard("scaleguard, no cluster view", withConditions, harness.Options{})
 			c.kinds, c.mutates = []string{"dep"}, false
 			c.doc = "the same configurations and `--cluster-view=false`; Deployments only. Since no compliant create reaches scaleguard, " +

@@ -21,21 +21,22 @@ type focus struct {
 }
 
 // focusFromEnv reads SCALEGUARD_BENCH_CONFIGS (configuration names,
-// comma-separated), SCALEGUARD_BENCH_KINDS (dep, mix, hpa) and
+// separated by semicolons), SCALEGUARD_BENCH_KINDS (dep, mix, hpa) and
 // SCALEGUARD_BENCH_ROUNDS; unset, the full run of 6 rounds.
 func focusFromEnv() (focus, error) {
 	f := focus{rounds: 6}
-	split := func(v string) []string {
+	split := func(v, sep string) []string {
 		var out []string
-		for s := range strings.SplitSeq(v, ",") {
+		for s := range strings.SplitSeq(v, sep) {
 			if s = strings.TrimSpace(s); s != "" {
 				out = append(out, s)
 			}
 		}
 		return out
 	}
-	f.configs = split(os.Getenv("SCALEGUARD_BENCH_CONFIGS"))
-	f.kinds = split(os.Getenv("SCALEGUARD_BENCH_KINDS"))
+	// Configuration names hold commas ("scaleguard, no cluster view").
+	f.configs = split(os.Getenv("SCALEGUARD_BENCH_CONFIGS"), ";")
+	f.kinds = split(os.Getenv("SCALEGUARD_BENCH_KINDS"), ",")
 	for _, k := range f.kinds {
 		if !slices.ContainsFunc(kinds, func(x kind) bool { return x.key == k }) {
 			return f, fmt.Errorf("SCALEGUARD_BENCH_KINDS: no kind %q: use dep, mix or hpa", k)
