@@ -67,10 +67,10 @@ func TestClusterViewMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	measure := func(name, kubeconfig string) memory {
+	measure := func(name, kubeconfig string, args ...string) memory {
 		t.Helper()
 		started := time.Now()
-		sg, err := harness.StartWith(ctx, bin, t.TempDir(), harness.Options{Kubeconfig: kubeconfig})
+		sg, err := harness.StartWith(ctx, bin, t.TempDir(), harness.Options{Kubeconfig: kubeconfig, Args: args})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,6 +88,14 @@ func TestClusterViewMemory(t *testing.T) {
 	off := measure("--cluster-view=false", "")
 	on := measure("--cluster-view=true", bed.Kubeconfig)
 	t.Logf("the cluster view adds %s resident (steady), %s at peak", mib(on.steady.rss-off.steady.rss), mib(on.steady.hwm-off.steady.hwm))
+	// Workloads read on demand: no Deployment is held; the start-up audit
+	// lists each namespace's.
+	onDemand := measure("--watch-workloads=false", bed.Kubeconfig, "--watch-workloads=false")
+	t.Logf("with workloads read on demand the cluster view adds %s resident (steady), %s at peak",
+		mib(onDemand.steady.rss-off.steady.rss), mib(onDemand.steady.hwm-off.steady.hwm))
+	if onDemand.steady.hwm > on.steady.hwm {
+		t.Errorf("reading workloads on demand peaked at %s, above watching them (%s)", mib(onDemand.steady.hwm), mib(on.steady.hwm))
+	}
 	// The peak, since a memory limit at the goal would be hit there.
 	if on.steady.hwm > rssGoal {
 		t.Errorf("with the cluster view, VmRSS peaked at %s, over the %s goal", mib(on.steady.hwm), mib(rssGoal))
