@@ -26,6 +26,14 @@ func startView(t *testing.T, o cluster.Options) *cluster.View {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runView(t, v)
+	return v
+}
+
+// runView starts v, stops it when the test ends, and returns once it has
+// synced.
+func runView(t *testing.T, v *cluster.View) {
+	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- v.Start(ctx) }()
@@ -41,7 +49,6 @@ func startView(t *testing.T, o cluster.Options) *cluster.View {
 		}
 		return nil
 	})
-	return v
 }
 
 // watches is the number of WATCH requests the API server is serving for

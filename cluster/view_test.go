@@ -100,21 +100,7 @@ func TestView(t *testing.T) {
 	if _, err := v.Scalable("argoproj.io/v1alpha1", "Rollout"); !errors.Is(err, policies.ErrUnknown) {
 		t.Errorf("Scalable before the view starts: %v, want ErrUnknown", err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- v.Start(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("view stopped with %v", err)
-		}
-	})
-	eventually(t, func() error {
-		if !v.Synced() {
-			return errors.New("not synced")
-		}
-		return nil
-	})
+	runView(t, v)
 
 	t.Run("workloads", func(t *testing.T) {
 		w, err := v.Workload("shop", "Deployment", "web")

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
@@ -71,16 +70,7 @@ users:
 
 	caFile := filepath.Join(dir, "client-ca.crt")
 	writeFile(t, caFile, string(clientCA.PEM))
-	sg, err := harness.StartWith(ctx, env.bin, t.TempDir(), harness.Options{Port: ports[0], Args: []string{"--client-ca-file", caFile}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sg.Stop() })
-	standard := policies.Defaults()
-	webhooks := harness.NewWebhookConfigs(&standard)
-	if err := webhooks.PointAt(sg.URL(), sg.CABundle); err != nil {
-		t.Fatal(err)
-	}
+	sg, webhooks := harness.StartStandard(t, env.bin, harness.Options{Port: ports[0], Args: []string{"--client-ca-file", caFile}})
 	if err := webhooks.Apply(ctx, bed.Client); err != nil {
 		t.Fatal(err)
 	}

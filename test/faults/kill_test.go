@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
@@ -65,16 +64,7 @@ func TestKillDuringApplyLoop(t *testing.T) {
 	if *clusterView {
 		opts.Kubeconfig = bed.Kubeconfig
 	}
-	sg, err := harness.StartWith(ctx, env.binary, t.TempDir(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sg.Stop() })
-	standard := policies.Defaults()
-	webhooks := harness.NewWebhookConfigs(&standard)
-	if err := webhooks.PointAt(sg.URL(), sg.CABundle); err != nil {
-		t.Fatal(err)
-	}
+	sg, webhooks := harness.StartStandard(t, env.binary, opts)
 
 	for _, policy := range []admissionregistrationv1.FailurePolicyType{admissionregistrationv1.Fail, admissionregistrationv1.Ignore} {
 		t.Run(string(policy), func(t *testing.T) {

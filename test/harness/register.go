@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -128,4 +129,23 @@ func WaitForWebhook(ctx context.Context, c client.Client, namespace string, time
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// StartStandard starts `scaleguard serve` with o in a folder of tb's, stops
+// it when tb ends, and returns it with the built-in standard's webhook
+// configurations (their matchConditions included) pointed at it, not yet
+// applied.
+func StartStandard(tb testing.TB, binary string, o Options) (*Scaleguard, WebhookConfigs) {
+	tb.Helper()
+	sg, err := StartWith(context.Background(), binary, tb.TempDir(), o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sg.Stop() })
+	standard := policies.Defaults()
+	webhooks := NewWebhookConfigs(&standard)
+	if err := webhooks.PointAt(sg.URL(), sg.CABundle); err != nil {
+		tb.Fatal(err)
+	}
+	return sg, webhooks
 }
