@@ -105,6 +105,12 @@ func runServe(args []string, stderr io.Writer) int {
 		log.Error(err, "cannot start")
 		return exitFailure
 	}
+	if limit, err := setGoMemoryLimit(); err != nil {
+		log.Error(err, "cannot start")
+		return exitFailure
+	} else if limit > 0 {
+		log.Info("Go memory limit set from the container's", "bytes", limit, "share", memoryLimitShare)
+	}
 	var view *cluster.View
 	gc := newGCBursts()
 	opts := webhook.Options{

@@ -263,3 +263,24 @@ func TestWatchWorkloads(t *testing.T) {
 		t.Errorf("the default render sets %v", a)
 	}
 }
+
+// TestMemoryLimitReachesTheProcess: the container's memory limit is given
+// to `scaleguard serve` in bytes through the downward API, from which it
+// sets the Go runtime's soft limit.
+func TestMemoryLimitReachesTheProcess(t *testing.T) {
+	var d appsv1.Deployment
+	decodeInto(t, find(t, objects(t, render(t)), "Deployment"), &d)
+	c := d.Spec.Template.Spec.Containers[0]
+	found := slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		r := e.ValueFrom
+		return e.Name == "SCALEGUARD_MEMORY_LIMIT" && r != nil && r.ResourceFieldRef != nil &&
+			r.ResourceFieldRef.ContainerName == c.Name && r.ResourceFieldRef.Resource == "limits.memory" &&
+			r.ResourceFieldRef.Divisor.String() == "1"
+	})
+	if !found {
+		t.Errorf("env %+v: no SCALEGUARD_MEMORY_LIMIT from limits.memory in bytes", c.Env)
+	}
+	if c.Resources.Limits.Memory().String() != "256Mi" {
+		t.Errorf("memory limit %s, want the 256Mi docs/operations.md sizes", c.Resources.Limits.Memory())
+	}
+}
