@@ -46,6 +46,8 @@ const (
 	// rssGoal is the most resident memory scaleguard serve may hold with
 	// its cluster view of the objects above.
 	rssGoal = 80 << 20
+	// limitBytes is the chart's default memory limit, 256Mi.
+	limitBytes = 256 << 20
 )
 
 func TestClusterViewMemory(t *testing.T) {
@@ -67,10 +69,10 @@ func TestClusterViewMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	measure := func(name, kubeconfig string, args ...string) memory {
+	measure := func(name, kubeconfig string, env []string, args ...string) memory {
 		t.Helper()
 		started := time.Now()
-		sg, err := harness.StartWith(ctx, bin, t.TempDir(), harness.Options{Kubeconfig: kubeconfig, Args: args})
+		sg, err := harness.StartWith(ctx, bin, t.TempDir(), harness.Options{Kubeconfig: kubeconfig, Args: args, Env: env})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,16 +87,28 @@ func TestClusterViewMemory(t *testing.T) {
 			name, ready.Round(time.Millisecond), mib(m.afterSync.rss), mib(m.steady.rss), mib(m.steady.hwm))
 		return m
 	}
-	off := measure("--cluster-view=false", "")
-	on := measure("--cluster-view=true", bed.Kubeconfig)
+	off := measure("--cluster-view=false", "", nil)
+	on := measure("--cluster-view=true", bed.Kubeconfig, nil)
 	t.Logf("the cluster view adds %s resident (steady), %s at peak", mib(on.steady.rss-off.steady.rss), mib(on.steady.hwm-off.steady.hwm))
 	// Workloads read on demand: no Deployment is held; the start-up audit
 	// lists each namespace's.
-	onDemand := measure("--watch-workloads=false", bed.Kubeconfig, "--watch-workloads=false")
+	onDemand := measure("--watch-workloads=false", bed.Kubeconfig, nil, "--watch-workloads=false")
 	t.Logf("with workloads read on demand the cluster view adds %s resident (steady), %s at peak",
 		mib(onDemand.steady.rss-off.steady.rss), mib(onDemand.steady.hwm-off.steady.hwm))
 	if onDemand.steady.hwm > on.steady.hwm {
 		t.Errorf("reading workloads on demand peaked at %s, above watching them (%s)", mib(onDemand.steady.hwm), mib(on.steady.hwm))
+	}
+	// An API server without watch-list streaming (or a client without it)
+	// answers the first lists as plain LISTs, which client-go holds whole:
+	// the chart's 256 MiB limit must hold then too, through the Go memory
+	// limit scaleguard derives from it (SCALEGUARD_MEMORY_LIMIT, which the
+	// chart fills from the container's limit).
+	noWatchList := []string{"KUBE_FEATURE_WatchListClient=false"}
+	plain := measure("no watch-list", bed.Kubeconfig, noWatchList)
+	limited := measure("no watch-list, 256Mi", bed.Kubeconfig, append(noWatchList, "SCALEGUARD_MEMORY_LIMIT="+strconv.Itoa(limitBytes)))
+	t.Logf("without watch-list the view peaks at %s, %s with the Go memory limit of a 256Mi container", mib(plain.steady.hwm), mib(limited.steady.hwm))
+	if limited.steady.hwm >= limitBytes {
+		t.Errorf("without watch-list and with the Go memory limit, VmRSS peaked at %s: a 256Mi container would be killed", mib(limited.steady.hwm))
 	}
 	// The peak, since a memory limit at the goal would be hit there.
 	if on.steady.hwm > rssGoal {
