@@ -47,7 +47,9 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, er
 	typed := func(c rest.Interface, resource string, obj runtime.Object, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
 		lw := toolscache.NewListWatchFromClient(c, resource, corev1.NamespaceAll, fields.Everything())
 		lw.ListWithContextFunc = listReduced(resource, lw.ListWithContextFunc)
-		lw.ListFunc = func(o metav1.ListOptions) (runtime.Object, error) { return lw.ListWithContextFunc(context.Background(), o) }
+		lw.ListFunc = func(o metav1.ListOptions) (runtime.Object, error) {
+			return lw.ListWithContextFunc(context.Background(), o)
+		}
 		// listReduced pages itself; the reflector's own pager would
 		// gather the pages whole.
 		lw.DisableChunking = true
