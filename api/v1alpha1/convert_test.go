@@ -58,8 +58,10 @@ func TestStandardSettings(t *testing.T) {
 			check: func(s policies.Settings) bool { return len(s.ExemptNamespaces) == 0 },
 		},
 		"an absent list keeps the default": {
-			yaml:  "mode: warn",
-			check: func(s policies.Settings) bool { return s.Mode == policies.WarnOnly && s.IsExemptNamespace("kube-system") },
+			yaml: "mode: warn",
+			check: func(s policies.Settings) bool {
+				return s.Mode == policies.WarnOnly && s.IsExemptNamespace("kube-system")
+			},
 		},
 		"a bad value names the field under spec": {
 			yaml:    "rules: {requests-required: {action: mutate}}",
