@@ -160,8 +160,8 @@ func TestDefaultRender(t *testing.T) {
 		for _, w := range validating.Webhooks {
 			clients = append(clients, w.ClientConfig)
 		}
-		if len(clients) != 6 {
-			t.Errorf("%d webhooks, want 6", len(clients))
+		if len(clients) != 7 {
+			t.Errorf("%d webhooks, want 7", len(clients))
 		}
 		for _, c := range clients {
 			if s := c.Service; s == nil || s.Name != service.Name || s.Namespace != service.Namespace {

@@ -114,13 +114,18 @@ type Effective struct {
 // names the field and the bound; the Effective returned with it is the
 // standard without the override.
 func Resolve(fallback *policies.Settings, clusters []*Cluster, nsLabels map[string]string, override *v1alpha1.ScalingStandard) (Effective, error) {
+	return resolveWith(fallback, clusters, Select(clusters, nsLabels), override)
+}
+
+// resolveWith is Resolve once the cluster standard c (nil for none) is
+// chosen among clusters.
+func resolveWith(fallback *policies.Settings, clusters []*Cluster, c *Cluster, override *v1alpha1.ScalingStandard) (Effective, error) {
 	global := fallback
-	for _, c := range clusters {
-		if c.Selector == nil {
-			global = &c.Settings
+	for _, cl := range clusters {
+		if cl.Selector == nil {
+			global = &cl.Settings
 		}
 	}
-	c := Select(clusters, nsLabels)
 	base := fallback
 	if c != nil {
 		s := c.Settings
