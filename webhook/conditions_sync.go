@@ -209,7 +209,7 @@ func setConditions(into *[]admissionregistrationv1.MatchCondition, name string, 
 // the settings' exempt namespaces and opt-out label, and says whether it
 // changed; a webhook of another name is left alone.
 func setSelector(into **metav1.LabelSelector, name string, s *policies.Settings) bool {
-	if !slices.Contains(celpolicy.Webhooks, celpolicy.Webhook(name)) {
+	if !slices.Contains(celpolicy.Webhooks, celpolicy.Webhook(name)) && name != string(configuration.ScalingStandardValidate) {
 		return false
 	}
 	want := celpolicy.NamespaceSelector(s)

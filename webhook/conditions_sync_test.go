@@ -144,7 +144,7 @@ func TestConditionsSync(t *testing.T) {
 		}
 	}
 	for _, wh := range gv.Webhooks {
-		if wh.Name != "other.example.com" && wh.Name != string(configuration.ScalingStandardValidate) && !apiequality.Semantic.DeepEqual(wh.NamespaceSelector, want) {
+		if wh.Name != "other.example.com" && !apiequality.Semantic.DeepEqual(wh.NamespaceSelector, want) {
 			t.Errorf("%s: namespaceSelector %v, want %v", wh.Name, wh.NamespaceSelector, want)
 		}
 	}

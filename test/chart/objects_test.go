@@ -128,8 +128,8 @@ func TestWebhookConfigurations(t *testing.T) {
 					hooks = append(hooks, h.(map[string]any))
 				}
 			}
-			if len(hooks) != 6 {
-				t.Fatalf("want 6 webhooks, got %d", len(hooks))
+			if len(hooks) != 7 {
+				t.Fatalf("want 7 webhooks, got %d", len(hooks))
 			}
 			var ca string
 			if combo == "generated-tls" {

@@ -73,9 +73,9 @@ const (
 
 // ScalingStandardValidate is the webhook that refuses a ScalingStandard
 // outside its bounds. It is not one of celpolicy.Webhooks: it judges
-// scaleguard's own objects, not workloads, has no matchConditions (every
-// write of a ScalingStandard is sent; there are few), and
-// webhook.ConditionsSync leaves it as installed.
+// scaleguard's own objects, not workloads, and has no matchConditions
+// (every write of a ScalingStandard is sent; there are few).
+// webhook.ConditionsSync keeps its namespaceSelector with the others'.
 const ScalingStandardValidate celpolicy.Webhook = "scalingstandard.validate.scaleguard.io"
 
 // webhookSpec is what differs between the webhooks.
@@ -170,18 +170,13 @@ func Configurations(o ConfigurationOptions) (*admissionregistrationv1.MutatingWe
 		ObjectMeta: *meta.DeepCopy(),
 	}
 	for _, w := range validatingWebhooks {
-		ns := selector.DeepCopy()
-		if w.name == ScalingStandardValidate {
-			// Bounds hold in every namespace: exemptions are about workloads.
-			ns = &metav1.LabelSelector{}
-		}
 		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
 			Name:                    string(w.name),
 			AdmissionReviewVersions: []string{"v1"},
 			ClientConfig:            o.clientConfig(w.path),
 			Rules:                   w.rules(o.Settings),
 			MatchPolicy:             ptr.To(admissionregistrationv1.Equivalent),
-			NamespaceSelector:       ns,
+			NamespaceSelector:       selector.DeepCopy(),
 			SideEffects:             ptr.To(admissionregistrationv1.SideEffectClassNone),
 			TimeoutSeconds:          ptr.To(o.TimeoutSeconds),
 			FailurePolicy:           ptr.To(o.ValidatingFailurePolicy),
