@@ -163,7 +163,8 @@ func TestWebhookConfigurations(t *testing.T) {
 				}
 				want := map[string]string{"hpa.mutate.scaleguard.io": "Ignore", "hpa.validate.scaleguard.io": "Fail",
 					"workload.mutate.scaleguard.io": "Ignore", "workload.validate.scaleguard.io": "Fail",
-					"vpa.validate.scaleguard.io": "Fail", "so.validate.scaleguard.io": "Fail"}[name]
+					"vpa.validate.scaleguard.io": "Fail", "so.validate.scaleguard.io": "Fail",
+					"scalingstandard.validate.scaleguard.io": "Fail"}[name]
 				if h["failurePolicy"] != want {
 					t.Errorf("%s failurePolicy %v, want %s", name, h["failurePolicy"], want)
 				}
