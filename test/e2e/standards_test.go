@@ -171,12 +171,20 @@ func TestStandardsPerNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustContain(t, "kubectl get", out, "MIN REPLICAS", "MODE", "AGE")
+		found := false
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
-			if len(f) > 3 && f[0] == payments && f[1] == "payments" && (f[2] != "3" || f[3] != "enforce") {
-				t.Errorf("payments shows %q, want minReplicas 3 and enforce", line)
+			if len(f) > 4 && f[0] == payments && strings.HasSuffix(f[1], "/payments") {
+				found = true
+				if f[2] != "3" || f[3] != "enforce" || f[4] != "True" {
+					t.Errorf("payments shows %q, want minReplicas 3, enforce, valid", line)
+				}
 			}
 		}
+		if !found {
+			t.Errorf("no line for ScalingStandard %s/payments:\n%s", payments, out)
+		}
+		t.Logf("kubectl get clusterscalingstandards,scalingstandards -A:\n%s", out)
 		explain, _, err := kubectl(t, "", "explain", "scalingstandard.spec")
 		if err != nil {
 			t.Fatal(err)
