@@ -1,6 +1,7 @@
 package standards
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +39,7 @@ type Store struct {
 	lastCluster  map[string]*Cluster
 	lastOverride map[string]*v1alpha1.ScalingStandard
 	snap         atomic.Pointer[snapshot]
+	refresh      atomic.Pointer[func(context.Context) error]
 }
 
 // snapshot is what a review reads: immutable but for its cache.
@@ -151,8 +153,22 @@ func (s *Store) All() []*policies.Settings {
 }
 
 // Validate judges a ScalingStandard against the standard in force in its
-// namespace: the admission check of what CEL in the CRD cannot see.
-func (s *Store) Validate(o *v1alpha1.ScalingStandard) error {
+// namespace: the admission check of what CEL in the CRD cannot see. A
+// refusal is checked again against the standards read straight from the
+// API server (see SetRefresh): a ClusterScalingStandard applied together
+// with the ScalingStandard may not have reached the informers yet.
+func (s *Store) Validate(ctx context.Context, o *v1alpha1.ScalingStandard) error {
+	err := s.validate(o)
+	if err == nil {
+		return nil
+	}
+	if refresh := s.refresh.Load(); refresh != nil && (*refresh)(ctx) == nil {
+		err = s.validate(o)
+	}
+	return err
+}
+
+func (s *Store) validate(o *v1alpha1.ScalingStandard) error {
 	snap := s.current()
 	var nsLabels map[string]string
 	if s.labels != nil {
@@ -160,6 +176,12 @@ func (s *Store) Validate(o *v1alpha1.ScalingStandard) error {
 	}
 	_, err := Resolve(snap.fallback, snap.clusters, nsLabels, o)
 	return err
+}
+
+// SetRefresh gives the store a way to read the standards straight from the
+// API server, for Validate's second look.
+func (s *Store) SetRefresh(refresh func(context.Context) error) {
+	s.refresh.Store(&refresh)
 }
 
 // build makes the snapshot of the last valid objects; mu is held.

@@ -1,6 +1,7 @@
 package standards
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -134,5 +135,28 @@ func TestSecondScalingStandardInANamespaceIsShadowed(t *testing.T) {
 	}
 	if s := store.For("team-a"); s.Rules.MinReplicas.Minimum != 3 {
 		t.Errorf("team-a: %d, want the first by name's 3", s.Rules.MinReplicas.Minimum)
+	}
+}
+
+// A ScalingStandard refused against what the informers hold is judged
+// again against the standards read from the API server.
+func TestValidateReadsAgainBeforeRefusing(t *testing.T) {
+	builtin := policies.Defaults()
+	store := NewStore(&fixedFallback{&builtin}, nil)
+	relax := overrideObj(t, "team-a", "relax", 1, "actions: [{rule: requests-required, action: warn}]")
+	if err := store.Validate(t.Context(), &relax); err == nil || !strings.Contains(err.Error(), "overrides.relaxableRules") {
+		t.Fatalf("without a refresh: %v", err)
+	}
+	reads := 0
+	store.SetRefresh(func(context.Context) error {
+		reads++
+		store.Update([]v1alpha1.ClusterScalingStandard{clusterObj(t, "default", 1, "overrides: {relaxableRules: [requests-required]}")}, nil)
+		return nil
+	})
+	if err := store.Validate(t.Context(), &relax); err != nil || reads != 1 {
+		t.Errorf("after reading the new cluster standard: %v (%d reads)", err, reads)
+	}
+	if err := store.Validate(t.Context(), &relax); err != nil || reads != 1 {
+		t.Errorf("an accepted override must not read again: %v (%d reads)", err, reads)
 	}
 }

@@ -2,7 +2,9 @@ package standards
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -62,6 +64,16 @@ func (w *Watcher) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("standards: %w", err)
 	}
+	// A refused ScalingStandard is judged again against what the API
+	// server holds (Store.Validate), at most once a second.
+	var lastRefresh atomic.Int64
+	w.store.SetRefresh(func(ctx context.Context) error {
+		now := time.Now().UnixNano()
+		if last := lastRefresh.Load(); now-last < int64(time.Second) || !lastRefresh.CompareAndSwap(last, now) {
+			return errors.New("refreshed less than a second ago")
+		}
+		return w.update(ctx, writer)
+	})
 	changed := make(chan struct{}, 1)
 	poke := func(any) {
 		select {
@@ -137,6 +149,26 @@ func (w *Watcher) sync(ctx context.Context, r client.Reader, c client.Client) {
 		return
 	}
 	clusterStatus, overrideStatus := w.store.Update(clusters.Items, overrides.Items)
+	w.writeStatuses(ctx, c, clusters, overrides, clusterStatus, overrideStatus)
+}
+
+// update reads the standards from r and puts them in force, without
+// writing statuses (the next sync does).
+func (w *Watcher) update(ctx context.Context, r client.Reader) error {
+	var clusters v1alpha1.ClusterScalingStandardList
+	var overrides v1alpha1.ScalingStandardList
+	if err := r.List(ctx, &clusters); err != nil {
+		return err
+	}
+	if err := r.List(ctx, &overrides); err != nil {
+		return err
+	}
+	w.store.Update(clusters.Items, overrides.Items)
+	return nil
+}
+
+func (w *Watcher) writeStatuses(ctx context.Context, c client.Client, clusters v1alpha1.ClusterScalingStandardList, overrides v1alpha1.ScalingStandardList,
+	clusterStatus, overrideStatus map[string]v1alpha1.StandardStatus) {
 	for i := range clusters.Items {
 		obj := &clusters.Items[i]
 		w.writeStatus(ctx, c, obj, &obj.Status, clusterStatus[obj.Name])

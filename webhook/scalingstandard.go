@@ -21,7 +21,7 @@ const PathValidateScalingStandard = configuration.PathValidateScalingStandard
 // StandardValidator judges a ScalingStandard against the standards in
 // force (standards.Store).
 type StandardValidator interface {
-	Validate(*v1alpha1.ScalingStandard) error
+	Validate(context.Context, *v1alpha1.ScalingStandard) error
 }
 
 // scalingStandardDocument is a ScalingStandard as the bounds read it.
@@ -52,7 +52,7 @@ func NewScalingStandardValidator(src SettingsSource, m *Metrics, log logr.Logger
 		}
 		var err error
 		if v, ok := src.(StandardValidator); ok {
-			err = v.Validate(obj)
+			err = v.Validate(ctx, obj)
 		} else {
 			_, err = standards.Resolve(s, nil, nil, obj)
 		}
