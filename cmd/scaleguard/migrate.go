@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,11 +61,6 @@ func migrateSettings(path, name string) ([]byte, error) {
 		if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &spec); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		// Every key of the file is a field of the API; a test keeps it so.
-		var std v1alpha1.Standard
-		if strict, err := kjson.UnmarshalStrict(js, &std, kjson.DisallowUnknownFields); err != nil || len(strict) > 0 {
-			return nil, fmt.Errorf("%s: not expressible as a ClusterScalingStandard: %w", path, errors.Join(append(strict, err)...))
-		}
 	}
 	// A bare `action: off` is YAML 1.1's false, which the settings file
 	// reads as off (policies.Action) and the CRD, a string, would refuse.
@@ -74,6 +70,15 @@ func migrateSettings(path, name string) ([]byte, error) {
 				r["action"] = string(policies.Off)
 			}
 		}
+	}
+	// Every key of the file is a field of the API; a test keeps it so.
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var std v1alpha1.Standard
+	if strict, err := kjson.UnmarshalStrict(specJSON, &std, kjson.DisallowUnknownFields); err != nil || len(strict) > 0 {
+		return nil, fmt.Errorf("%s: not expressible as a ClusterScalingStandard: %w", path, errors.Join(append(strict, err)...))
 	}
 	if name != v1alpha1.DefaultName {
 		return nil, fmt.Errorf("--name %s: a standard other than default needs a spec.namespaceSelector; migrate to default, then copy it", name)
