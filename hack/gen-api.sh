@@ -3,6 +3,7 @@
 # controller-gen pinned in hack/tools/controller-gen/go.mod:
 #   api/*/zz_generated.deepcopy.go   deepcopy functions
 #   config/crd/bases/*.yaml          the CustomResourceDefinitions
+#   charts/scaleguard/files/crds/    the same CRDs, which the chart installs
 #
 # Usage:
 #   hack/gen-api.sh            write them in place (make generate)
@@ -26,3 +27,5 @@ cd "$root"
 "$bin/controller-gen" \
 	object paths=./api/... output:object:dir="$out/api/v1alpha1" \
 	crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config="$out/config/crd/bases"
+mkdir -p "$out/charts/scaleguard/files/crds"
+cp "$out"/config/crd/bases/*.yaml "$out/charts/scaleguard/files/crds/"
