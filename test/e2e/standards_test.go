@@ -110,6 +110,18 @@ func TestStandardsPerNamespace(t *testing.T) {
 				return nil
 			})
 		}
+		// An HPA written with minReplicas 2 is compliant under the cluster
+		// standard, and only payments' 3 patches it: the API server sends it
+		// because the conditions scaleguard installs are the union of every
+		// namespace's standard.
+		atTwo := hpa("two", "Deployment", "probe", utilization("cpu", 70), utilization("memory", 80))
+		eventually(t, func() error {
+			out, stderr, err := apply(t, payments, atTwo, "--dry-run=server", "-o", "jsonpath={.spec.minReplicas}")
+			if err != nil || out != "3" {
+				return fmt.Errorf("minReplicas 2 in %s came back %q (%v %s), want 3", payments, out, err, stderr)
+			}
+			return nil
+		})
 		manifest := strings.Replace(hpa("web", "Deployment", "web", utilization("cpu", 70), utilization("memory", 80)), "  minReplicas: 2\n", "  minReplicas: 1\n", 1)
 		_, stderr := mustApply(t, payments, manifest)
 		mustContain(t, "the patch warning", stderr, "[min-replicas]", "(ScalingStandard "+payments+"/payments)")
