@@ -96,3 +96,27 @@ func TestCheckWithStandards(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, stderr.String())
 	}
 }
+
+// explain --standard shows the HPA as its namespace's standard stores it.
+func TestExplainWithStandards(t *testing.T) {
+	dir := t.TempDir()
+	std := filepath.Join(dir, "standards.yaml")
+	app := filepath.Join(dir, "hpa.yaml")
+	if err := os.WriteFile(std, []byte(checkStandards), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hpa := checkManifests("team-a")
+	hpa = hpa[strings.Index(hpa, "apiVersion: autoscaling/v2"):]
+	if err := os.WriteFile(app, []byte(hpa), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"explain", "-f", app, "--standard", std, "--width", "0"}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"minReplicas: 3", "raised minReplicas from 1 to 3 (ScalingStandard team-a/payments)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("explain does not say %q:\n%s", want, stdout.String())
+		}
+	}
+}
