@@ -223,9 +223,23 @@ func applyOverride(s policies.Settings, b v1alpha1.OverrideBounds, from string, 
 		}
 	}
 	if err := s.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, overrideFields(err))
 	}
 	return s, errors.Join(errs...)
+}
+
+// overrideFields words the settings' validation errors for the fields of
+// a ScalingStandard that set them.
+func overrideFields(err error) error {
+	replacer := strings.NewReplacer(
+		"settings: rules."+policies.BehaviorDefaults+".behavior.", "spec.behavior.",
+		"settings: rules."+policies.MinReplicas+".minimum", "spec.minReplicas",
+		"settings: ", "spec: ")
+	var errs []error
+	for line := range strings.Lines(err.Error()) {
+		errs = append(errs, errors.New(replacer.Replace(strings.TrimRight(line, "\n"))))
+	}
+	return errors.Join(errs...)
 }
 
 // behaviorConsistent judges a replacement behavior block as

@@ -168,6 +168,11 @@ func TestResolve(t *testing.T) {
 			override: "behavior: {scaleUp: {stabilizationWindowSeconds: 0, selectPolicy: Max, policies: [{type: Pods, value: 1, periodSeconds: 600}]}, scaleDown: {stabilizationWindowSeconds: 300, selectPolicy: Max, policies: [{type: Percent, value: 100, periodSeconds: 15}]}}",
 			wantErr:  []string{"spec.behavior: fails behavior-consistency between 2 and 20 replicas"},
 		},
+		"a behavior with one direction names the field of the override": {
+			clusters: []string{"default=" + bounded},
+			override: "behavior: {scaleUp: {stabilizationWindowSeconds: 0, selectPolicy: Max, policies: [{type: Pods, value: 4, periodSeconds: 15}]}}",
+			wantErr:  []string{"spec.behavior.scaleDown: missing"},
+		},
 		"without any cluster standard a namespace may only tighten": {
 			override: "minReplicas: 1",
 			wantErr:  []string{"below overrides.minReplicasFloor 2", "the built-in standard"},
