@@ -149,6 +149,7 @@ func (w *Watcher) sync(ctx context.Context, r client.Reader, c client.Client) {
 		return
 	}
 	clusterStatus, overrideStatus := w.store.Update(clusters.Items, overrides.Items)
+	w.log.V(1).Info("standards in force", "clusterScalingStandards", len(clusters.Items), "scalingStandards", len(overrides.Items))
 	w.writeStatuses(ctx, c, clusters, overrides, clusterStatus, overrideStatus)
 }
 
