@@ -160,3 +160,31 @@ func TestValidateReadsAgainBeforeRefusing(t *testing.T) {
 		t.Errorf("an accepted override must not read again: %v (%d reads)", err, reads)
 	}
 }
+
+// Reviews read while the informers update: run with -race.
+func TestStoreConcurrentReadsAndUpdates(t *testing.T) {
+	builtin := policies.Defaults()
+	store := NewStore(&fixedFallback{&builtin}, func(string) (map[string]string, error) { return map[string]string{"team": "a"}, nil })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			store.Update([]v1alpha1.ClusterScalingStandard{
+				clusterObj(t, "default", int64(i), "overrides: {minReplicasFloor: 2}"),
+				clusterObj(t, "a", int64(i), "namespaceSelector: {matchLabels: {team: a}}"),
+			}, []v1alpha1.ScalingStandard{overrideObj(t, "team-a", "p", int64(i), "minReplicas: 3")})
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+			if s := store.For("team-a"); s == nil || s.Rules.MinReplicas.Minimum < 2 {
+				t.Fatal("no valid settings while updating")
+			}
+			_ = store.All()
+			_ = store.Current()
+		}
+	}
+}
