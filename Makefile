@@ -15,7 +15,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator ./webhook:FuzzReviewBody \
 	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath ./internal/patch:FuzzForDocument \
-	./policies/celpolicy:FuzzConditionsNeverFail
+	./policies/celpolicy:FuzzConditionsNeverFail ./standards:FuzzResolve
 
 # The test bed's binaries live in a cache folder keyed by their pins; only
 # hack/build-tools.sh computes the key.
@@ -62,7 +62,8 @@ chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	$(GO) run ./hack/chartdoc -chart charts/scaleguard
 
 .PHONY: generate
-generate: chart-docs ## Regenerate every generated file: the webhook configurations of config/webhook and the chart (from webhook/configuration), the chart's admission policies (scaleguard export), and chart-docs. Tests fail when one is stale.
+generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy of api/ (controller-gen, pinned in hack/tools/controller-gen), the webhook configurations of config/webhook and the chart (from webhook/configuration), the chart's admission policies (scaleguard export), and chart-docs. Tests fail when one is stale.
+	hack/gen-api.sh
 	$(GO) run ./hack/gen-webhooks
 	$(GO) run ./cmd/scaleguard export --format admission-policy > charts/scaleguard/files/admission-policies.yaml
 

@@ -247,12 +247,25 @@ func (a *Auditor) scan(ctx context.Context, s *policies.Settings) (Result, error
 			return Result{}, err
 		}
 		objs.Namespaces = []corev1.Namespace{ns}
-		r := Scan(objs, a.cluster, s)
+		r := Scan(objs, a.cluster, a.settingsFor(ns.Name, s))
 		res.Findings = append(res.Findings, r.Findings...)
 		res.Scanned += r.Scanned
 		maps.Copy(res.Namespaces, r.Namespaces)
 	}
 	return res, nil
+}
+
+// settingsFor is the standard a namespace's objects are judged with: its
+// effective standard when the settings differ by namespace (the
+// scaleguard.io standards, whose findings then name the standard in the
+// PolicyReports), else s.
+func (a *Auditor) settingsFor(namespace string, s *policies.Settings) *policies.Settings {
+	if n, ok := a.settings.(interface {
+		For(namespace string) *policies.Settings
+	}); ok {
+		return n.For(namespace)
+	}
+	return s
 }
 
 // list reads the objects of one namespace to judge. The cache's objects

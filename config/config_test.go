@@ -97,12 +97,13 @@ func TestWebhookConfigurations(t *testing.T) {
 		path          string
 		failurePolicy admissionregistrationv1.FailurePolicyType
 	}{
-		"hpa.mutate.scaleguard.io":        {webhook.PathMutateHPA, admissionregistrationv1.Ignore},
-		"hpa.validate.scaleguard.io":      {webhook.PathValidateHPA, admissionregistrationv1.Fail},
-		"workload.mutate.scaleguard.io":   {webhook.PathMutateWorkload, admissionregistrationv1.Ignore},
-		"workload.validate.scaleguard.io": {webhook.PathValidateWorkload, admissionregistrationv1.Fail},
-		"vpa.validate.scaleguard.io":      {webhook.PathValidateVPA, admissionregistrationv1.Fail},
-		"so.validate.scaleguard.io":       {webhook.PathValidateScaledObject, admissionregistrationv1.Fail},
+		"hpa.mutate.scaleguard.io":               {webhook.PathMutateHPA, admissionregistrationv1.Ignore},
+		"hpa.validate.scaleguard.io":             {webhook.PathValidateHPA, admissionregistrationv1.Fail},
+		"workload.mutate.scaleguard.io":          {webhook.PathMutateWorkload, admissionregistrationv1.Ignore},
+		"workload.validate.scaleguard.io":        {webhook.PathValidateWorkload, admissionregistrationv1.Fail},
+		"vpa.validate.scaleguard.io":             {webhook.PathValidateVPA, admissionregistrationv1.Fail},
+		"so.validate.scaleguard.io":              {webhook.PathValidateScaledObject, admissionregistrationv1.Fail},
+		"scalingstandard.validate.scaleguard.io": {webhook.PathValidateScalingStandard, admissionregistrationv1.Fail},
 	}
 	if len(got) != len(want) {
 		t.Errorf("webhooks %v, want %v", keys(got), keys(want))

@@ -59,6 +59,7 @@ func TestBasesBuild(t *testing.T) {
 		"rbac":        {"ClusterRole/scaleguard-reader", "ClusterRoleBinding/scaleguard-reader", "Role/scaleguard-leader-election", "RoleBinding/scaleguard-leader-election", "ServiceAccount/scaleguard"},
 		"manager":     {"ConfigMap/scaleguard-settings", "Deployment/scaleguard", "Namespace/scaleguard-system", "PodDisruptionBudget/scaleguard"},
 		"certmanager": {"Certificate/scaleguard-serving-cert", "Issuer/scaleguard-selfsigned-issuer"},
+		"crd":         {"CustomResourceDefinition/clusterscalingstandards.scaleguard.io", "CustomResourceDefinition/scalingstandards.scaleguard.io"},
 	} {
 		t.Run(dir, func(t *testing.T) {
 			objs := build(t, dir)
@@ -83,7 +84,7 @@ func TestBasesBuild(t *testing.T) {
 // clusterScoped are the kinds of the render that have no namespace.
 var clusterScoped = map[string]bool{
 	"Namespace": true, "ClusterRole": true, "ClusterRoleBinding": true,
-	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
+	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true, "CustomResourceDefinition": true,
 }
 
 // TestDefaultRender checks what `kubectl apply -k config/default` would
@@ -103,7 +104,7 @@ func TestDefaultRender(t *testing.T) {
 	var got []string
 	for _, o := range objs {
 		got = append(got, id(o))
-		if _, dup := byKind[o.GetKind()]; dup {
+		if _, dup := byKind[o.GetKind()]; dup && o.GetKind() != "CustomResourceDefinition" {
 			t.Errorf("two objects of kind %s", o.GetKind())
 		}
 		byKind[o.GetKind()] = o
@@ -120,6 +121,8 @@ func TestDefaultRender(t *testing.T) {
 		"ClusterRole/scaleguard-reader",
 		"ClusterRoleBinding/scaleguard-reader",
 		"ConfigMap/scaleguard-settings",
+		"CustomResourceDefinition/clusterscalingstandards.scaleguard.io",
+		"CustomResourceDefinition/scalingstandards.scaleguard.io",
 		"Deployment/scaleguard",
 		"Issuer/scaleguard-selfsigned-issuer",
 		"MutatingWebhookConfiguration/scaleguard",
@@ -160,8 +163,8 @@ func TestDefaultRender(t *testing.T) {
 		for _, w := range validating.Webhooks {
 			clients = append(clients, w.ClientConfig)
 		}
-		if len(clients) != 6 {
-			t.Errorf("%d webhooks, want 6", len(clients))
+		if len(clients) != 7 {
+			t.Errorf("%d webhooks, want 7", len(clients))
 		}
 		for _, c := range clients {
 			if s := c.Service; s == nil || s.Name != service.Name || s.Namespace != service.Namespace {

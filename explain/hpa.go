@@ -43,7 +43,13 @@ func (h HPA) Denied() bool {
 // effective form: the object the webhook's rules judged, which is also what
 // `check --fix` writes, with the API server's defaults applied.
 func LoadHPAs(docs []manifests.Document, s *policies.Settings) ([]HPA, error) {
-	report, err := manifests.Check(docs, s)
+	return LoadHPAsWith(docs, s, nil)
+}
+
+// LoadHPAsWith is LoadHPAs with settings that differ by namespace (the
+// scaleguard.io standards; see manifests.CheckWith).
+func LoadHPAsWith(docs []manifests.Document, s *policies.Settings, forNamespace func(namespace string) *policies.Settings) ([]HPA, error) {
+	report, err := manifests.CheckWith(docs, s, forNamespace)
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,20 @@ type object struct {
 // VerticalPodAutoscaler or a KEDA ScaledObject in one file counts for the
 // others, as if they were all applied.
 func Check(docs []Document, s *policies.Settings) (Report, error) {
+	return CheckWith(docs, s, nil)
+}
+
+// CheckWith is Check with settings that differ by namespace (the
+// scaleguard.io standards): each object is judged with forNamespace of its
+// namespace; s gives what is cluster-wide (the custom workload kinds).
+// A nil forNamespace judges every object with s.
+func CheckWith(docs []Document, s *policies.Settings, forNamespace func(namespace string) *policies.Settings) (Report, error) {
+	in := func(namespace string) *policies.Settings {
+		if forNamespace == nil {
+			return s
+		}
+		return forNamespace(namespace)
+	}
 	cluster := policies.NewFilesCluster()
 	objects := make([]object, len(docs))
 	for i, d := range docs {
@@ -74,9 +88,9 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 		o := objects[i]
 		switch {
 		case o.workload != nil:
-			res.Findings = policies.EvaluateWorkload(policies.WorkloadReview{Object: *o.workload, Cluster: cluster}, s)
+			res.Findings = policies.EvaluateWorkload(policies.WorkloadReview{Object: *o.workload, Cluster: cluster}, in(o.workload.Meta.Namespace))
 		case o.hpa != nil:
-			result := policies.EvaluateHPA(policies.HPAReview{Object: o.hpa, WrittenAs: o.writtenAs, Cluster: cluster}, s)
+			result := policies.EvaluateHPA(policies.HPAReview{Object: o.hpa, WrittenAs: o.writtenAs, Cluster: cluster}, in(o.hpa.Namespace))
 			res.Findings, res.HPA = result.Findings, result.Object
 			if result.Mutated || o.writtenAs != "" {
 				fixed, err := fixHPA(d, o.hpa, result.Object, o.writtenAs != "")
@@ -86,9 +100,9 @@ func Check(docs []Document, s *policies.Settings) (Report, error) {
 				res.Fixed = fixed
 			}
 		case o.vpa != nil:
-			res.Findings = policies.EvaluateVPA(policies.VPAReview{Object: o.vpa, Cluster: cluster}, s)
+			res.Findings = policies.EvaluateVPA(policies.VPAReview{Object: o.vpa, Cluster: cluster}, in(o.vpa.Namespace))
 		case o.so != nil:
-			res.Findings = policies.EvaluateScaledObject(policies.ScaledObjectReview{Object: o.so, Cluster: cluster}, s)
+			res.Findings = policies.EvaluateScaledObject(policies.ScaledObjectReview{Object: o.so, Cluster: cluster}, in(o.so.Namespace))
 		}
 		report.Results = append(report.Results, res)
 	}

@@ -245,6 +245,9 @@ func (s *Settings) cap(fs Findings) Findings {
 			f.Action = Warn
 			f.Message += " (not enforced: scaleguard is in warn mode)"
 		}
+		if s.Source != "" {
+			f.Message += " (" + s.Source + ")"
+		}
 		out = append(out, f)
 	}
 	return out

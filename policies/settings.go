@@ -55,6 +55,10 @@ type Settings struct {
 	Audit AuditSettings `json:"audit"`
 	// Rules holds each rule's action and numbers, keyed by rule ID.
 	Rules RuleSettings `json:"rules"`
+	// Source names the standard these settings come from, such as
+	// "ScalingStandard team-a/payments"; every finding made under them says
+	// it. Empty for the settings file and the built-in standard.
+	Source string `json:"-"`
 }
 
 // OwnerKind names a kind of owner by API group and kind.
@@ -390,48 +394,65 @@ func joinActions(as []Action) string {
 
 // Action returns the configured action for a rule ID (off for an unknown one).
 func (s *Settings) Action(id string) Action {
+	if a := s.action(id); a != nil {
+		return *a
+	}
+	return Off
+}
+
+// SetAction sets the action of rule id, and reports whether id names a rule.
+func (s *Settings) SetAction(id string, a Action) bool {
+	p := s.action(id)
+	if p != nil {
+		*p = a
+	}
+	return p != nil
+}
+
+// action is where the action of rule id is kept, nil for an unknown id.
+func (s *Settings) action(id string) *Action {
 	r := &s.Rules
 	switch id {
 	case RequestsRequired:
-		return r.RequestsRequired.Action
+		return &r.RequestsRequired.Action
 	case HPAAPIVersion:
-		return r.HPAAPIVersion.Action
+		return &r.HPAAPIVersion.Action
 	case MinReplicas:
-		return r.MinReplicas.Action
+		return &r.MinReplicas.Action
 	case MemoryTarget:
-		return r.MemoryTarget.Action
+		return &r.MemoryTarget.Action
 	case BehaviorDefaults:
-		return r.BehaviorDefaults.Action
+		return &r.BehaviorDefaults.Action
 	case BehaviorConsistency:
-		return r.BehaviorConsistency.Action
+		return &r.BehaviorConsistency.Action
 	case ExemptionReason:
-		return r.ExemptionReason.Action
+		return &r.ExemptionReason.Action
 	case TargetExists:
-		return r.TargetExists.Action
+		return &r.TargetExists.Action
 	case TargetRequests:
-		return r.TargetRequests.Action
+		return &r.TargetRequests.Action
 	case UtilizationReachable:
-		return r.UtilizationReachable.Action
+		return &r.UtilizationReachable.Action
 	case HPAReplicasConflict:
-		return r.HPAReplicasConflict.Action
+		return &r.HPAReplicasConflict.Action
 	case DuplicateHPA:
-		return r.DuplicateHPA.Action
+		return &r.DuplicateHPA.Action
 	case HPAVPAConflict:
-		return r.HPAVPAConflict.Action
+		return &r.HPAVPAConflict.Action
 	case ScaleTargetKind:
-		return r.ScaleTargetKind.Action
+		return &r.ScaleTargetKind.Action
 	case CostCeiling:
-		return r.CostCeiling.Action
+		return &r.CostCeiling.Action
 	case MetricsAvailable:
-		return r.MetricsAvailable.Action
+		return &r.MetricsAvailable.Action
 	case QuotaCeiling:
-		return r.QuotaCeiling.Action
+		return &r.QuotaCeiling.Action
 	case DrainAtMinimum:
-		return r.DrainAtMinimum.Action
+		return &r.DrainAtMinimum.Action
 	case SelectorOverlap:
-		return r.SelectorOverlap.Action
+		return &r.SelectorOverlap.Action
 	}
-	return Off
+	return nil
 }
 
 // IsExemptNamespace reports whether ns is listed as exempt. A namespace

@@ -83,6 +83,8 @@ func (c *ConditionsSync) Start(ctx context.Context) error {
 	var last time.Time
 	var lastErr string
 	for {
+		// A new pointer is new settings: a reload, or any change of the
+		// standards (standards.Store rebuilds the cluster-wide settings).
 		if s := c.settings.Current(); s != synced || time.Since(last) >= conditionsResync {
 			err := c.Sync(ctx, s)
 			switch {
@@ -116,9 +118,10 @@ func (c *ConditionsSync) Sync(ctx context.Context, s *policies.Settings) error {
 
 func (c *ConditionsSync) syncMutating(ctx context.Context, s *policies.Settings) error {
 	obj := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	all := c.every(s)
 	return c.syncOne(ctx, obj, func() (changed bool) {
 		for i := range obj.Webhooks {
-			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, all) || changed
 			changed = setSelector(&obj.Webhooks[i].NamespaceSelector, obj.Webhooks[i].Name, s) || changed
 			changed = setRules(&obj.Webhooks[i].Rules, obj.Webhooks[i].Name, s) || changed
 		}
@@ -128,14 +131,24 @@ func (c *ConditionsSync) syncMutating(ctx context.Context, s *policies.Settings)
 
 func (c *ConditionsSync) syncValidating(ctx context.Context, s *policies.Settings) error {
 	obj := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	all := c.every(s)
 	return c.syncOne(ctx, obj, func() (changed bool) {
 		for i := range obj.Webhooks {
-			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, s) || changed
+			changed = setConditions(&obj.Webhooks[i].MatchConditions, obj.Webhooks[i].Name, all) || changed
 			changed = setSelector(&obj.Webhooks[i].NamespaceSelector, obj.Webhooks[i].Name, s) || changed
 			changed = setRules(&obj.Webhooks[i].Rules, obj.Webhooks[i].Name, s) || changed
 		}
 		return changed
 	})
+}
+
+// every lists each settings some namespace may be judged with: the
+// standards' All, or just s. The conditions are a superset of each.
+func (c *ConditionsSync) every(s *policies.Settings) []*policies.Settings {
+	if a, ok := c.settings.(interface{ All() []*policies.Settings }); ok && c.settings.Current() == s {
+		return a.All()
+	}
+	return []*policies.Settings{s}
 }
 
 // syncOne reads obj, lets set write the conditions into it, and updates it
@@ -177,12 +190,12 @@ func (c *ConditionsSync) count(result string) {
 
 // setConditions sets the conditions of one of scaleguard's webhooks and
 // says whether they changed; a webhook of another name is left alone.
-func setConditions(into *[]admissionregistrationv1.MatchCondition, name string, s *policies.Settings) bool {
+func setConditions(into *[]admissionregistrationv1.MatchCondition, name string, all []*policies.Settings) bool {
 	for _, w := range celpolicy.Webhooks {
 		if string(w) != name {
 			continue
 		}
-		want := celpolicy.MatchConditions(w, s)
+		want := celpolicy.MatchConditionsOfAll(w, all)
 		if apiequality.Semantic.DeepEqual(*into, want) {
 			return false
 		}
@@ -196,7 +209,7 @@ func setConditions(into *[]admissionregistrationv1.MatchCondition, name string, 
 // the settings' exempt namespaces and opt-out label, and says whether it
 // changed; a webhook of another name is left alone.
 func setSelector(into **metav1.LabelSelector, name string, s *policies.Settings) bool {
-	if !slices.Contains(celpolicy.Webhooks, celpolicy.Webhook(name)) {
+	if !slices.Contains(celpolicy.Webhooks, celpolicy.Webhook(name)) && name != string(configuration.ScalingStandardValidate) {
 		return false
 	}
 	want := celpolicy.NamespaceSelector(s)

@@ -33,6 +33,16 @@ type SettingsSource interface {
 	Current() *policies.Settings
 }
 
+// NamespacedSettings is a SettingsSource whose settings differ by
+// namespace: the ClusterScalingStandards and ScalingStandards
+// (standards.Store). Current gives the cluster-wide settings (what is
+// exempt); For the settings a namespace's objects are judged with, whose
+// Source every finding names.
+type NamespacedSettings interface {
+	SettingsSource
+	For(namespace string) *policies.Settings
+}
+
 // StaticSettings is a SettingsSource that never changes.
 type StaticSettings struct{ S *policies.Settings }
 
@@ -98,6 +108,9 @@ func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if policies.NamespaceExempt(s, h.cluster, req.Namespace) {
 		result = "skipped"
 		return admission.Allowed("")
+	}
+	if n, ok := h.settings.(NamespacedSettings); ok {
+		s = n.For(req.Namespace)
 	}
 	resp, result = h.decide(ctx, req, s)
 	return resp

@@ -202,6 +202,7 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 	s.register(PathValidateWorkload, NewWorkloadValidator(src, c, m, admissionLog))
 	s.register(PathValidateVPA, NewVPAValidator(src, c, m, admissionLog))
 	s.register(PathValidateScaledObject, NewScaledObjectValidator(src, c, m, admissionLog))
+	s.register(PathValidateScalingStandard, NewScalingStandardValidator(src, m, admissionLog))
 	return s, nil
 }
 

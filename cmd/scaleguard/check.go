@@ -31,9 +31,11 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&files, "f", "manifest file, directory or - for stdin (repeatable)")
 	output := fs.String("o", "text", "output format: text or json")
 	fix := fs.Bool("fix", false, "print the manifests with every mutation applied (findings go to stderr)")
-	configPath := fs.String("config", "", "settings file (default: the built-in standard)")
+	configPath := fs.String("config", "", "settings file (default: the built-in standard); deprecated, see --standard")
+	var standardFiles stringList
+	fs.Var(&standardFiles, "standard", "file or directory of ClusterScalingStandards and ScalingStandards (repeatable): each object is judged with its namespace's effective standard, as serve judges it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json] [--fix] [--config settings.yaml]")
+		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json] [--fix] [--config settings.yaml] [--standard FILE|DIR …]")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
@@ -52,8 +54,17 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	report, err := manifests.Check(docs, &settings)
-	if err != nil {
+	var report manifests.Report
+	if len(standardFiles) > 0 {
+		store, err := loadStandards(standardFiles, stdin, &settings, docs)
+		if err != nil {
+			return fail(err)
+		}
+		report, err = manifests.CheckWith(docs, store.Current(), store.For)
+		if err != nil {
+			return fail(err)
+		}
+	} else if report, err = manifests.Check(docs, &settings); err != nil {
 		return fail(err)
 	}
 	findingsOut := stdout

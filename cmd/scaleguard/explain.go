@@ -20,10 +20,12 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var files stringList
 	fs.Var(&files, "f", "file, directory or - for stdin with the HPA (and, optionally, its scale target); repeatable")
 	configPath := fs.String("config", "", "settings file (default: the built-in standard)")
+	var standardFiles stringList
+	fs.Var(&standardFiles, "standard", "file or directory of ClusterScalingStandards and ScalingStandards (repeatable): the HPA is judged with its namespace's effective standard, as serve judges it")
 	plot := fs.String("plot", "", "also draw the chart to `FILE`, .svg or .png (needs exactly one HPA)")
 	width := fs.Int("width", defaultChartWidth, "width of the terminal chart in columns; 0 leaves it out")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scaleguard explain -f hpa.yaml [-f workload.yaml] [--plot chart.svg|chart.png] [--width 72] [--config settings.yaml]")
+		fmt.Fprintln(stderr, "usage: scaleguard explain -f hpa.yaml [-f workload.yaml] [--plot chart.svg|chart.png] [--width 72] [--config settings.yaml] [--standard FILE …]")
 		fmt.Fprintln(stderr, "Prints each HPA as the webhook would store it, its fastest paths between minReplicas and maxReplicas")
 		fmt.Fprintln(stderr, "step by step, a chart of them, and every finding. Exit code 1 when something is denied.")
 		fs.PrintDefaults()
@@ -36,7 +38,7 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fail := usageError(stderr, "explain")
-	settings, hpas, err := loadHPAs(*configPath, files, stdin)
+	settingsFor, hpas, err := loadHPAs(*configPath, standardFiles, files, stdin)
 	if err != nil {
 		return fail(err)
 	}
@@ -51,7 +53,7 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if i > 0 {
 			fmt.Fprintln(stdout, "\n---")
 		}
-		e := explain.Explain(h, &settings)
+		e := explain.Explain(h, settingsFor(h.Effective.Namespace))
 		if err := e.WriteText(stdout, *width); err != nil {
 			return fail(err)
 		}

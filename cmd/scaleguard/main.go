@@ -24,6 +24,7 @@ commands:
   explain  show an HPA as stored, its fastest paths step by step, a chart and its findings
   simulate replay a metric trace through an HPA, as the controller would scale it
   export   print the standard for the API server: webhook configurations with their matchConditions, or admission policies
+  migrate-settings  print the ClusterScalingStandard equivalent to a settings file
   version  print the version
   help     show this help, or a command's flags: scaleguard help <command>
 `
@@ -72,11 +73,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSimulate(rest, stdin, stdout, stderr)
 	case "export":
 		return runExport(rest, stdout, stderr)
+	case "migrate-settings":
+		return runMigrateSettings(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "scaleguard", version)
 		return exitOK
 	case "help", "-h", "-help", "--help":
-		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check" || rest[0] == "explain" || rest[0] == "simulate" || rest[0] == "export") {
+		if len(rest) == 1 && (rest[0] == "serve" || rest[0] == "check" || rest[0] == "explain" || rest[0] == "simulate" || rest[0] == "export" || rest[0] == "migrate-settings") {
 			return run([]string{rest[0], "-h"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stderr, usage)

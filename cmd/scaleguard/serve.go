@@ -24,13 +24,14 @@ import (
 	"github.com/scaleguard/scaleguard/audit"
 	"github.com/scaleguard/scaleguard/cluster"
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/standards"
 	"github.com/scaleguard/scaleguard/webhook"
 )
 
 func runServe(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "settings file, reloaded when it changes (default: the built-in standard)")
+	configPath := fs.String("config", "", "settings file, reloaded when it changes (default: the built-in standard). Deprecated: use a ClusterScalingStandard (scaleguard migrate-settings); where one exists it wins over the file")
 	port := fs.Int("port", webhook.DefaultPort, "webhook HTTPS port")
 	certDir := fs.String("cert-dir", "", "directory holding the serving certificate and key, reloaded when they change (default: <tmp>/k8s-webhook-server/serving-certs)")
 	certName := fs.String("cert-name", webhook.DefaultCertName, "serving certificate file name in --cert-dir")
@@ -100,7 +101,7 @@ func runServe(args []string, stderr io.Writer) int {
 	}()
 
 	metrics := webhook.NewMetrics()
-	settings, err := webhook.NewSettingsFile(*configPath, metrics, log.WithName("settings"))
+	file, err := webhook.NewSettingsFile(*configPath, metrics, log.WithName("settings"))
 	if err != nil {
 		log.Error(err, "cannot start")
 		return exitFailure
@@ -111,7 +112,21 @@ func runServe(args []string, stderr io.Writer) int {
 	} else if limit > 0 {
 		log.Info("Go memory limit set from the container's", "bytes", limit, "share", memoryLimitShare)
 	}
+	if *configPath != "" {
+		log.Info("deprecated: the settings file (--config) will be removed in a coming release; write the standard as a ClusterScalingStandard named default instead. "+
+			"While no ClusterScalingStandard exists the file is the standard; once one does, the ClusterScalingStandards win and the file is not read", "path", *configPath)
+	}
+	// The standards: the ClusterScalingStandards and ScalingStandards the
+	// cluster holds, falling back to the file (or the built-in standard).
+	// Without a cluster view there is nothing to watch and the file rules.
 	var view *cluster.View
+	var watcher *standards.Watcher
+	settings := standards.NewStore(file, func(ns string) (map[string]string, error) {
+		if view == nil {
+			return nil, nil
+		}
+		return view.NamespaceLabels(ns)
+	})
 	gc := newGCBursts()
 	opts := webhook.Options{
 		Port:          *port,
@@ -129,11 +144,16 @@ func runServe(args []string, stderr io.Writer) int {
 		// The view watches the custom workload kinds of the settings in
 		// force, following each reload.
 		kinds := func() []policies.WorkloadKind { return settings.Current().WorkloadKinds }
-		view, err = newClusterView(*kubeconfig, *leaderElect, *leaderNamespace, !*watchWorkloads, kinds, log.WithName("cluster"))
+		var cfg *rest.Config
+		cfg, err = restConfig(*kubeconfig)
+		if err == nil {
+			view, err = newClusterView(cfg, *leaderElect, *leaderNamespace, !*watchWorkloads, kinds, log.WithName("cluster"))
+		}
 		if err != nil {
 			log.Error(err, "cannot start")
 			return exitFailure
 		}
+		watcher = standards.NewWatcher(cfg, settings, log.WithName("standards"))
 		metrics.Registry.MustRegister(view.Collectors()...)
 		opts.Cluster = view
 		// The audit reads the view's own reduced objects, not a second copy
@@ -168,11 +188,12 @@ func runServe(args []string, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runs := []func() error{
-		func() error { return wrap("settings watch", settings.Start(ctx)) },
+		func() error { return wrap("settings watch", file.Start(ctx)) },
 		func() error { return wrap("server", srv.Start(ctx)) },
 	}
 	if view != nil {
 		runs = append(runs, func() error { return wrap("cluster view", view.Start(ctx)) })
+		runs = append(runs, func() error { return wrap("standards watch", watcher.Start(ctx)) })
 		go gc.untilSynced(ctx, view.Synced)
 	}
 	done := make(chan error, len(runs))
@@ -192,10 +213,10 @@ func runServe(args []string, stderr io.Writer) int {
 	return exitOK
 }
 
-// newClusterView builds the informer-backed view from --kubeconfig, or
-// else from $KUBECONFIG, the in-cluster service account or ~/.kube/config,
-// in that order.
-func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string, workloadsOnDemand bool, kinds func() []policies.WorkloadKind, log logr.Logger) (*cluster.View, error) {
+// restConfig is the API server connection of --kubeconfig, or else of
+// $KUBECONFIG, the in-cluster service account or ~/.kube/config, in that
+// order.
+func restConfig(kubeconfig string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -212,6 +233,11 @@ func newClusterView(kubeconfig string, leaderElect bool, leaderNamespace string,
 		// first lists of a large cluster.
 		cfg.QPS, cfg.Burst = 20, 30
 	}
+	return cfg, nil
+}
+
+// newClusterView builds the informer-backed view of the cluster at cfg.
+func newClusterView(cfg *rest.Config, leaderElect bool, leaderNamespace string, workloadsOnDemand bool, kinds func() []policies.WorkloadKind, log logr.Logger) (*cluster.View, error) {
 	return cluster.New(cluster.Options{
 		Config:                  cfg,
 		LeaderElection:          leaderElect,

@@ -32,6 +32,8 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&files, "f", "file, directory or - for stdin holding exactly one HPA; repeatable")
 	tracePath := fs.String("trace", "", "metric trace `CSV`: seconds,<metric>… (utilization %) or seconds,replicas")
 	configPath := fs.String("config", "", "settings file (default: the built-in standard)")
+	var standardFiles stringList
+	fs.Var(&standardFiles, "standard", "file or directory of ClusterScalingStandards and ScalingStandards (repeatable): the HPA is judged with its namespace's effective standard, as serve judges it")
 	syncPeriod := fs.Duration("sync-period", 0, "controller sync period (default: the settings' syncPeriodSeconds, 15s)")
 	output := fs.String("o", "text", "output format: text, csv or json (csv and json print every sync; the chart then goes to stderr)")
 	compare := fs.String("compare", "", "also replay with the behavior replaced: kubernetes (what the API server makes of behavior: {}) or legacy (no behavior)")
@@ -41,7 +43,7 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	measuredAt := fs.Int("measured-at", 0, "replica count at which the trace's utilization was measured; the load is spread over the pods (default: minReplicas)")
 	openLoop := fs.Bool("open-loop", false, "replay utilization as written whatever the replica count (the trace is what the controller measured)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scaleguard simulate -f hpa.yaml --trace load.csv [-o text|csv|json] [--compare kubernetes|legacy] [--plot chart.svg|chart.png]")
+		fmt.Fprintln(stderr, "usage: scaleguard simulate -f hpa.yaml --trace load.csv [-o text|csv|json] [--compare kubernetes|legacy] [--plot chart.svg|chart.png] [--config settings.yaml] [--standard FILE …]")
 		fmt.Fprintln(stderr, "Replays a metric trace through the HPA as the webhook would store it, one controller sync per sync period,")
 		fmt.Fprintln(stderr, "holding the latest sample between samples, and prints the replicas over time.")
 		fs.PrintDefaults()
@@ -60,7 +62,7 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fail := usageError(stderr, "simulate")
-	settings, hpas, err := loadHPAs(*configPath, files, stdin)
+	settingsFor, hpas, err := loadHPAs(*configPath, standardFiles, files, stdin)
 	if err != nil {
 		return fail(err)
 	}
@@ -77,7 +79,7 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 
-	opts := explain.ReplayOptions{Scaling: explain.ScalingOptions(&settings), InitialReplicas: int32(*initial),
+	opts := explain.ReplayOptions{Scaling: explain.ScalingOptions(settingsFor(h.Effective.Namespace)), InitialReplicas: int32(*initial),
 		MeasuredAt: int32(*measuredAt), OpenLoop: *openLoop}
 	if *syncPeriod != 0 {
 		opts.Scaling.SyncPeriod = *syncPeriod

@@ -2,6 +2,7 @@ package celpolicy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -316,4 +317,42 @@ func vpaValidateCondition(s *policies.Settings) string {
 			ownAnnotationsChanged(),
 		)+")",
 	) + ")"
+}
+
+// maxUnion is how many distinct conditions MatchConditionsOfAll joins;
+// past it the webhook is sent every write of its kinds, which is always a
+// superset and keeps the expression far from the API server's cost limit.
+const maxUnion = 8
+
+// MatchConditionsOfAll are the conditions of webhook w when objects may be
+// judged with any of the settings all (one per standard a namespace may
+// have, the cluster-wide ones first): a write is sent when the
+// conditions of any of them would send it. The namespace condition is
+// the first settings', whose exemptions are cluster-wide.
+func MatchConditionsOfAll(w Webhook, all []*policies.Settings) []admissionregistrationv1.MatchCondition {
+	out := MatchConditions(w, all[0])
+	if len(all) == 1 {
+		return out
+	}
+	var terms []string
+	for _, s := range all {
+		conds := MatchConditions(w, s)
+		e := conds[len(conds)-1].Expression
+		if e != never && !slices.Contains(terms, e) {
+			terms = append(terms, e)
+		}
+	}
+	var expr string
+	switch {
+	case len(terms) == 0:
+		expr = never
+	case len(terms) == 1:
+		expr = terms[0]
+	case len(terms) > maxUnion:
+		expr = "true"
+	default:
+		expr = anyOf(terms...)
+	}
+	out[len(out)-1].Expression = expr
+	return out
 }

@@ -45,7 +45,13 @@ var oldestServer = version.MajorMinor(1, 30)
 // expression it would refuse), then as the pinned one runs stored ones.
 func matcher(t testing.TB, w Webhook, s *policies.Settings) matchconditions.Matcher {
 	t.Helper()
-	conds := MatchConditions(w, s)
+	return matcherOf(t, w, MatchConditions(w, s))
+}
+
+// matcherOf compiles conds as the API server does, on the oldest server
+// scaleguard supports and today's.
+func matcherOf(t testing.TB, w Webhook, conds []admissionregistrationv1.MatchCondition) matchconditions.Matcher {
+	t.Helper()
 	if len(conds) > 64 {
 		t.Fatalf("%s: %d conditions, the API server allows 64", w, len(conds))
 	}

@@ -144,7 +144,22 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	// Upgrade: warn mode, and a timeout, which Helm patches into the
 	// configurations scaleguard wrote the conditions of. The certificate is
 	// reused, not regenerated.
-	helm("upgrade", "sg", chart, "--namespace", releaseNamespace, "--reuse-values", "--set", "settings.mode=warn", "--set", "webhook.timeoutSeconds=7")
+	// The default ClusterScalingStandard is written from the same settings
+	// (a post-upgrade hook, once the CRDs the install brought exist): the
+	// API server's schema accepts it, scaleguard reads and validates it.
+	helm("upgrade", "sg", chart, "--namespace", releaseNamespace, "--reuse-values", "--set", "settings.mode=warn", "--set", "webhook.timeoutSeconds=7",
+		"--set", "standard.enabled=true")
+	eventually(t, "the chart's default ClusterScalingStandard is valid and in force", func() error {
+		res, err := bed.Kubectl(ctx, "get", "clusterscalingstandard", "default", "-o",
+			`jsonpath={.status.conditions[?(@.type=="Accepted")].reason} {.status.effectiveMode}`)
+		if err != nil {
+			return err
+		}
+		if res.Stdout != "InForce warn" {
+			return fmt.Errorf("Accepted reason and mode %q, want InForce warn", res.Stdout)
+		}
+		return nil
+	})
 	after := &corev1.Secret{}
 	if err := bed.Client.Get(ctx, client.ObjectKeyFromObject(secret), after); err != nil {
 		t.Fatal(err)
@@ -193,6 +208,12 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	}
 	if len(mutating.Items)+len(validating.Items) != 0 {
 		t.Errorf("uninstall left webhook configurations behind: %d mutating, %d validating", len(mutating.Items), len(validating.Items))
+	}
+	// crds.keep: the CRDs, and the standards, outlive the release.
+	for _, crd := range []string{"clusterscalingstandards.scaleguard.io", "scalingstandards.scaleguard.io"} {
+		if _, err := bed.Kubectl(ctx, "get", "crd", crd); err != nil {
+			t.Errorf("uninstall deleted CRD %s (crds.keep is on): %v", crd, err)
+		}
 	}
 	// With scaleguard still running but uninstalled, writes no longer reach it.
 	if _, err := bed.KubectlStdin(ctx, withoutRequests, "apply", "--dry-run=server", "-f", "-"); err != nil {

@@ -129,8 +129,8 @@ func TestWebhookConfigurations(t *testing.T) {
 					hooks = append(hooks, h.(map[string]any))
 				}
 			}
-			if len(hooks) != 6 {
-				t.Fatalf("want 6 webhooks, got %d", len(hooks))
+			if len(hooks) != 7 {
+				t.Fatalf("want 7 webhooks, got %d", len(hooks))
 			}
 			var ca string
 			if combo == "generated-tls" {
@@ -164,7 +164,8 @@ func TestWebhookConfigurations(t *testing.T) {
 				}
 				want := map[string]string{"hpa.mutate.scaleguard.io": "Ignore", "hpa.validate.scaleguard.io": "Fail",
 					"workload.mutate.scaleguard.io": "Ignore", "workload.validate.scaleguard.io": "Fail",
-					"vpa.validate.scaleguard.io": "Fail", "so.validate.scaleguard.io": "Fail"}[name]
+					"vpa.validate.scaleguard.io": "Fail", "so.validate.scaleguard.io": "Fail",
+					"scalingstandard.validate.scaleguard.io": "Fail"}[name]
 				if h["failurePolicy"] != want {
 					t.Errorf("%s failurePolicy %v, want %s", name, h["failurePolicy"], want)
 				}

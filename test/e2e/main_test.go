@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,8 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	bed, err := testbed.New(ctx, testbed.Options{})
+	// scaleguard's own CRDs, as the chart installs them.
+	bed, err := testbed.New(ctx, testbed.Options{CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")}})
 	if err != nil {
 		return 0, err
 	}

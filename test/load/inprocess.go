@@ -52,7 +52,21 @@ func Floor(refuse string) http.Handler {
 // the "floor", each on the paths scaleguard serve uses. scaleguard's have
 // no cluster view, as `scaleguard serve --cluster-view=false`.
 func Handlers(s *policies.Settings) (map[string]http.Handler, error) {
-	src := webhook.StaticSettings{S: s}
+	sg := ScaleguardHandlers(webhook.StaticSettings{S: s})
+	h, err := stock.NewHandlers(s)
+	if err != nil {
+		return nil, err
+	}
+	st := http.NewServeMux()
+	st.Handle(PathMutateHPA, h.MutateHPA)
+	st.Handle(PathValidateHPA, h.ValidateHPA)
+	st.Handle(PathValidateWorkload, h.ValidateDeployment)
+	return map[string]http.Handler{"scaleguard": sg, "stock": st, "floor": Floor("")}, nil
+}
+
+// ScaleguardHandlers are scaleguard's handlers reading their settings from
+// src, on the paths scaleguard serve uses, without a cluster view.
+func ScaleguardHandlers(src webhook.SettingsSource) http.Handler {
 	sg := http.NewServeMux()
 	for path, h := range map[string]admission.Handler{
 		PathMutateHPA:        webhook.NewHPAMutator(src, nil, nil, logr.Discard()),
@@ -63,15 +77,7 @@ func Handlers(s *policies.Settings) (map[string]http.Handler, error) {
 		// themselves.
 		sg.Handle(path, h.(http.Handler))
 	}
-	h, err := stock.NewHandlers(s)
-	if err != nil {
-		return nil, err
-	}
-	st := http.NewServeMux()
-	st.Handle(PathMutateHPA, h.MutateHPA)
-	st.Handle(PathValidateHPA, h.ValidateHPA)
-	st.Handle(PathValidateWorkload, h.ValidateDeployment)
-	return map[string]http.Handler{"scaleguard": sg, "stock": st, "floor": Floor("")}, nil
+	return sg
 }
 
 // Cost is what one review costs a handler in process, without TLS or the

@@ -6,6 +6,7 @@ package configuration
 
 import (
 	"bytes"
+	"slices"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,7 +66,17 @@ const (
 	PathValidateVPA      = "/validate/vpa"
 	// PathValidateScaledObject judges KEDA ScaledObjects.
 	PathValidateScaledObject = "/validate/scaledobject"
+	// PathValidateScalingStandard judges a namespace's ScalingStandard
+	// against its cluster standard's bounds.
+	PathValidateScalingStandard = "/validate/scalingstandard"
 )
+
+// ScalingStandardValidate is the webhook that refuses a ScalingStandard
+// outside its bounds. It is not one of celpolicy.Webhooks: it judges
+// scaleguard's own objects, not workloads, and has no matchConditions
+// (every write of a ScalingStandard is sent; there are few).
+// webhook.ConditionsSync keeps its namespaceSelector with the others'.
+const ScalingStandardValidate celpolicy.Webhook = "scalingstandard.validate.scaleguard.io"
 
 // webhookSpec is what differs between the webhooks.
 type webhookSpec struct {
@@ -103,6 +114,7 @@ var (
 		{celpolicy.WorkloadValidate, PathValidateWorkload, "apps", "v1", workloadResources, createUpdate},
 		{celpolicy.VPAValidate, PathValidateVPA, policies.VPAGroup, policies.VPAVersion, vpaResources, createUpdate},
 		{celpolicy.ScaledObjectValidate, PathValidateScaledObject, policies.ScaledObjectGroup, policies.ScaledObjectVersion, scaledObjectResources, createUpdate},
+		{ScalingStandardValidate, PathValidateScalingStandard, "scaleguard.io", "v1alpha1", []string{"scalingstandards"}, createUpdate},
 	}
 )
 
@@ -228,7 +240,7 @@ func (o ConfigurationOptions) clientConfig(path string) admissionregistrationv1.
 }
 
 func (o ConfigurationOptions) matchConditions(w celpolicy.Webhook) []admissionregistrationv1.MatchCondition {
-	if !o.MatchConditions {
+	if !o.MatchConditions || !slices.Contains(celpolicy.Webhooks, w) {
 		return nil
 	}
 	return celpolicy.MatchConditions(w, o.Settings)
