@@ -94,13 +94,13 @@ fuzz-short: ## Run each fuzz target for FUZZTIME (default 20000x: 20,000 inputs)
 # controller's own table tests. `make oracle N=10000 SEED=2` for a long run;
 # disagreements are written to bin/oracle/ as hpa.yaml + trace.csv.
 ORACLE := cd test/oracle && GOWORK=off
-ORACLE_SHORT_N ?= 40
+ORACLE_SHORT_N ?= 100
 N ?= 10000
 SEED ?= 1
 SYNCS ?= 120
 
 .PHONY: oracle-short
-oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=40 traces × 120 syncs) and every upstream table case, with vet of the oracle module.
+oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=100 traces × 120 syncs) and every upstream table case, with vet of the oracle module.
 	$(ORACLE) $(GO) vet ./...
 	$(ORACLE) $(GO) test -count=1 ./... -oracle.n $(ORACLE_SHORT_N)
 
