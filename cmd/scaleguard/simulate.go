@@ -30,7 +30,7 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var files stringList
 	fs.Var(&files, "f", "file, directory or - for stdin holding exactly one HPA; repeatable")
-	tracePath := fs.String("trace", "", "metric trace `CSV`: seconds,<metric>… (utilization %) or seconds,replicas")
+	tracePath := fs.String("trace", "", "metric trace `FILE`: CSV seconds,<metric>… (utilization %) or seconds,replicas; or the JSON of a Prometheus range query; or a Grafana CSV export")
 	configPath := fs.String("config", "", "settings file (default: the built-in standard)")
 	syncPeriod := fs.Duration("sync-period", 0, "controller sync period (default: the settings' syncPeriodSeconds, 15s)")
 	output := fs.String("o", "text", "output format: text, csv or json (csv and json print every sync; the chart then goes to stderr)")

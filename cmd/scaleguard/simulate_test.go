@@ -195,3 +195,29 @@ func explainPaths(t *testing.T) string {
 	i, j := strings.Index(out, "Scale up from"), strings.Index(out, "Findings on the HPA")
 	return "```\n$ scaleguard explain -f examples/traces/hpa.yaml\n…\n" + strings.TrimRight(out[i:j], "\n") + "\n```\n"
 }
+
+// Last week's load exported from Prometheus or Grafana replays exactly as
+// the same numbers written by hand: the same table, CSV and summary.
+func TestSimulateReadsMonitoringExports(t *testing.T) {
+	dir := "../../explain/testdata/exports/"
+	replay := func(trace, format string) string {
+		var stdout, stderr bytes.Buffer
+		args := []string{"simulate", "-f", "../../examples/traces/hpa.yaml", "--trace", dir + trace, "-o", format, "--width", "0"}
+		if code := run(args, nil, &stdout, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", trace, code, stderr.String())
+		}
+		// The first line names the file; everything after it must match.
+		return strings.ReplaceAll(stdout.String(), dir+trace, "TRACE")
+	}
+	for _, format := range []string{"text", "csv"} {
+		want := replay("load.csv", format)
+		if !strings.Contains(want, "ScaleUpLimit") {
+			t.Fatalf("the hand-written trace does not scale up at the limit:\n%s", want)
+		}
+		for _, trace := range []string{"prometheus-query-range.json", "grafana-export.csv", "grafana-export-raw.csv"} {
+			if got := replay(trace, format); got != want {
+				t.Errorf("-o %s: %s gives\n%s\nload.csv gives\n%s", format, trace, got, want)
+			}
+		}
+	}
+}
