@@ -46,8 +46,10 @@ type SyncResult struct {
 // Run is one replay of a trace through one HPA.
 type Run struct {
 	Name string
-	// Columns are the trace's metric columns (nil for a replicas trace).
+	// Columns are the trace's metric columns (nil for a replicas trace),
+	// Targets their HPA's utilization targets in percent.
 	Columns                  []string
+	Targets                  []int32
 	SyncPeriod               time.Duration
 	MinReplicas, MaxReplicas int32
 	Syncs                    []SyncResult
@@ -81,7 +83,7 @@ func Replay(name string, spec *autoscalingv2.HorizontalPodAutoscalerSpec, tr *Tr
 		if err != nil {
 			return Run{}, err
 		}
-		run.Columns = tr.Columns
+		run.Columns, run.Targets = tr.Columns, targets
 	}
 	measuredAt := o.MeasuredAt
 	if measuredAt <= 0 {
