@@ -12,7 +12,7 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// SyncPeriod is the controller's --horizontal-pod-autoscaler-sync-period
+// SyncPeriodSeconds is the controller's --horizontal-pod-autoscaler-sync-period
 // on both sides.
 const SyncPeriodSeconds = 15
 
