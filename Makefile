@@ -105,7 +105,7 @@ oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=100 trace
 	$(ORACLE) $(GO) test -count=1 ./... -oracle.n $(ORACLE_SHORT_N)
 
 .PHONY: oracle
-oracle: ## The long differential: N random HPAs × traces (default 10000 × 120 syncs, SEED=1) through the real HPA controller and scaleguard (~25 min on 2 cores).
+oracle: ## The long differential: N random HPAs × traces (default 10000 × 120 syncs, SEED=1) through the real HPA controller and scaleguard (~31 CPU-minutes; 54 min on a busy 2-core machine).
 	$(ORACLE) $(GO) test -count=1 -v -run 'TestDifferential|TestUpstreamTables' -timeout 4h . \
 	  -oracle.n $(N) -oracle.seed $(SEED) -oracle.syncs $(SYNCS) -oracle.out $(CURDIR)/$(BIN)/oracle \
 	  | grep -v -e '^=== ' -e '--- PASS: TestDifferential/cases/' -e '--- PASS: TestUpstreamTables/'
