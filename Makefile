@@ -70,7 +70,7 @@ generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy o
 ##@ Test
 
 .PHONY: test
-test: lint tools unit fuzz-short ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing.
+test: lint tools unit fuzz-short oracle-short ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing, the short differential against the real HPA controller.
 
 .PHONY: lint
 lint: ## gofmt and go vet.
@@ -94,6 +94,28 @@ fuzz-short: ## Run each fuzz target for FUZZTIME (default 20000x: 20,000 inputs)
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) >$(BIN)/fuzz.log 2>&1 || { cat $(BIN)/fuzz.log; exit 1; }; \
 	done
+
+# The oracle (test/oracle, its own module pinning k8s.io/kubernetes): random
+# HPAs and metric traces through the real HPA controller and through
+# `scaleguard simulate`'s replay, compared at every sync, plus the
+# controller's own table tests. `make oracle N=10000 SEED=2` for a long run;
+# disagreements are written to bin/oracle/ as hpa.yaml + trace.csv.
+ORACLE := cd test/oracle && GOWORK=off
+ORACLE_SHORT_N ?= 100
+N ?= 10000
+SEED ?= 1
+SYNCS ?= 120
+
+.PHONY: oracle-short
+oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=100 traces × 120 syncs) and every upstream table case, with vet of the oracle module.
+	$(ORACLE) $(GO) vet ./...
+	$(ORACLE) $(GO) test -count=1 ./... -oracle.n $(ORACLE_SHORT_N)
+
+.PHONY: oracle
+oracle: ## The long differential: N random HPAs × traces (default 10000 × 120 syncs, SEED=1) through the real HPA controller and scaleguard (~31 CPU-minutes; 54 min on a busy 2-core machine).
+	$(ORACLE) $(GO) test -count=1 -v -run 'TestDifferential|TestUpstreamTables' -timeout 4h . \
+	  -oracle.n $(N) -oracle.seed $(SEED) -oracle.syncs $(SYNCS) -oracle.out $(CURDIR)/$(BIN)/oracle \
+	  | grep -v -e '^=== ' -e '--- PASS: TestDifferential/cases/' -e '--- PASS: TestUpstreamTables/'
 
 .PHONY: bench
 bench: ## Benchmarks: each review through scaleguard, the stock controller-runtime path and the decode floor; the scaling analyses; the audit scan.

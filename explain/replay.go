@@ -46,8 +46,10 @@ type SyncResult struct {
 // Run is one replay of a trace through one HPA.
 type Run struct {
 	Name string
-	// Columns are the trace's metric columns (nil for a replicas trace).
+	// Columns are the trace's metric columns (nil for a replicas trace),
+	// Targets their HPA's utilization targets in percent.
 	Columns                  []string
+	Targets                  []int32
 	SyncPeriod               time.Duration
 	MinReplicas, MaxReplicas int32
 	Syncs                    []SyncResult
@@ -81,7 +83,7 @@ func Replay(name string, spec *autoscalingv2.HorizontalPodAutoscalerSpec, tr *Tr
 		if err != nil {
 			return Run{}, err
 		}
-		run.Columns = tr.Columns
+		run.Columns, run.Targets = tr.Columns, targets
 	}
 	measuredAt := o.MeasuredAt
 	if measuredAt <= 0 {
@@ -124,15 +126,25 @@ func Replay(name string, spec *autoscalingv2.HorizontalPodAutoscalerSpec, tr *Tr
 
 // measuredUtilization is the average utilization the controller would see at
 // current replicas: whole percent, rounded down, because it divides integer
-// usage by integer requests.
+// usage by integer requests (metrics.GetResourceUtilizationRatio:
+// Σusage × 100 / Σrequests in int64). The load is taken in thousandths of a
+// percent and divided in integers the same way; in float64, 134.2 × 15
+// reads 2012.9999999999998 and floors to 2012 where the controller reads
+// 2013 (found by test/oracle).
 func measuredUtilization(value float64, current, measuredAt int32, openLoop bool) int32 {
-	if !openLoop {
-		if current == 0 {
-			return 0
-		}
-		value = value * float64(measuredAt) / float64(current)
+	if openLoop {
+		current, measuredAt = 1, 1
 	}
-	return int32(min(math.Floor(value), math.MaxInt32))
+	if current == 0 {
+		return 0
+	}
+	thousandths := math.Round(value * 1000)
+	if load := thousandths * float64(measuredAt); load < 1<<62 {
+		return int32(min(int64(load)/(int64(current)*1000), math.MaxInt32))
+	}
+	// Beyond int64: no controller measures this much; float64 is close
+	// enough.
+	return int32(min(math.Floor(value*float64(measuredAt)/float64(current)), math.MaxInt32))
 }
 
 // proposalFor is one metric's replica proposal. Resource metrics cannot be

@@ -64,6 +64,8 @@ type jsonSummary struct {
 	PeakReplicas   int32   `json:"peakReplicas"`
 	ReplicaMinutes float64 `json:"replicaMinutes"`
 	ShortMinutes   float64 `json:"shortMinutes"`
+	// AboveTargetMinutes: see Summary.
+	AboveTargetMinutes float64 `json:"aboveTargetMinutes"`
 }
 
 type jsonRun struct {
@@ -85,7 +87,8 @@ func WriteJSON(w io.Writer, runs []Run) error {
 		sum := r.Summarize()
 		jr := jsonRun{Name: r.Name, SyncPeriodSeconds: r.SyncPeriod.Seconds(), MinReplicas: r.MinReplicas, MaxReplicas: r.MaxReplicas,
 			Summary: jsonSummary{Rescales: sum.Rescales, ScaleUps: sum.ScaleUps, ScaleDowns: sum.ScaleDowns, Reversals: sum.Reversals,
-				PeakReplicas: sum.PeakReplicas, ReplicaMinutes: sum.ReplicaMinutes, ShortMinutes: sum.ShortMinutes},
+				PeakReplicas: sum.PeakReplicas, ReplicaMinutes: sum.ReplicaMinutes, ShortMinutes: sum.ShortMinutes,
+				AboveTargetMinutes: sum.AboveTargetMinutes},
 			Syncs: make([]jsonSync, 0, len(r.Syncs))}
 		for _, s := range r.Syncs {
 			js := jsonSync{Seconds: s.At.Seconds(), CurrentReplicas: s.Current, MetricReplicas: s.MetricReplicas,
@@ -108,11 +111,11 @@ func WriteJSON(w io.Writer, runs []Run) error {
 
 // WriteSummaries prints one line of numbers per run, aligned.
 func WriteSummaries(w io.Writer, runs []Run) error {
-	rows := [][]string{{"", "rescales", "up", "down", "reversals", "peak", "replica-minutes", "short-minutes"}}
+	rows := [][]string{{"", "rescales", "up", "down", "reversals", "peak", "replica-minutes", "short-minutes", "above-target-minutes"}}
 	for _, r := range runs {
 		s := r.Summarize()
 		rows = append(rows, []string{r.Name, strconv.Itoa(s.Rescales), strconv.Itoa(s.ScaleUps), strconv.Itoa(s.ScaleDowns),
-			strconv.Itoa(s.Reversals), itoa(s.PeakReplicas), minutes(s.ReplicaMinutes), minutes(s.ShortMinutes)})
+			strconv.Itoa(s.Reversals), itoa(s.PeakReplicas), minutes(s.ReplicaMinutes), minutes(s.ShortMinutes), minutes(s.AboveTargetMinutes)})
 	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {

@@ -45,3 +45,28 @@ func TestReplayScenarios(t *testing.T) {
 		})
 	}
 }
+
+// The controller divides integer usage by integer requests
+// (metrics.GetResourceUtilizationRatio); a decimal trace value must read
+// the same, not one percent less where float64 lands just below a whole
+// number. Both cases were found by test/oracle against the real controller.
+func TestMeasuredUtilizationIsExactLikeTheController(t *testing.T) {
+	tests := map[string]struct {
+		value               float64
+		current, measuredAt int32
+		openLoop            bool
+		want                int32
+	}{
+		"134.2 % at 15 read on 1":   {value: 134.2, current: 1, measuredAt: 15, want: 2013},
+		"40.8 % at 25 read on 1":    {value: 40.8, current: 1, measuredAt: 25, want: 1020},
+		"spread and rounded down":   {value: 70, current: 3, measuredAt: 2, want: 46},
+		"open loop keeps the value": {value: 40.8, current: 7, measuredAt: 25, openLoop: true, want: 40},
+		"no pods read nothing":      {value: 90, current: 0, measuredAt: 2, want: 0},
+		"huge loads saturate":       {value: 1e18, current: 1, measuredAt: 1 << 30, want: 1<<31 - 1},
+	}
+	for name, tc := range tests {
+		if got := measuredUtilization(tc.value, tc.current, tc.measuredAt, tc.openLoop); got != tc.want {
+			t.Errorf("%s: got %d, want %d", name, got, tc.want)
+		}
+	}
+}

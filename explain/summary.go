@@ -15,6 +15,10 @@ type Summary struct {
 	// what the metrics asked for (capped at maxReplicas): time the workload
 	// ran short of capacity.
 	ShortMinutes float64
+	// AboveTargetMinutes is how long some metric read above its target
+	// (for a replicas trace: the metrics asked for more than the count):
+	// time the workload ran hotter than the HPA is meant to keep it.
+	AboveTargetMinutes float64
 }
 
 // Summarize computes r's Summary.
@@ -27,6 +31,9 @@ func (r Run) Summarize() Summary {
 		s.ReplicaMinutes += float64(x.Replicas) * period
 		if x.Replicas < min(x.MetricReplicas, r.MaxReplicas) {
 			s.ShortMinutes += period
+		}
+		if r.aboveTarget(x) {
+			s.AboveTargetMinutes += period
 		}
 		if !x.Rescaled {
 			continue
@@ -45,4 +52,17 @@ func (r Run) Summarize() Summary {
 		last = dir
 	}
 	return s
+}
+
+// aboveTarget reports whether some metric read above its target at x.
+func (r Run) aboveTarget(x SyncResult) bool {
+	if x.Utilization == nil {
+		return x.MetricReplicas > x.Current
+	}
+	for i, u := range x.Utilization {
+		if i < len(r.Targets) && u > r.Targets[i] {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -73,11 +74,29 @@ func (e *TraceError) Unwrap() error { return e.Err }
 
 const secondsColumn = "seconds"
 
-// ParseTrace reads a trace. Lines starting with # are comments. Times are
-// seconds from the start of the trace (decimals allowed, strictly
-// increasing); values are non-negative numbers, and replica counts whole
-// numbers.
+// ParseTrace reads a trace in any format simulate accepts: scaleguard's own
+// CSV (`seconds,<column>…`), the JSON of a Prometheus range query
+// (trace_prometheus.go) or a Grafana CSV export (trace_grafana.go), told
+// apart by their first bytes.
 func ParseTrace(source string, r io.Reader) (*Trace, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &TraceError{Source: source, Err: err}
+	}
+	switch {
+	case isPrometheusJSON(data):
+		return parsePrometheusTrace(source, data)
+	case isGrafanaCSV(data):
+		return parseGrafanaTrace(source, data)
+	}
+	return parseCSVTrace(source, bytes.NewReader(data))
+}
+
+// parseCSVTrace reads scaleguard's CSV. Lines starting with # are comments.
+// Times are seconds from the start of the trace (decimals allowed,
+// strictly increasing); values are non-negative numbers, and replica counts
+// whole numbers.
+func parseCSVTrace(source string, r io.Reader) (*Trace, error) {
 	cr := csv.NewReader(r)
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true

@@ -83,9 +83,27 @@ func TestSummarize(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := run.Summarize()
+	// The metrics asked for more than there were at 0 s and 30 s.
 	want := Summary{Syncs: 5, Rescales: 4, ScaleUps: 2, ScaleDowns: 2, Reversals: 3, PeakReplicas: 8,
-		ReplicaMinutes: float64(8+3+8+3+3) / 4}
+		ReplicaMinutes: float64(8+3+8+3+3) / 4, AboveTargetMinutes: 0.5}
 	if got != want {
 		t.Errorf("Summary = %+v, want %+v", got, want)
+	}
+
+	// Utilization above the 70 % target: 90 % at 2 until the limit lets
+	// the count follow (2 → 4 at 0 s reads 45 % at 15 s); 71 % at 60 s.
+	tr, _ = ParseTrace("t.csv", strings.NewReader("seconds,cpu\n0,90\n15,90\n45,35.5\n60,71\n"))
+	run, err = Replay("x", scenarioSpec(2, 10, &autoscalingv2Behavior0, cpu70), tr, ReplayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	above := 0
+	for _, x := range run.Syncs {
+		if x.Utilization[0] > 70 {
+			above++
+		}
+	}
+	if got := run.Summarize().AboveTargetMinutes; above == 0 || got != float64(above)/4 {
+		t.Errorf("AboveTargetMinutes = %v with %d syncs above 70 %% in %+v", got, above, run.Syncs)
 	}
 }

@@ -30,20 +30,20 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var files stringList
 	fs.Var(&files, "f", "file, directory or - for stdin holding exactly one HPA; repeatable")
-	tracePath := fs.String("trace", "", "metric trace `CSV`: seconds,<metric>… (utilization %) or seconds,replicas")
+	tracePath := fs.String("trace", "", "metric trace `FILE`: CSV seconds,<metric>… (utilization %) or seconds,replicas; or the JSON of a Prometheus range query; or a Grafana CSV export")
 	configPath := fs.String("config", "", "settings file (default: the built-in standard)")
 	var standardFiles stringList
 	fs.Var(&standardFiles, "standard", "file or directory of ClusterScalingStandards and ScalingStandards (repeatable): the HPA is judged with its namespace's effective standard, as serve judges it")
 	syncPeriod := fs.Duration("sync-period", 0, "controller sync period (default: the settings' syncPeriodSeconds, 15s)")
 	output := fs.String("o", "text", "output format: text, csv or json (csv and json print every sync; the chart then goes to stderr)")
-	compare := fs.String("compare", "", "also replay with the behavior replaced: kubernetes (what the API server makes of behavior: {}) or legacy (no behavior)")
+	compare := fs.String("compare", "", "also replay with the behavior replaced: kubernetes (what the API server makes of behavior: {}) or legacy (no behavior); or replay a second HPA `FILE` on the same trace")
 	plot := fs.String("plot", "", "also draw the chart to `FILE`, .svg or .png")
 	width := fs.Int("width", defaultChartWidth, "width of the terminal chart in columns; 0 leaves it out")
 	initial := fs.Int("initial-replicas", 0, "replica count before the first sync (default: minReplicas)")
 	measuredAt := fs.Int("measured-at", 0, "replica count at which the trace's utilization was measured; the load is spread over the pods (default: minReplicas)")
 	openLoop := fs.Bool("open-loop", false, "replay utilization as written whatever the replica count (the trace is what the controller measured)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scaleguard simulate -f hpa.yaml --trace load.csv [-o text|csv|json] [--compare kubernetes|legacy] [--plot chart.svg|chart.png] [--config settings.yaml] [--standard FILE …]")
+		fmt.Fprintln(stderr, "usage: scaleguard simulate -f hpa.yaml --trace load.csv [-o text|csv|json] [--compare kubernetes|legacy|other-hpa.yaml] [--plot chart.svg|chart.png] [--config settings.yaml] [--standard FILE …]")
 		fmt.Fprintln(stderr, "Replays a metric trace through the HPA as the webhook would store it, one controller sync per sync period,")
 		fmt.Fprintln(stderr, "holding the latest sample between samples, and prints the replicas over time.")
 		fs.PrintDefaults()
@@ -54,7 +54,6 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case len(files) == 0 || *tracePath == "" || fs.NArg() > 0,
 		*output != "text" && *output != "csv" && *output != "json",
-		*compare != "" && *compare != compareKubernetes && *compare != compareLegacy,
 		*plot != "" && plotFormat(*plot) == "",
 		*syncPeriod != 0 && (*syncPeriod < time.Second || *syncPeriod > 10*time.Minute),
 		*width < 0, *initial < 0, *measuredAt < 0, *initial > 1<<31-1, *measuredAt > 1<<31-1:
@@ -85,12 +84,38 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts.Scaling.SyncPeriod = *syncPeriod
 	}
 	spec := h.Effective.Spec.DeepCopy()
-	run, err := explain.Replay(seriesAdmitted, spec, trace, opts)
+	var other *explain.HPA
+	name := seriesAdmitted
+	if *compare != "" && *compare != compareKubernetes && *compare != compareLegacy {
+		if other, err = loadComparedHPA(*configPath, standardFiles, *compare, stdin); err != nil {
+			return fail(err)
+		}
+		name = fmt.Sprintf("%s %s", h.Name(), seriesAdmitted)
+		if other.Name() == h.Name() {
+			name = fmt.Sprintf("%s %s", strings.Join(files, ", "), seriesAdmitted)
+		}
+		// The same load for both: utilization as measured at the first
+		// HPA's minReplicas unless --measured-at says otherwise.
+		if opts.MeasuredAt <= 0 && spec.MinReplicas != nil {
+			opts.MeasuredAt = *spec.MinReplicas
+		}
+	}
+	run, err := explain.Replay(name, spec, trace, opts)
 	if err != nil {
 		return fail(err)
 	}
 	runs := []explain.Run{run}
-	if *compare != "" {
+	if other != nil {
+		otherName := fmt.Sprintf("%s %s", other.Name(), seriesAdmitted)
+		if other.Name() == h.Name() {
+			otherName = fmt.Sprintf("%s %s", *compare, seriesAdmitted)
+		}
+		r, err := explain.Replay(otherName, other.Effective.Spec.DeepCopy(), trace, opts)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", *compare, err))
+		}
+		runs = append(runs, r)
+	} else if *compare != "" {
 		base, name := spec.DeepCopy(), seriesKubernetes
 		base.Behavior = explain.KubernetesDefaultBehavior()
 		if *compare == compareLegacy {
@@ -135,6 +160,22 @@ func runSimulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// loadComparedHPA reads --compare's HPA file: exactly one HPA, as the
+// webhook would store it under the same settings and standards.
+func loadComparedHPA(configPath string, standardFiles []string, path string, stdin io.Reader) (*explain.HPA, error) {
+	if _, err := os.Stat(path); err != nil && path != "-" {
+		return nil, fmt.Errorf("--compare %s: want kubernetes, legacy or a file holding one HPA: %w", path, err)
+	}
+	_, hpas, err := loadHPAs(configPath, standardFiles, []string{path}, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if len(hpas) != 1 {
+		return nil, fmt.Errorf("--compare replays one HPA, and %s holds %d", path, len(hpas))
+	}
+	return &hpas[0], nil
 }
 
 func readTrace(path string) (*explain.Trace, error) {

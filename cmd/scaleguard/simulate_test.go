@@ -43,8 +43,16 @@ func TestSimulate(t *testing.T) {
 		"unknown metric":                  {args: []string{"-f", hpa, "--trace", gpuTrace}, code: 2, stderr: []string{"gpu.csv:1: column 2 (gpu): the HPA has no Resource metric \"gpu\" (it has cpu, memory)"}},
 		"two hpas":                        {args: []string{"-f", "../../examples/traces", "--trace", spike}, code: 2, stderr: []string{"simulate replays one HPA, and ../../examples/traces hold 2: demo/web-flappy, demo/web"}},
 		"no trace":                        {args: []string{"-f", hpa}, code: 2, stderr: []string{"usage: scaleguard simulate"}},
-		"bad compare":                     {args: []string{"-f", hpa, "--trace", spike, "--compare", "gke"}, code: 2},
-		"bad sync period":                 {args: []string{"-f", hpa, "--trace", spike, "--sync-period", "1ms"}, code: 2},
+		"bad compare":                     {args: []string{"-f", hpa, "--trace", spike, "--compare", "gke"}, code: 2, stderr: []string{"--compare gke: want kubernetes, legacy or a file holding one HPA"}},
+		"compare a second HPA": {args: []string{"-f", hpa, "--trace", spike, "--compare", "../../examples/traces/hpa-flappy.yaml"}, code: 0, stdout: []string{
+			"━━ demo/web as admitted", "── demo/web-flappy as admitted", "above-target-minutes",
+			"Rescales of demo/web-flappy as admitted:",
+		}},
+		"compare a second HPA, csv": {args: []string{"-f", hpa, "--trace", spike, "--compare", "../../examples/traces/hpa-flappy.yaml", "-o", "csv", "--width", "0"}, code: 0,
+			stdout: []string{"\ndemo/web as admitted,0,50,40,2,", "\ndemo/web-flappy as admitted,0,50,"}},
+		"compare the same HPA":     {args: []string{"-f", hpa, "--trace", spike, "--compare", hpa, "--width", "0"}, code: 0, stdout: []string{"../../examples/traces/hpa.yaml as admitted"}},
+		"compare two HPAs at once": {args: []string{"-f", hpa, "--trace", spike, "--compare", "../../examples/traces"}, code: 2, stderr: []string{"--compare replays one HPA, and ../../examples/traces holds 2"}},
+		"bad sync period":          {args: []string{"-f", hpa, "--trace", spike, "--sync-period", "1ms"}, code: 2},
 	}
 	runCases(t, "simulate", tests)
 }
@@ -194,4 +202,30 @@ func explainPaths(t *testing.T) string {
 	out := strings.ReplaceAll(stdout.String(), "../../examples/", "examples/")
 	i, j := strings.Index(out, "Scale up from"), strings.Index(out, "Findings on the HPA")
 	return "```\n$ scaleguard explain -f examples/traces/hpa.yaml\n…\n" + strings.TrimRight(out[i:j], "\n") + "\n```\n"
+}
+
+// Last week's load exported from Prometheus or Grafana replays exactly as
+// the same numbers written by hand: the same table, CSV and summary.
+func TestSimulateReadsMonitoringExports(t *testing.T) {
+	dir := "../../explain/testdata/exports/"
+	replay := func(trace, format string) string {
+		var stdout, stderr bytes.Buffer
+		args := []string{"simulate", "-f", "../../examples/traces/hpa.yaml", "--trace", dir + trace, "-o", format, "--width", "0"}
+		if code := run(args, nil, &stdout, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", trace, code, stderr.String())
+		}
+		// The first line names the file; everything after it must match.
+		return strings.ReplaceAll(stdout.String(), dir+trace, "TRACE")
+	}
+	for _, format := range []string{"text", "csv"} {
+		want := replay("load.csv", format)
+		if !strings.Contains(want, "ScaleUpLimit") {
+			t.Fatalf("the hand-written trace does not scale up at the limit:\n%s", want)
+		}
+		for _, trace := range []string{"prometheus-query-range.json", "grafana-export.csv", "grafana-export-raw.csv"} {
+			if got := replay(trace, format); got != want {
+				t.Errorf("-o %s: %s gives\n%s\nload.csv gives\n%s", format, trace, got, want)
+			}
+		}
+	}
 }
