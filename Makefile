@@ -79,13 +79,13 @@ lint: ## gofmt and go vet.
 
 # The end-to-end tests whose rules read workloads (targets, a namespace's
 # workloads, the audit), run a second time against `scaleguard serve
-# --watch-workloads=false`.
-E2E_ON_DEMAND = ^(TestRuleTableThroughTheAPIServer|TestTarget.*|TestUtilizationReachable|TestScaleTargetKind.*|TestQuotaCeilingDrainAtMinimumSelectorOverlap|TestHPAVPAConflict|TestScaledObjects|TestExemptNamespacesNeverReviewedNorAudited)$$
+# --watch-workloads=true`, which keeps them in informers.
+E2E_WATCHING = ^(TestRuleTableThroughTheAPIServer|TestAppliedTogether|TestTarget.*|TestUtilizationReachable|TestScaleTargetKind.*|TestQuotaCeilingDrainAtMinimumSelectorOverlap|TestHPAVPAConflict|TestScaledObjects|TestExemptNamespacesNeverReviewedNorAudited)$$
 
 .PHONY: unit
-unit: ## Unit, golden, handler and end-to-end tests (the last need `make tools`); the end-to-end tests that read workloads again with --watch-workloads=false.
+unit: ## Unit, golden, handler and end-to-end tests (the last need `make tools`); the end-to-end tests that read workloads again with --watch-workloads=true.
 	$(GO) test -count=1 ./...
-	SCALEGUARD_E2E_SERVE_ARGS=--watch-workloads=false $(GO) test -count=1 ./test/e2e -run '$(E2E_ON_DEMAND)'
+	SCALEGUARD_E2E_SERVE_ARGS=--watch-workloads=true $(GO) test -count=1 ./test/e2e -run '$(E2E_WATCHING)'
 
 .PHONY: fuzz-short
 fuzz-short: ## Run each fuzz target for FUZZTIME (default 20000x: 20,000 inputs).
@@ -149,9 +149,9 @@ bench-apiserver: tools kyverno ## Deployment and HPA creates/s through the API s
 # `make bench-apiserver-focus` settles one comparison with more rounds than the
 # full run affords: by default issue 11's, compliant and 5 % violating
 # Deployment creates and HPA creates with no policy, the
-# ValidatingAdmissionPolicy and scaleguard: watching workloads, reading
-# them on demand, and without its cluster view.
-BENCH_CONFIGS ?= ValidatingAdmissionPolicy;scaleguard;scaleguard, workloads read on demand;scaleguard, no cluster view
+# ValidatingAdmissionPolicy and scaleguard: as installed (workloads read on
+# demand), watching workloads, and without its cluster view.
+BENCH_CONFIGS ?= ValidatingAdmissionPolicy;scaleguard;scaleguard, watching workloads;scaleguard, no cluster view
 BENCH_KINDS ?= dep,mix,hpa
 BENCH_ROUNDS ?= 12
 

@@ -180,7 +180,7 @@ func (v *View) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if v.onDemand(deployments) {
-		v.log.Info("Deployments and StatefulSets are read from the API server when a rule needs one, not watched (--watch-workloads=false)")
+		v.log.Info("Deployments and StatefulSets are read from the API server when a rule needs one, not watched (--watch-workloads=true watches them)")
 	}
 	v.informers.run(ctx)
 	go v.vpa.run(ctx)

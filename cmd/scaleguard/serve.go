@@ -47,8 +47,8 @@ func runServe(args []string, stderr io.Writer) int {
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the cluster view (default: $KUBECONFIG when set, else the in-cluster service account, else ~/.kube/config)")
 	clusterView := fs.Bool("cluster-view", true, "judge objects against the cluster (workloads, HPAs, LimitRanges, metrics APIs from informer caches; needs the ClusterRole). "+
 		"Turn off to run without API server access, or to save the caches' memory: the rules that need the cluster are then skipped")
-	watchWorkloads := fs.Bool("watch-workloads", true, "keep the cluster's Deployments and StatefulSets in the cluster view's informers. Off, they are read from the API server when a rule needs one (a GET per HPA review for its target, a LIST of the namespace for selector-overlap, a list per namespace at each audit scan): "+
-		"no watch event per workload write and no memory for them, at the cost of API calls on HPA reviews")
+	watchWorkloads := fs.Bool("watch-workloads", false, "keep the cluster's Deployments and StatefulSets in the cluster view's informers: a watch event to every replica on every workload write, and memory for each workload. "+
+		"Off (the default), they are read from the API server when a rule needs one: a GET per HPA review for its target, a LIST of the namespace for selector-overlap (shared for 2 s), a list per namespace at each audit scan")
 	leaderElect := fs.Bool("leader-elect", false, "elect one replica, through a Lease, to run the cluster-wide audit; the webhook serves on every replica regardless (needs --cluster-view)")
 	manageConditions := fs.Bool("manage-webhook-conditions", true, "keep the matchConditions of the webhook configurations named by --webhook-configuration-name in step with the settings, so the API server sends only writes a rule could judge "+
 		"(needs --cluster-view and RBAC get/update on those two configurations; on the elected leader only)")
@@ -70,8 +70,8 @@ func runServe(args []string, stderr io.Writer) int {
 	if err == nil && *leaderElect && !*clusterView {
 		err = errors.New("--leader-elect needs --cluster-view: the audit it elects a leader for reads the cluster view")
 	}
-	if err == nil && !*watchWorkloads && !*clusterView {
-		err = errors.New("--watch-workloads=false needs --cluster-view: it says how the view reads workloads")
+	if err == nil && *watchWorkloads && !*clusterView {
+		err = errors.New("--watch-workloads needs --cluster-view: it says how the view reads workloads")
 	}
 	if err == nil && *manageConditions && !*clusterView && isSet(fs, "manage-webhook-conditions") {
 		err = errors.New("--manage-webhook-conditions needs --cluster-view: it writes through the same API server connection")

@@ -568,14 +568,15 @@ func TestCreatesThroughTheAPIServer(t *testing.T) {
 			c.doc = "`scaleguard serve` as installed now: the configurations carry the matchConditions of its settings (the built-in standard), " +
 				"registered with them, which `scaleguard serve` then keeps in step. The API server calls it only for a write a rule could judge: " +
 				"not for a compliant Deployment create, and for a compliant HPA create the validating webhook alone (its rules read the target and the other HPAs). " +
-				"With its cluster view (informers on Deployments, StatefulSets, HPAs, LimitRanges, ResourceQuotas, PodDisruptionBudgets, Namespaces and APIServices; VPAs and ScaledObjects once their CRDs are served), measured once its start-up audit has run."
+				"With its cluster view (informers on HPAs, LimitRanges, ResourceQuotas, PodDisruptionBudgets, Namespaces and APIServices; VPAs and ScaledObjects once their CRDs are served; " +
+				"workloads read from the API server when a rule needs one: a GET of an HPA's target and a LIST of its namespace's workloads, shared for 2 s), measured once its start-up audit has run."
 			return c
 		}(),
 		func() config {
-			c := scaleguard("scaleguard, workloads read on demand", withConditions, harness.Options{Kubeconfig: bed.Kubeconfig, Args: []string{"--watch-workloads=false"}})
+			c := scaleguard("scaleguard, watching workloads", withConditions, harness.Options{Kubeconfig: bed.Kubeconfig, Args: []string{"--watch-workloads=true"}})
 			c.kinds = []string{"dep", "mix", "hpa"}
-			c.doc = "the same with `--watch-workloads=false`: its cluster view keeps no Deployment or StatefulSet informer, and reads an HPA's target " +
-				"(a GET) and its namespace's workloads (a LIST, for selector-overlap) from the API server on each HPA review."
+			c.doc = "the same with `--watch-workloads=true` (the default until 2026-12-05): its cluster view also keeps Deployment and StatefulSet informers, " +
+				"so that every workload write reaches it as a watch event, and reads an HPA's target and its namespace's workloads from them."
 			return c
 		}(),
 		func() config {

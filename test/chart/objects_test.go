@@ -249,16 +249,16 @@ func TestClientCA(t *testing.T) {
 	}
 }
 
-// TestWatchWorkloads: clusterView.watchWorkloads=false reaches `scaleguard
-// serve` as --watch-workloads=false; the default watches them.
+// TestWatchWorkloads: clusterView.watchWorkloads=true reaches `scaleguard
+// serve` as --watch-workloads=true; the default reads workloads on demand.
 func TestWatchWorkloads(t *testing.T) {
 	args := func(values ...string) []string {
 		var d appsv1.Deployment
 		decodeInto(t, find(t, objects(t, render(t, values...)), "Deployment"), &d)
 		return d.Spec.Template.Spec.Containers[0].Args
 	}
-	if a := args("--set", "clusterView.watchWorkloads=false"); !slices.Contains(a, "--watch-workloads=false") {
-		t.Errorf("args %v lack --watch-workloads=false", a)
+	if a := args("--set", "clusterView.watchWorkloads=true"); !slices.Contains(a, "--watch-workloads=true") {
+		t.Errorf("args %v lack --watch-workloads=true", a)
 	}
 	if a := args(); slices.ContainsFunc(a, func(s string) bool { return strings.HasPrefix(s, "--watch-workloads") }) {
 		t.Errorf("the default render sets %v", a)

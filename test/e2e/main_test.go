@@ -68,7 +68,7 @@ func run(m *testing.M) (int, error) {
 	// scaleguard watches the test bed, as it watches its cluster in a pod.
 	// SCALEGUARD_E2E_SERVE_ARGS adds flags of `scaleguard serve`, so that
 	// the suite, or part of it, runs again in another mode
-	// (`make unit` runs some with --watch-workloads=false).
+	// (`make unit` runs some with --watch-workloads=true).
 	sg, err := harness.StartWith(ctx, bin, dir, harness.Options{Kubeconfig: bed.Kubeconfig, Args: strings.Fields(os.Getenv("SCALEGUARD_E2E_SERVE_ARGS"))})
 	if err != nil {
 		return 0, err
