@@ -202,6 +202,17 @@ func TestConfigDefaultInstallsAndUninstalls(t *testing.T) {
 			t.Errorf("%s: %v", describe(want), err)
 		case want.GetKind() == "Namespace" && got.GetDeletionTimestamp() != nil:
 			// Terminating; the namespace controller would finish it.
+		case want.GetKind() == "CustomResourceDefinition" && got.GetDeletionTimestamp() != nil:
+			// The API server's own finalizer removes its objects first,
+			// then the definition, a moment after the delete returned.
+			deadline := time.Now().Add(30 * time.Second)
+			for err == nil && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				err = bed.Client.Get(ctx, client.ObjectKeyFromObject(want), got)
+			}
+			if !apierrors.IsNotFound(err) {
+				t.Errorf("%s is still there 30 s after kubectl delete: %v", describe(want), err)
+			}
 		default:
 			t.Errorf("%s is still there after kubectl delete", describe(want))
 		}
