@@ -25,6 +25,11 @@ type HPAReview struct {
 	Final bool
 	// Cluster is what is known of the cluster; nil if nothing.
 	Cluster Cluster
+	// MutationsOnly leaves out the rules that only judge
+	// (behavior-consistency, the cross-object rules and their lookups of
+	// the cluster): the mutating webhook keeps the mutations alone, and the
+	// validating webhook runs those rules on the patched object anyway.
+	MutationsOnly bool
 }
 
 // HPAResult is the verdict on one HPA.
@@ -94,10 +99,12 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 	if on(BehaviorDefaults) {
 		mutate(BehaviorDefaults, behaviorDefaultsRule(obj, s.Rules.BehaviorDefaults.Behavior))
 	}
-	if on(BehaviorConsistency) {
+	if on(BehaviorConsistency) && !r.MutationsOnly {
 		findings = append(findings, behaviorConsistency(obj, s.Rules.BehaviorConsistency)...)
 	}
-	findings = append(findings, hpaClusterRules(obj, r.Cluster, s, on)...)
+	if !r.MutationsOnly {
+		findings = append(findings, hpaClusterRules(obj, r.Cluster, s, on)...)
+	}
 	findings = s.cap(findings)
 	if r.Old != nil {
 		findings = s.SoftenExistingHPA(findings, r.Old, r.Cluster)

@@ -24,6 +24,7 @@ func NewHPAMutator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.
 		if err != nil {
 			return admission.Errored(http.StatusBadRequest, err), "error"
 		}
+		review.MutationsOnly = true
 		result := policies.EvaluateHPA(review, s)
 		mutations := result.Findings.With(policies.Mutate)
 		h.count(req, policies.KindHPA, mutations)
