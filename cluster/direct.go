@@ -66,22 +66,10 @@ func newDirectLookups() *prometheus.CounterVec {
 // statefulsets) as the informer would hold it, or nil when the API server
 // has none.
 func (d *directWorkloads) get(resource, namespace, name string) (*entry, error) {
-	var obj any
-	found := false
+	var e *entry
 	tried, err := d.calls.do(fmt.Sprintf("looking up %s %s/%s in the API server", resource, namespace, name), func(ctx context.Context) error {
 		var err error
-		switch resource {
-		case deployments:
-			obj, err = d.client.Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
-		case statefulSets:
-			obj, err = d.client.StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
-		default:
-			return fmt.Errorf("no direct lookup of %s", resource)
-		}
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		found = err == nil
+		e, err = getEntry(ctx, d.client, resource, namespace, name)
 		return err
 	})
 	switch {
@@ -90,11 +78,34 @@ func (d *directWorkloads) get(resource, namespace, name string) (*entry, error) 
 			d.lookups.WithLabelValues(resource, directError).Inc()
 		}
 		return nil, err
-	case !found:
+	case e == nil:
 		d.lookups.WithLabelValues(resource, directNotFound).Inc()
 		return nil, nil
 	}
 	d.lookups.WithLabelValues(resource, directFound).Inc()
+	return e, nil
+}
+
+// getEntry reads namespace/name of resource (deployments or statefulsets)
+// from the API server and reduces it to the entry an informer would hold;
+// nil when there is none.
+func getEntry(ctx context.Context, c appsv1client.AppsV1Interface, resource, namespace, name string) (*entry, error) {
+	var obj any
+	var err error
+	switch resource {
+	case deployments:
+		obj, err = c.Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	case statefulSets:
+		obj, err = c.StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
+	default:
+		return nil, fmt.Errorf("no direct lookup of %s", resource)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	t, err := transform(obj)
 	if err != nil {
 		return nil, err

@@ -39,12 +39,12 @@ func listReduced(resource string, list func(context.Context, metav1.ListOptions)
 			if err != nil {
 				return nil, err
 			}
-			items, err := meta.ExtractList(page)
+			items, err := reducedItems(resource, page)
 			if err != nil {
-				return nil, fmt.Errorf("listing %s: %w", resource, err)
+				return nil, err
 			}
-			for _, item := range items {
-				r, err := reduced(resource, item)
+			for _, t := range items {
+				r, err := typedAgain(resource, t)
 				if err != nil {
 					return nil, err
 				}
@@ -66,19 +66,32 @@ func listReduced(resource string, list func(context.Context, metav1.ListOptions)
 	}
 }
 
-// reduced is obj as transform keeps it, as a typed object again: what the
-// reader's decode gives for an entry.
-func reduced(resource string, obj runtime.Object) (runtime.Object, error) {
-	t, err := transform(obj)
+// reducedItems are the items of list as transform keeps them.
+func reducedItems(resource string, list runtime.Object) ([]any, error) {
+	items, err := meta.ExtractList(list)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing %s: %w", resource, err)
 	}
-	if e, ok := t.(*entry); ok {
+	out := make([]any, 0, len(items))
+	for _, item := range items {
+		t, err := transform(item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// typedAgain is what transform kept of an object as a typed object again:
+// what the reader's decode gives for an entry.
+func typedAgain(resource string, kept any) (runtime.Object, error) {
+	if e, ok := kept.(*entry); ok {
 		return decode(resource, e)
 	}
-	r, ok := t.(runtime.Object)
+	r, ok := kept.(runtime.Object)
 	if !ok {
-		return nil, fmt.Errorf("listing %s: kept as %T", resource, t)
+		return nil, fmt.Errorf("listing %s: kept as %T", resource, kept)
 	}
 	return r, nil
 }

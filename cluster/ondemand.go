@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 )
 
@@ -47,33 +46,16 @@ func (v *View) onDemand(resource string) bool {
 // listEntries lists the Deployments or StatefulSets of namespace and reduces
 // each to the entry an informer would hold.
 func listEntries(ctx context.Context, c appsv1client.AppsV1Interface, resource, namespace string) ([]*entry, error) {
-	var objs []any
-	switch resource {
-	case deployments:
-		l, err := c.Deployments(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			objs = append(objs, &l.Items[i])
-		}
-	case statefulSets:
-		l, err := c.StatefulSets(namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			objs = append(objs, &l.Items[i])
-		}
-	default:
-		return nil, fmt.Errorf("no list of %s", resource)
+	list, err := c.RESTClient().Get().Namespace(namespace).Resource(resource).Do(ctx).Get()
+	if err != nil {
+		return nil, err
 	}
-	out := make([]*entry, 0, len(objs))
-	for _, o := range objs {
-		t, err := transform(o)
-		if err != nil {
-			return nil, err
-		}
+	items, err := reducedItems(resource, list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*entry, 0, len(items))
+	for _, t := range items {
 		e, ok := t.(*entry)
 		if !ok {
 			return nil, fmt.Errorf("%s of %s: transformed into %T", resource, namespace, t)

@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -107,7 +106,9 @@ func (r *reader) Get(ctx context.Context, key client.ObjectKey, obj client.Objec
 	var exists bool
 	var err error
 	if r.onDemand(name) {
-		stored, exists, err = r.getDirect(ctx, name, key)
+		var e *entry
+		e, err = getEntry(ctx, r.direct, name, key.Namespace, key.Name)
+		stored, exists = e, e != nil
 	} else {
 		if err := r.ready(name); err != nil {
 			return err
@@ -187,27 +188,6 @@ func (r *reader) List(ctx context.Context, list client.ObjectList, opts ...clien
 func (r *reader) onDemand(name string) bool {
 	_, watched := r.informers[name]
 	return !watched && r.direct != nil && (name == deployments || name == statefulSets)
-}
-
-// getDirect reads key of name from the API server, as the informer would
-// hold it.
-func (r *reader) getDirect(ctx context.Context, name string, key client.ObjectKey) (any, bool, error) {
-	var obj any
-	var err error
-	switch name {
-	case deployments:
-		obj, err = r.direct.Deployments(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
-	case statefulSets:
-		obj, err = r.direct.StatefulSets(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
-	}
-	if apierrors.IsNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	e, err := transform(obj)
-	return e, err == nil, err
 }
 
 // listDirect lists name in namespace ("" for all) from the API server into
