@@ -2,11 +2,9 @@ package cluster
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -67,19 +65,7 @@ func transformScaledObject(in any) (any, error) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &so); err != nil {
 		so = policies.ScaledObject{}
 	}
-	annotations := ownAnnotations(u.GetAnnotations())
-	for k, v := range u.GetAnnotations() {
-		if strings.HasPrefix(k, kedaAnnotationPrefix) {
-			if annotations == nil {
-				annotations = map[string]string{}
-			}
-			annotations[k] = v
-		}
-	}
-	out := &policies.ScaledObject{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}, Spec: so.Spec}
-	out.ObjectMeta = metav1.ObjectMeta{
-		Name: u.GetName(), Namespace: u.GetNamespace(), UID: u.GetUID(), ResourceVersion: u.GetResourceVersion(),
-		Annotations: annotations,
-	}
+	out := &policies.ScaledObject{Spec: so.Spec}
+	out.TypeMeta, out.ObjectMeta = unstructuredIdentity(u, kedaAnnotationPrefix)
 	return out, nil
 }

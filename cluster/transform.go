@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -65,10 +66,13 @@ func identity(m *metav1.ObjectMeta) metav1.ObjectMeta {
 	}
 }
 
-func ownAnnotations(in map[string]string) map[string]string {
+// ownAnnotations keeps the annotations of scaleguard's prefix and of the
+// other prefixes given (what the rules read of another project's, such as
+// KEDA's).
+func ownAnnotations(in map[string]string, prefixes ...string) map[string]string {
 	var out map[string]string
 	for k, v := range in {
-		if strings.HasPrefix(k, annotationPrefix) {
+		if strings.HasPrefix(k, annotationPrefix) || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
 			if out == nil {
 				out = map[string]string{}
 			}
@@ -76,6 +80,16 @@ func ownAnnotations(in map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// unstructuredIdentity is identity for an object read as unstructured (a
+// custom resource): its type, and the annotations of scaleguard's prefix
+// and of prefixes.
+func unstructuredIdentity(u *unstructured.Unstructured, prefixes ...string) (metav1.TypeMeta, metav1.ObjectMeta) {
+	return metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}, metav1.ObjectMeta{
+		Name: u.GetName(), Namespace: u.GetNamespace(), UID: u.GetUID(), ResourceVersion: u.GetResourceVersion(),
+		Annotations: ownAnnotations(u.GetAnnotations(), prefixes...),
+	}
 }
 
 // transformAPIService keeps the group an APIService serves and its

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -44,10 +43,7 @@ func transformVPA(in any) (any, error) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &v); err != nil {
 		v = policies.VPA{}
 	}
-	out := &policies.VPA{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}, Spec: v.Spec}
-	out.ObjectMeta = metav1.ObjectMeta{
-		Name: u.GetName(), Namespace: u.GetNamespace(), UID: u.GetUID(), ResourceVersion: u.GetResourceVersion(),
-		Annotations: ownAnnotations(u.GetAnnotations()),
-	}
+	out := &policies.VPA{Spec: v.Spec}
+	out.TypeMeta, out.ObjectMeta = unstructuredIdentity(u)
 	return out, nil
 }
