@@ -3,9 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -91,42 +88,11 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, er
 	return in, nil
 }
 
-// firstListWait bounds how long run waits for one informer's first list
-// before it starts the next anyway: one that cannot list (RBAC, a resource
-// the API server stopped serving) must not hold back the others.
-const firstListWait = 30 * time.Second
-
-// run runs every informer until ctx ends, starting them one after another,
-// each once the one before has synced (or firstListWait has passed), the
-// small resources first. Against an API server that streams the first list
-// (watch-list) that costs little; against one that answers a plain LIST,
-// client-go holds each whole list as it decodes it, and 10,000 Deployments
-// listed beside 10,000 HPAs took the process to 316 MiB where one at a time
-// stays under a 256 MiB container limit (`make bench-rss`).
+// run runs every informer until ctx ends.
 func (in informers) run(ctx context.Context) {
-	names := slices.Sorted(maps.Keys(in))
-	big := func(n string) bool { return n == deployments || n == statefulSets || n == hpas }
-	slices.SortStableFunc(names, func(a, b string) int {
-		switch {
-		case big(a) == big(b):
-			return 0
-		case big(a):
-			return 1
-		}
-		return -1
-	})
-	go func() {
-		for _, name := range names {
-			i := in[name]
-			go i.RunWithContext(ctx)
-			waitCtx, cancel := context.WithTimeout(ctx, firstListWait)
-			toolscache.WaitForCacheSync(waitCtx.Done(), i.HasSynced)
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-		}
-	}()
+	for _, i := range in {
+		go i.RunWithContext(ctx)
+	}
 }
 
 // synced reports whether every informer has synced.
