@@ -160,6 +160,10 @@ bench-apiserver-focus: tools ## A focused bench-apiserver: BENCH_CONFIGS (names 
 	SCALEGUARD_BENCH_APISERVER=1 SCALEGUARD_BENCH_CONFIGS='$(BENCH_CONFIGS)' SCALEGUARD_BENCH_KINDS='$(BENCH_KINDS)' SCALEGUARD_BENCH_ROUNDS='$(BENCH_ROUNDS)' \
 		$(GO) test -count=1 -v -run TestCreatesThroughTheAPIServer -timeout 30m ./test/apibench
 
+.PHONY: bench-hpa-creates
+bench-hpa-creates: tools ## 1,000 HPA creates beside 1,000 Deployments through the API server: creates/s and scaleguard's CPU per create (SCALEGUARD_BENCH_HPA_ARGS, SCALEGUARD_BENCH_HPA_PROFILE; ~30 s).
+	SCALEGUARD_BENCH_HPA=1 $(GO) test -count=1 -v -run TestHPACreatesBesideAThousand -timeout 10m ./test/apibench
+
 .PHONY: bench-policy-gates
 bench-policy-gates: tools ## Compliant Deployment creates through the API server with the exported admission policies, with and without their gates (~1 min).
 	SCALEGUARD_BENCH_GATES=1 $(GO) test -count=1 -v -run TestExportedPolicyGates -timeout 10m ./test/apibench
