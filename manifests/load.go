@@ -13,22 +13,38 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	yamlv3 "go.yaml.in/yaml/v3"
 )
+
+// Stdin is the name standard input goes by, in every output: the name
+// `-f -` gives it on the command line.
+const Stdin = "-"
 
 // Document is one object read from a file.
 type Document struct {
 	// Source names where it came from: file and 1-based document number.
 	Source string
+	// File is the file's name as given ("-" for stdin), and Line the line
+	// the object starts at in it.
+	File string
+	Line int
 	// Raw is the document as written, used verbatim when nothing changes.
 	Raw []byte
 	// JSON is the document converted to JSON.
 	JSON             []byte
 	APIVersion, Kind string
 	Namespace, Name  string
+
+	// node is the object as yaml.v3 read it, for Position; its lines count
+	// from the document's first line, lineOffset lines into File.
+	node       *yamlv3.Node
+	lineOffset int
 }
 
 // ParseError names the file and document that could not be read.
@@ -41,7 +57,8 @@ func (e *ParseError) Error() string { return e.Source + ": " + e.Err.Error() }
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // Load reads every path: a file, a directory (its .yaml, .yml and .json files,
-// recursively, in name order) or "-" for stdin.
+// recursively, in name order) or "-" for stdin, which Source and File call
+// "-".
 func Load(paths []string, stdin io.Reader) ([]Document, error) {
 	var docs []Document
 	for _, p := range paths {
@@ -51,7 +68,7 @@ func Load(paths []string, stdin io.Reader) ([]Document, error) {
 		}
 		for _, f := range files {
 			var data []byte
-			if f == "-" {
+			if f == Stdin {
 				data, err = io.ReadAll(stdin)
 			} else {
 				data, err = os.ReadFile(f)
@@ -59,11 +76,7 @@ func Load(paths []string, stdin io.Reader) ([]Document, error) {
 			if err != nil {
 				return nil, &ParseError{Source: f, Err: err}
 			}
-			name := f
-			if f == "-" {
-				name = "<stdin>"
-			}
-			d, err := Parse(name, data)
+			d, err := Parse(f, data)
 			if err != nil {
 				return nil, err
 			}
@@ -74,7 +87,7 @@ func Load(paths []string, stdin io.Reader) ([]Document, error) {
 }
 
 func expand(p string) ([]string, error) {
-	if p == "-" {
+	if p == Stdin {
 		return []string{p}, nil
 	}
 	info, err := os.Stat(p)
@@ -105,9 +118,11 @@ func expand(p string) ([]string, error) {
 }
 
 // Parse splits a multi-document YAML (or JSON) stream into documents. A
-// `kind: List` is expanded into its items.
+// `kind: List` is expanded into its items. Each document knows the lines
+// its fields are written at in data (Document.Position).
 func Parse(name string, data []byte) ([]Document, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	lines := newLineCursor(data)
 	var out []Document
 	for n := 1; ; n++ {
 		raw, err := r.Read()
@@ -118,6 +133,7 @@ func Parse(name string, data []byte) ([]Document, error) {
 		if err != nil {
 			return nil, &ParseError{Source: source, Err: err}
 		}
+		start := lines.start(raw)
 		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
 			continue
 		}
@@ -132,8 +148,10 @@ func Parse(name string, data []byte) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
+		d.File, d.Line, d.lineOffset, d.node = name, start, start-1, rootNode(raw)
+		d.Line = d.Position("").Line
 		if d.Kind == "List" {
-			items, err := listItems(source, js)
+			items, err := listItems(d, js)
 			if err != nil {
 				return nil, err
 			}
@@ -165,16 +183,18 @@ func document(source string, raw, js []byte) (Document, error) {
 		Namespace: h.Metadata.Namespace, Name: h.Metadata.Name}, nil
 }
 
-func listItems(source string, js []byte) ([]Document, error) {
-	var list struct {
+// listItems expands a `kind: List` document; each item's positions are
+// those of items[i] in the list.
+func listItems(list Document, js []byte) ([]Document, error) {
+	var l struct {
 		Items []json.RawMessage `json:"items"`
 	}
-	if err := json.Unmarshal(js, &list); err != nil {
-		return nil, &ParseError{Source: source, Err: err}
+	if err := json.Unmarshal(js, &l); err != nil {
+		return nil, &ParseError{Source: list.Source, Err: err}
 	}
 	var out []Document
-	for i, item := range list.Items {
-		s := fmt.Sprintf("%s.items[%d]", source, i)
+	for i, item := range l.Items {
+		s := fmt.Sprintf("%s.items[%d]", list.Source, i)
 		raw, err := yaml.JSONToYAML(item)
 		if err != nil {
 			return nil, &ParseError{Source: s, Err: err}
@@ -183,6 +203,14 @@ func listItems(source string, js []byte) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
+		d.File, d.lineOffset = list.File, list.lineOffset
+		itemPath := fmt.Sprintf("items[%d]", i)
+		if list.node != nil {
+			if items, _ := child(list.node, segment{name: "items"}); items != nil {
+				d.node, _ = child(items, segment{name: strconv.Itoa(i), index: i, bracket: true})
+			}
+		}
+		d.Line = list.Position(itemPath).Line
 		out = append(out, d)
 	}
 	return out, nil

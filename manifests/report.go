@@ -19,6 +19,10 @@ type jsonFinding struct {
 	Name      string `json:"name"`
 	Path      string `json:"path"`
 	Message   string `json:"message"`
+	// File, Line and Column are where Path is written (Document.Position).
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
 }
 
 // WriteJSON prints {"findings":[…]}.
@@ -28,9 +32,11 @@ func (r Report) WriteJSON(w io.Writer) error {
 	}{Findings: []jsonFinding{}}
 	for _, res := range r.Results {
 		for _, f := range res.Findings {
+			pos := res.Doc.Position(f.Path)
 			out.Findings = append(out.Findings, jsonFinding{
 				Rule: f.Rule, Action: string(f.Action), Kind: res.Doc.Kind,
 				Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path, Message: f.Message,
+				File: res.Doc.File, Line: pos.Line, Column: pos.Column,
 			})
 		}
 	}
@@ -39,9 +45,26 @@ func (r Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-// WriteText prints one line per finding and a summary.
+// WriteText prints one line per finding, with the file:line:col of its
+// field, and a summary.
 func (r Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, res := range r.Results {
+		for _, f := range res.Findings {
+			pos := res.Doc.Position(f.Path)
+			fmt.Fprintf(tw, "%s:%d:%d\t%s\t%s %s\t[%s] %s: %s\n", res.Doc.File, pos.Line, pos.Column,
+				f.Action, res.Doc.Kind, qualified(res.Doc.Namespace, res.Doc.Name), f.Rule, f.Path, f.Message)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, r.Summary())
+	return err
+}
+
+// Summary counts the objects checked and the findings by action.
+func (r Report) Summary() string {
 	counts := map[policies.Action]int{}
 	objects := 0
 	for _, res := range r.Results {
@@ -50,16 +73,10 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 		for _, f := range res.Findings {
 			counts[f.Action]++
-			fmt.Fprintf(tw, "%s\t%s %s\t%s\t[%s] %s: %s\n", f.Action, res.Doc.Kind,
-				qualified(res.Doc.Namespace, res.Doc.Name), res.Doc.Source, f.Rule, f.Path, f.Message)
 		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "%d objects checked: %d denied, %d warnings, %d mutations (%d with findings)\n",
+	return fmt.Sprintf("%d objects checked: %d denied, %d warnings, %d mutations (%d with findings)",
 		len(r.Results), counts[policies.Deny], counts[policies.Warn], counts[policies.Mutate], objects)
-	return err
 }
 
 // WriteFixed prints every document, mutated where a rule mutates it and as

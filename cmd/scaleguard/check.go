@@ -24,24 +24,40 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// checkWriter returns the writer of check's output format named by -o.
+func checkWriter(format string) (func(manifests.Report, io.Writer) error, bool) {
+	switch format {
+	case "text":
+		return manifests.Report.WriteText, true
+	case "json":
+		return manifests.Report.WriteJSON, true
+	case "sarif":
+		return writeSARIF, true
+	case "github":
+		return writeGitHub, true
+	}
+	return nil, false
+}
+
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var files stringList
 	fs.Var(&files, "f", "manifest file, directory or - for stdin (repeatable)")
-	output := fs.String("o", "text", "output format: text or json")
+	output := fs.String("o", "text", "output format: text, json, sarif (SARIF 2.1.0, for code scanning) or github (GitHub Actions annotations)")
 	fix := fs.Bool("fix", false, "print the manifests with every mutation applied (findings go to stderr)")
 	configPath := fs.String("config", "", "settings file (default: the built-in standard); deprecated, see --standard")
 	var standardFiles stringList
 	fs.Var(&standardFiles, "standard", "file or directory of ClusterScalingStandards and ScalingStandards (repeatable): each object is judged with its namespace's effective standard, as serve judges it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json] [--fix] [--config settings.yaml] [--standard FILE|DIR …]")
+		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json|sarif|github] [--fix] [--config settings.yaml] [--standard FILE|DIR …]")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	if len(files) == 0 || fs.NArg() > 0 || (*output != "text" && *output != "json") {
+	write, known := checkWriter(*output)
+	if len(files) == 0 || fs.NArg() > 0 || !known {
 		fs.Usage()
 		return exitUsage
 	}
@@ -74,12 +90,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		findingsOut = stderr
 	}
-	if *output == "json" {
-		err = report.WriteJSON(findingsOut)
-	} else {
-		err = report.WriteText(findingsOut)
-	}
-	if err != nil {
+	if err := write(report, findingsOut); err != nil {
 		return fail(err)
 	}
 	if report.Denied() {

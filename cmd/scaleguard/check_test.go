@@ -27,7 +27,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 		"compliant file":          {args: []string{"-f", good}, code: 0, stdout: []string{"2 objects checked: 0 denied"}},
 		"denied file":             {args: []string{"-f", bad}, code: 1, stdout: []string{"deny", "[requests-required] spec.template.spec.containers[0].resources.requests"}},
 		"directory":               {args: []string{"-f", "../../examples"}, code: 1, stdout: []string{"16 objects checked: 4 denied"}},
-		"stdin":                   {args: []string{"-f", "-"}, stdin: mustRead(t, "../../examples/03-worker-hpa-v1.yaml"), code: 1, stdout: []string{"<stdin>#1", "hpa-api-version"}},
+		"stdin":                   {args: []string{"-f", "-"}, stdin: mustRead(t, "../../examples/03-worker-hpa-v1.yaml"), code: 1, stdout: []string{"-:3:1", "hpa-api-version"}},
 		"parse error names doc":   {args: []string{"-f", broken}, code: 2, stderr: []string{"broken.yaml#2"}},
 		"missing kind":            {args: []string{"-f", noKind}, code: 2, stderr: []string{"nokind.yaml#1: apiVersion and kind are required"}},
 		"missing file":            {args: []string{"-f", filepath.Join(dir, "nope.yaml")}, code: 2, stderr: []string{"nope.yaml"}},
@@ -51,7 +51,7 @@ func TestCheckJSONFormat(t *testing.T) {
 	if len(out) != 1 || len(out["findings"]) != 2 {
 		t.Fatalf("want exactly {findings: [2 items]}, got %s", stdout.String())
 	}
-	keys := []string{"action", "kind", "message", "name", "namespace", "path", "rule"}
+	keys := []string{"action", "column", "file", "kind", "line", "message", "name", "namespace", "path", "rule"}
 	for _, f := range out["findings"] {
 		if len(f) != len(keys) {
 			t.Errorf("finding has keys %v, want exactly %v", f, keys)

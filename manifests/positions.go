@@ -1,0 +1,147 @@
+package manifests
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Position is where something is written in a file: 1-based line and
+// column, as editors and CI annotations count them.
+type Position struct {
+	Line, Column int
+}
+
+// Position returns where the field at path (a finding's path, such as
+// "spec.template.spec.containers[0].resources.requests" or
+// "metadata.annotations[scaleguard.io/exempt]") is written in the file: the
+// field's key, or the item of a list. A field the document does not write
+// (one a rule wants added, or a v2 field of an HPA written in an older
+// version) points at the deepest parent it does write, and an empty path at
+// the object itself.
+func (d Document) Position(path string) Position {
+	if d.node == nil {
+		return Position{Line: d.Line, Column: 1}
+	}
+	at := d.node
+	pos := Position{Line: at.Line + d.lineOffset, Column: at.Column}
+	for _, seg := range splitPath(path) {
+		next, key := child(at, seg)
+		if next == nil {
+			break
+		}
+		at = next
+		// A field is where its key is written; a list item where it starts.
+		if key != nil {
+			pos = Position{Line: key.Line + d.lineOffset, Column: key.Column}
+		} else {
+			pos = Position{Line: next.Line + d.lineOffset, Column: next.Column}
+		}
+	}
+	return pos
+}
+
+// segment is one step of a finding's path: a field name, a list index
+// ("[0]") or a map key ("[scaleguard.io/exempt]", as field.Path writes one).
+type segment struct {
+	name    string
+	index   int
+	bracket bool
+}
+
+// splitPath reads the path syntax of k8s.io/apimachinery's field.Path.
+func splitPath(path string) []segment {
+	var out []segment
+	for path != "" {
+		switch path[0] {
+		case '.':
+			path = path[1:]
+		case '[':
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return append(out, segment{name: path[1:], bracket: true})
+			}
+			s := segment{name: path[1:end], bracket: true, index: -1}
+			if i, err := strconv.Atoi(s.name); err == nil {
+				s.index = i
+			}
+			out = append(out, s)
+			path = path[end+1:]
+		default:
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			out = append(out, segment{name: path[:end]})
+			path = path[end:]
+		}
+	}
+	return out
+}
+
+// child returns the node seg names under n, and the key node when n is a
+// mapping; nil when n does not hold it.
+func child(n *yaml.Node, seg segment) (value, key *yaml.Node) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == seg.name {
+				return n.Content[i+1], n.Content[i]
+			}
+		}
+	case yaml.SequenceNode:
+		if seg.bracket && seg.index >= 0 && seg.index < len(n.Content) {
+			return n.Content[seg.index], nil
+		}
+	}
+	return nil, nil
+}
+
+// rootNode parses a document for its positions. A document yaml.v3 cannot
+// read (sigs.k8s.io/yaml, which read it for the rules, is YAML 1.1) has
+// none: its findings point at the document's first line.
+func rootNode(raw []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// lineCursor follows utilyaml.YAMLReader through a file to tell the line
+// each document it returns starts at: the reader drops separator lines and
+// returns every other line, one "\n" each, so counting them is enough.
+type lineCursor struct {
+	lines [][]byte
+	next  int
+}
+
+func newLineCursor(data []byte) *lineCursor {
+	return &lineCursor{lines: bytes.Split(data, []byte("\n"))}
+}
+
+// start returns the 1-based line of raw, the document the reader returned
+// next, and moves past it.
+func (c *lineCursor) start(raw []byte) int {
+	for c.next < len(c.lines) && isSeparator(c.lines[c.next]) {
+		c.next++
+	}
+	line := c.next + 1
+	c.next += bytes.Count(raw, []byte("\n"))
+	return line
+}
+
+// isSeparator is utilyaml.YAMLReader's test for a line between documents.
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	return len(rest) == 0 || rest[0] == '#'
+}
