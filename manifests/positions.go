@@ -114,8 +114,11 @@ func rootNode(raw []byte) *yaml.Node {
 }
 
 // lineCursor follows utilyaml.YAMLReader through a file to tell the line
-// each document it returns starts at: the reader drops separator lines and
-// returns every other line, one "\n" each, so counting them is enough.
+// each document it returns starts at. The reader returns whole lines, one
+// "\n" each (CR LF too), and consumes the separator line that ends a
+// document without returning it; a separator read while its buffer is still
+// empty (the file's first line, or two in a row) opens the next document
+// instead. So a document starts where the last one's separator ended.
 type lineCursor struct {
 	lines [][]byte
 	next  int
@@ -126,13 +129,13 @@ func newLineCursor(data []byte) *lineCursor {
 }
 
 // start returns the 1-based line of raw, the document the reader returned
-// next, and moves past it.
+// next, and moves past it and the separator that ended it.
 func (c *lineCursor) start(raw []byte) int {
-	for c.next < len(c.lines) && isSeparator(c.lines[c.next]) {
-		c.next++
-	}
 	line := c.next + 1
 	c.next += bytes.Count(raw, []byte("\n"))
+	if c.next < len(c.lines) && isSeparator(c.lines[c.next]) {
+		c.next++
+	}
 	return line
 }
 
