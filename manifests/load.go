@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -31,7 +30,7 @@ type Document struct {
 	// Source names where it came from: file and 1-based document number.
 	Source string
 	// File is the file's name as given ("-" for stdin), and Line the line
-	// the object starts at in it.
+	// the document starts at in it (a comment that opens it included).
 	File string
 	Line int
 	// Raw is the document as written, used verbatim when nothing changes.
@@ -41,9 +40,10 @@ type Document struct {
 	APIVersion, Kind string
 	Namespace, Name  string
 
-	// node is the object as yaml.v3 read it, for Position; its lines count
-	// from the document's first line, lineOffset lines into File.
-	node       *yamlv3.Node
+	// text is the document as written in File, from its line lineOffset+1,
+	// for Locate; an item of a List has its node, item, instead.
+	text       []byte
+	item       *yamlv3.Node
 	lineOffset int
 }
 
@@ -148,8 +148,7 @@ func Parse(name string, data []byte) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.File, d.Line, d.lineOffset, d.node = name, start, start-1, rootNode(raw)
-		d.Line = d.Position("").Line
+		d.File, d.Line, d.text, d.lineOffset = name, start, raw, start-1
 		if d.Kind == "List" {
 			items, err := listItems(d, js)
 			if err != nil {
@@ -192,6 +191,7 @@ func listItems(list Document, js []byte) ([]Document, error) {
 	if err := json.Unmarshal(js, &l); err != nil {
 		return nil, &ParseError{Source: list.Source, Err: err}
 	}
+	nodes := listItemNodes(list.text)
 	var out []Document
 	for i, item := range l.Items {
 		s := fmt.Sprintf("%s.items[%d]", list.Source, i)
@@ -203,14 +203,11 @@ func listItems(list Document, js []byte) ([]Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.File, d.lineOffset = list.File, list.lineOffset
-		itemPath := fmt.Sprintf("items[%d]", i)
-		if list.node != nil {
-			if items, _ := child(list.node, segment{name: "items"}); items != nil {
-				d.node, _ = child(items, segment{name: strconv.Itoa(i), index: i, bracket: true})
-			}
+		d.File, d.Line, d.lineOffset = list.File, list.Line, list.lineOffset
+		if i < len(nodes) {
+			d.item = nodes[i]
+			d.Line = d.item.Line + d.lineOffset
 		}
-		d.Line = list.Position(itemPath).Line
 		out = append(out, d)
 	}
 	return out, nil

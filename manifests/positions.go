@@ -14,19 +14,65 @@ type Position struct {
 	Line, Column int
 }
 
+// Locator tells where the fields of one document are written.
+type Locator struct {
+	root   *yaml.Node
+	offset int
+	line   int
+}
+
+// Locate parses the document's text for the positions of its fields. It is
+// done apart from Parse, and only for the documents that have findings:
+// a second YAML parse of every document doubled the cost of reading them.
+// A document yaml.v3 cannot read (sigs.k8s.io/yaml, which read it for the
+// rules, is YAML 1.1) has no positions: every path points at its first
+// line.
+func (d Document) Locate() Locator {
+	l := Locator{root: d.item, offset: d.lineOffset, line: d.Line}
+	if l.root == nil {
+		l.root = parseNode(d.text)
+	}
+	return l
+}
+
+// parseNode is the top node of a YAML document, nil when yaml.v3 cannot
+// read it.
+func parseNode(text []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// listItemNodes are the nodes of a List's items, parsed once for them all.
+func listItemNodes(text []byte) []*yaml.Node {
+	if root := parseNode(text); root != nil {
+		if items, _ := child(root, segment{name: "items"}); items != nil && items.Kind == yaml.SequenceNode {
+			return items.Content
+		}
+	}
+	return nil
+}
+
+// Position returns where d.Locate() says path is written.
+func (d Document) Position(path string) Position {
+	return d.Locate().Position(path)
+}
+
 // Position returns where the field at path (a finding's path, such as
 // "spec.template.spec.containers[0].resources.requests" or
 // "metadata.annotations[scaleguard.io/exempt]") is written in the file: the
 // field's key, or the item of a list. A field the document does not write
 // (one a rule wants added, or a v2 field of an HPA written in an older
 // version) points at the deepest parent it does write, and an empty path at
-// the object itself.
-func (d Document) Position(path string) Position {
-	if d.node == nil {
-		return Position{Line: d.Line, Column: 1}
+// the object's first field.
+func (l Locator) Position(path string) Position {
+	if l.root == nil {
+		return Position{Line: l.line, Column: 1}
 	}
-	at := d.node
-	pos := Position{Line: at.Line + d.lineOffset, Column: at.Column}
+	at := l.root
+	pos := Position{Line: at.Line + l.offset, Column: at.Column}
 	for _, seg := range splitPath(path) {
 		next, key := child(at, seg)
 		if next == nil {
@@ -35,9 +81,9 @@ func (d Document) Position(path string) Position {
 		at = next
 		// A field is where its key is written; a list item where it starts.
 		if key != nil {
-			pos = Position{Line: key.Line + d.lineOffset, Column: key.Column}
+			pos = Position{Line: key.Line + l.offset, Column: key.Column}
 		} else {
-			pos = Position{Line: next.Line + d.lineOffset, Column: next.Column}
+			pos = Position{Line: next.Line + l.offset, Column: next.Column}
 		}
 	}
 	return pos
@@ -100,17 +146,6 @@ func child(n *yaml.Node, seg segment) (value, key *yaml.Node) {
 		}
 	}
 	return nil, nil
-}
-
-// rootNode parses a document for its positions. A document yaml.v3 cannot
-// read (sigs.k8s.io/yaml, which read it for the rules, is YAML 1.1) has
-// none: its findings point at the document's first line.
-func rootNode(raw []byte) *yaml.Node {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil
-	}
-	return doc.Content[0]
 }
 
 // lineCursor follows utilyaml.YAMLReader through a file to tell the line

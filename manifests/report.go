@@ -31,8 +31,12 @@ func (r Report) WriteJSON(w io.Writer) error {
 		Findings []jsonFinding `json:"findings"`
 	}{Findings: []jsonFinding{}}
 	for _, res := range r.Results {
+		if len(res.Findings) == 0 {
+			continue
+		}
+		at := res.Doc.Locate()
 		for _, f := range res.Findings {
-			pos := res.Doc.Position(f.Path)
+			pos := at.Position(f.Path)
 			out.Findings = append(out.Findings, jsonFinding{
 				Rule: f.Rule, Action: string(f.Action), Kind: res.Doc.Kind,
 				Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path, Message: f.Message,
@@ -50,8 +54,12 @@ func (r Report) WriteJSON(w io.Writer) error {
 func (r Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, res := range r.Results {
+		if len(res.Findings) == 0 {
+			continue
+		}
+		at := res.Doc.Locate()
 		for _, f := range res.Findings {
-			pos := res.Doc.Position(f.Path)
+			pos := at.Position(f.Path)
 			fmt.Fprintf(tw, "%s:%d:%d\t%s\t%s %s\t[%s] %s: %s\n", res.Doc.File, pos.Line, pos.Column,
 				f.Action, res.Doc.Kind, qualified(res.Doc.Namespace, res.Doc.Name), f.Rule, f.Path, f.Message)
 		}

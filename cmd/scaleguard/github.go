@@ -29,8 +29,12 @@ func githubCommand(a policies.Action) string {
 // summary line of the text output.
 func writeGitHub(r manifests.Report, w io.Writer) error {
 	for _, res := range r.Results {
+		if len(res.Findings) == 0 {
+			continue
+		}
+		at := res.Doc.Locate()
 		for _, f := range res.Findings {
-			pos := res.Doc.Position(f.Path)
+			pos := at.Position(f.Path)
 			props := []string{
 				"file=" + escapeGitHubProperty(res.Doc.File),
 				"line=" + strconv.Itoa(pos.Line),

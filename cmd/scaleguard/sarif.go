@@ -47,8 +47,12 @@ func writeSARIF(r manifests.Report, w io.Writer) error {
 		addSARIFRule(run, rule)
 	}
 	for _, res := range r.Results {
+		if len(res.Findings) == 0 {
+			continue
+		}
+		at := res.Doc.Locate()
 		for _, f := range res.Findings {
-			pos := res.Doc.Position(f.Path)
+			pos := at.Position(f.Path)
 			uri := artifactURI(res.Doc.File)
 			run.AddDistinctArtifact(uri)
 			loc := sarif.NewArtifactLocation().WithURI(uri).WithIndex(artifactIndex(run, uri))
