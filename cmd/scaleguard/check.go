@@ -50,14 +50,17 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var standardFiles stringList
 	fs.Var(&standardFiles, "standard", "file or directory of ClusterScalingStandards and ScalingStandards (repeatable): each object is judged with its namespace's effective standard, as serve judges it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json|sarif|github] [--fix] [--config settings.yaml] [--standard FILE|DIR …]")
+		fmt.Fprintln(stderr, "usage: scaleguard check -f FILE|DIR|- [-f …] [-o text|json|sarif|github] [--fix] [--config settings.yaml] [--standard FILE|DIR …] [FILE …]")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
 	write, known := checkWriter(*output)
-	if len(files) == 0 || fs.NArg() > 0 || !known {
+	// Arguments after the flags are files too: pre-commit passes the files
+	// a commit touches that way.
+	files = append(files, fs.Args()...)
+	if len(files) == 0 || !known {
 		fs.Usage()
 		return exitUsage
 	}

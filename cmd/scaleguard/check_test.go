@@ -32,6 +32,7 @@ func TestCheckExitCodesAndOutput(t *testing.T) {
 		"missing kind":            {args: []string{"-f", noKind}, code: 2, stderr: []string{"nokind.yaml#1: apiVersion and kind are required"}},
 		"missing file":            {args: []string{"-f", filepath.Join(dir, "nope.yaml")}, code: 2, stderr: []string{"nope.yaml"}},
 		"no -f":                   {args: nil, code: 2, stderr: []string{"usage: scaleguard check"}},
+		"files as arguments":      {args: []string{"-o", "text", good, bad}, code: 1, stdout: []string{"bad.yaml:24:11", "3 objects checked: 2 denied"}},
 		"bad output":              {args: []string{"-f", good, "-o", "xml"}, code: 2},
 		"bad settings name key":   {args: []string{"-f", good, "--config", badSettings}, code: 2, stderr: []string{"rules.min-replicas.minimun"}},
 		"fix sends findings away": {args: []string{"-f", "../../examples/04-checkout-hpa-minimal.yaml", "--fix"}, code: 0, stdout: []string{"minReplicas: 2", "name: memory"}, stderr: []string{"3 mutations"}},
