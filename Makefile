@@ -15,7 +15,7 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator ./webhook:FuzzReviewBody \
 	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath ./internal/patch:FuzzForDocument \
-	./policies/celpolicy:FuzzConditionsNeverFail ./standards:FuzzResolve
+	./policies/celpolicy:FuzzConditionsNeverFail ./standards:FuzzResolve ./manifests:FuzzPositions
 
 # The test bed's binaries live in a cache folder keyed by their pins; only
 # hack/build-tools.sh computes the key.

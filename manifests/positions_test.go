@@ -198,3 +198,31 @@ func TestTextAndJSONCarryPositions(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPositions: any input Parse accepts, and any path, gives a position
+// inside the input, never a panic.
+func FuzzPositions(f *testing.F) {
+	for _, seed := range []string{
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n",
+		"---\n--- # c\r\napiVersion: v1\r\nkind: A\r\nx: &a {b: [1, 2]}\r\ny: *a\r\n",
+		`{"apiVersion": "v1", "kind": "A", "spec": {"a": [{"b": 1}]}}`,
+	} {
+		f.Add(seed, "spec.a[0].b")
+		f.Add(seed, "metadata.annotations[a.b/c]")
+	}
+	f.Fuzz(func(t *testing.T, data, path string) {
+		docs, err := Parse("f.yaml", []byte(data))
+		if err != nil {
+			return
+		}
+		lines := strings.Count(data, "\n") + 1
+		for _, d := range docs {
+			for _, p := range []string{path, ""} {
+				pos := d.Position(p)
+				if pos.Line < 1 || pos.Line > lines || pos.Column < 1 {
+					t.Fatalf("%s: %q at %+v, outside the %d lines of %q", d.Source, p, pos, lines, data)
+				}
+			}
+		}
+	})
+}
