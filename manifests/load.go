@@ -15,10 +15,9 @@ import (
 	"sort"
 	"strings"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
-
-	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // Stdin is the name standard input goes by, in every output: the name
@@ -118,8 +117,8 @@ func expand(p string) ([]string, error) {
 }
 
 // Parse splits a multi-document YAML (or JSON) stream into documents. A
-// `kind: List` is expanded into its items. Each document knows the lines
-// its fields are written at in data (Document.Position).
+// `kind: List` is expanded into its items. Each document knows the line it
+// starts at in data, and Document.Locate where its fields are written.
 func Parse(name string, data []byte) ([]Document, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	lines := newLineCursor(data)
