@@ -110,4 +110,10 @@ func TestKustomizeBuildIntoCheck(t *testing.T) {
 		t.Errorf("exit %d, findings %+v; want exit %d and %+v (requests: is on line %d of kustomize's output)\n%s",
 			code, got, exitDenied, want, lineOf(rendered, "kind: Deployment", "requests:"), rendered)
 	}
+	// Stdin's name, "-", is a URI reference SARIF accepts.
+	log, _ := checkAs(t, "sarif", []string{"-f", "-"}, rendered)
+	validateSARIF(t, sarifSchema(t), "kustomize build | check -o sarif", log)
+	if !bytes.Contains(log, []byte(`"uri": "-"`)) {
+		t.Errorf("the SARIF log does not name stdin -:\n%s", log)
+	}
 }
