@@ -70,7 +70,7 @@ func alertCases(job string) map[string][]alertCase {
 			at:     5 * time.Minute,
 		}, {
 			// An unreadable file reports NaN, which must not page anyone.
-			silent: fmt.Sprintf("load 1m\n scaleguard_serving_certificate_expiry_timestamp_seconds{%s,pod=\"a\"} NaNx30", j),
+			silent: fmt.Sprintf("load 1m\n scaleguard_serving_certificate_expiry_timestamp_seconds{%s,pod=\"a\"} %s", j, strings.TrimSpace(strings.Repeat("NaN ", 30))),
 			at:     5 * time.Minute,
 		}},
 		"ScaleguardClusterViewNotSynced": {{
