@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
@@ -81,6 +83,7 @@ func TestEveryNamedMetricIsExported(t *testing.T) {
 // of kube-apiserver's /metrics after scaleguard judged writes.
 func scrapeAfterTraffic(t *testing.T) (scaleguard, apiserver map[string]bool) {
 	t.Helper()
+	ctrllog.SetLogger(logr.Discard()) // the test bed client's own log lines are noise here
 	ctx := context.Background()
 	root, err := testbed.RepoRoot()
 	if err != nil {
