@@ -70,7 +70,7 @@ generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy o
 ##@ Test
 
 .PHONY: test
-test: lint tools unit fuzz-short oracle-short ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing, the short differential against the real HPA controller.
+test: lint tools unit fuzz-short oracle-short promrules ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing, the short differential against the real HPA controller, the dashboard and alerts checked with Prometheus's own code.
 
 .PHONY: lint
 lint: ## gofmt and go vet.
@@ -110,6 +110,18 @@ SYNCS ?= 120
 oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=100 traces × 120 syncs) and every upstream table case, with vet of the oracle module.
 	$(ORACLE) $(GO) vet ./...
 	$(ORACLE) $(GO) test -count=1 ./... -oracle.n $(ORACLE_SHORT_N)
+
+# The dashboard and alert tests (test/promrules, its own module pinning
+# github.com/prometheus/prometheus): every PromQL expression of the chart's
+# dashboard and PrometheusRule parsed by Prometheus's parser, every metric
+# they name scraped from a running scaleguard serve (and the test bed's
+# kube-apiserver), every alert evaluated by Prometheus's rule engine.
+PROMRULES := cd test/promrules && GOWORK=off
+
+.PHONY: promrules
+promrules: tools ## Vet and run test/promrules (needs `make tools`: helm, the test bed).
+	$(PROMRULES) $(GO) vet ./...
+	$(PROMRULES) $(GO) test -count=1 -timeout 30m ./...
 
 .PHONY: oracle
 oracle: ## The long differential: N random HPAs × traces (default 10000 × 120 syncs, SEED=1) through the real HPA controller and scaleguard (~31 CPU-minutes; 54 min on a busy 2-core machine).

@@ -64,6 +64,11 @@ func NewConditionsSync(reader client.Reader, writer client.Writer, name string, 
 			Help: "Writes of the webhook configurations' matchConditions, by result (success, error).",
 		}, []string{"result"}),
 	}
+	// Both series exist from the start, so that an increase of errors has
+	// a zero to start from and a dashboard finds the metric before any write.
+	for _, result := range []string{"success", "error"} {
+		c.updates.WithLabelValues(result)
+	}
 	if m != nil {
 		m.Registry.MustRegister(c.inSync, c.updates)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -156,5 +157,13 @@ func TestConditionsSync(t *testing.T) {
 	missing := NewConditionsSync(c, w, "absent", StaticSettings{S: &defaults}, nil, logr.Discard())
 	if err := missing.Sync(ctx, &defaults); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("sync of absent configurations: %v", err)
+	}
+}
+
+func TestConditionsUpdatesSeriesExistFromTheStart(t *testing.T) {
+	defaults := policies.Defaults()
+	s := NewConditionsSync(nil, nil, "sg", StaticSettings{S: &defaults}, nil, logr.Discard())
+	if got := testutil.CollectAndCount(s.updates); got != 2 {
+		t.Errorf("%d series of scaleguard_webhook_conditions_updates_total before any write, want 2 (success, error at 0)", got)
 	}
 }

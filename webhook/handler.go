@@ -93,6 +93,9 @@ func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admis
 			resp = admission.Allowed("").WithWarnings("scaleguard did not mutate: " + msg)
 		}
 		h.metrics.review(h.name, result, time.Since(start))
+		if result == "denied" && !resp.Allowed {
+			h.metrics.refusal(req.Namespace, req.DryRun != nil && *req.DryRun)
+		}
 	}()
 	s := h.settings.Current()
 	// Subresources (/scale, /status) are written by controllers and must

@@ -3,12 +3,14 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -266,4 +268,65 @@ func TestDecisionsAreCounted(t *testing.T) {
 		}
 	}
 	t.Fatal("no scaleguard_decisions_total{rule=requests-required,action=deny,kind=Deployment,operation=CREATE,dry_run=true} = 1")
+}
+
+func TestRefusalsAreCountedByNamespace(t *testing.T) {
+	_, _, workloadValidator, m := handlers()
+	inNamespace := func(ns string) reqOpt { return func(r *admission.Request) { r.Namespace = ns } }
+	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-a")))
+	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-a"), dryRun))
+	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-b")))
+	// Admitted, so not a refusal.
+	workloadValidator.Handle(context.Background(), request(deployment, deploymentWithRequests, inNamespace("team-c")))
+	got := refusalCounts(t, m)
+	want := map[[2]string]float64{{"team-a", "false"}: 1, {"team-a", "true"}: 1, {"team-b", "false"}: 1}
+	if len(got) != len(want) {
+		t.Fatalf("refusals = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("refusals%v = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+func TestRefusalNamespacesAreCapped(t *testing.T) {
+	r := newRefusals()
+	for i := range maxRefusalNamespaces {
+		r.inc(fmt.Sprintf("ns-%d", i), false)
+	}
+	r.inc("one-too-many", false)
+	r.inc("another", true)
+	r.inc("ns-0", false) // seen before the cap: keeps its own series
+	if got := testutil.CollectAndCount(r.counter); got != maxRefusalNamespaces+2 {
+		t.Errorf("%d series, want %d (one per namespace under the cap, two _other)", got, maxRefusalNamespaces+2)
+	}
+	if got := testutil.ToFloat64(r.counter.WithLabelValues(otherNamespaces, "false")); got != 1 {
+		t.Errorf("_other,false = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(r.counter.WithLabelValues("ns-0", "false")); got != 2 {
+		t.Errorf("ns-0 = %v, want 2", got)
+	}
+}
+
+func refusalCounts(t *testing.T, m *Metrics) map[[2]string]float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[[2]string]float64{}
+	for _, f := range families {
+		if f.GetName() != "scaleguard_admission_refusals_total" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range metric.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			got[[2]string{labels["namespace"], labels["dry_run"]}] = metric.GetCounter().GetValue()
+		}
+	}
+	return got
 }

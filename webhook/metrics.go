@@ -18,6 +18,8 @@ type Metrics struct {
 	reviews *prometheus.CounterVec
 	// latency is the time spent in a handler.
 	latency *prometheus.HistogramVec
+	// refusals counts refused reviews by namespace.
+	refusals *refusals
 	// SettingsReloads counts settings file reloads by result.
 	SettingsReloads *prometheus.CounterVec
 }
@@ -40,12 +42,13 @@ func NewMetrics() *Metrics {
 			Help:    "Time to answer an admission review inside scaleguard, by handler.",
 			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5},
 		}, []string{"handler"}),
+		refusals: newRefusals(),
 		SettingsReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaleguard_settings_reloads_total",
 			Help: "Settings file loads, by result (success, error). After an error the last good settings stay in force.",
 		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.decisions, m.reviews, m.latency, m.SettingsReloads,
+	m.Registry.MustRegister(m.decisions, m.reviews, m.latency, m.refusals.counter, m.SettingsReloads,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -63,4 +66,13 @@ func (m *Metrics) review(handler, result string, took time.Duration) {
 	}
 	m.reviews.WithLabelValues(handler, result).Inc()
 	m.latency.WithLabelValues(handler).Observe(took.Seconds())
+}
+
+// refusal counts a review answered with a denial, by the namespace of its
+// object.
+func (m *Metrics) refusal(namespace string, dryRun bool) {
+	if m == nil {
+		return
+	}
+	m.refusals.inc(namespace, dryRun)
 }

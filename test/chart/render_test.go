@@ -63,7 +63,7 @@ var combos = map[string][]string{
 	"default":           nil,
 	"generated-tls":     {"--set", "certManager.enabled=false"},
 	"existing-issuer":   {"--set", "certManager.issuerRef.name=corp-ca", "--set", "certManager.issuerRef.kind=ClusterIssuer"},
-	"all-optional-on":   {"--set", "autoscaling.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServerCIDRs={10.0.0.1/32}", "--set", "priorityClassName=system-cluster-critical"},
+	"all-optional-on":   {"--set", "autoscaling.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboard.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServerCIDRs={10.0.0.1/32}", "--set", "priorityClassName=system-cluster-critical"},
 	"warn-mode-tls12":   {"--set", "settings.mode=warn", "--set", "tls.minVersion=1.2", "--set", "webhook.validating.failurePolicy=Ignore"},
 	"external-endpoint": {"--set", "certManager.enabled=false", "--set", "webhook.url=https://203.0.113.7:9443", "--set", "tls.extraIPAddresses={203.0.113.7}"},
 	"webhook-overrides": {"--set", "webhook.timeoutSeconds=10", "--set", "webhook.mutating.failurePolicy=Fail", "--set", "webhook.excludeNamespaces={team-a,kube-system}", "--set", "webhook.optOutLabel=example.com/no-scaleguard"},
@@ -120,17 +120,19 @@ func TestSchemaRejects(t *testing.T) {
 		set  []string
 		want string
 	}{
-		"no replicas":                   {[]string{"replicaCount=0"}, "/replicaCount"},
-		"unknown mode":                  {[]string{"settings.mode=strict"}, "/settings/mode"},
-		"unknown rule action":           {[]string{"settings.rules.requests-required.action=mutate"}, "/settings/rules/requests-required/action"},
-		"TLS 1.1":                       {[]string{"tls.minVersion=1.1"}, "/tls/minVersion"},
-		"timeout over the API's 30s":    {[]string{"webhook.timeoutSeconds=31"}, "/webhook/timeoutSeconds"},
-		"bad failure policy":            {[]string{"webhook.validating.failurePolicy=Maybe"}, "/webhook/validating/failurePolicy"},
-		"network policy without CIDRs":  {[]string{"networkPolicy.enabled=true"}, "/networkPolicy/apiServerCIDRs"},
-		"own HPA below two":             {[]string{"autoscaling.minReplicas=1"}, "/autoscaling/minReplicas"},
-		"unknown top-level key":         {[]string{"replicas=3"}, "additional properties 'replicas' not allowed"},
-		"plain http webhook URL":        {[]string{"webhook.url=http://example.com"}, "/webhook/url"},
-		"scale-up policy period > 1800": {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, "periodSeconds"},
+		"no replicas":                     {[]string{"replicaCount=0"}, "/replicaCount"},
+		"unknown mode":                    {[]string{"settings.mode=strict"}, "/settings/mode"},
+		"unknown rule action":             {[]string{"settings.rules.requests-required.action=mutate"}, "/settings/rules/requests-required/action"},
+		"TLS 1.1":                         {[]string{"tls.minVersion=1.1"}, "/tls/minVersion"},
+		"timeout over the API's 30s":      {[]string{"webhook.timeoutSeconds=31"}, "/webhook/timeoutSeconds"},
+		"bad failure policy":              {[]string{"webhook.validating.failurePolicy=Maybe"}, "/webhook/validating/failurePolicy"},
+		"network policy without CIDRs":    {[]string{"networkPolicy.enabled=true"}, "/networkPolicy/apiServerCIDRs"},
+		"own HPA below two":               {[]string{"autoscaling.minReplicas=1"}, "/autoscaling/minReplicas"},
+		"unknown top-level key":           {[]string{"replicas=3"}, "additional properties 'replicas' not allowed"},
+		"plain http webhook URL":          {[]string{"webhook.url=http://example.com"}, "/webhook/url"},
+		"scale-up policy period > 1800":   {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, "periodSeconds"},
+		"dashboard label not a label key": {[]string{"metrics.grafanaDashboard.label=grafana dashboard"}, "/metrics/grafanaDashboard/label"},
+		"dashboard namespace not a name":  {[]string{"metrics.grafanaDashboard.namespace=Monitoring"}, "/metrics/grafanaDashboard/namespace"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
