@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -125,7 +123,8 @@ func TestCarryTimestamps(t *testing.T) {
 }
 
 // A report read back from the API server must equal the one built from
-// the same scan, or every scan would rewrite every report.
+// the same scan, or every scan would rewrite every report; and both kinds
+// carry the one content.
 func TestReportRoundTrip(t *testing.T) {
 	s := policies.Defaults()
 	res := Scan(Objects{
@@ -133,24 +132,45 @@ func TestReportRoundTrip(t *testing.T) {
 		HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "api", "api", asDefaulted)},
 	}, nil, &s)
 	want := buildReports(res, metav1.Timestamp{Seconds: 1767225600, Nanos: 0})["shop"]
-	fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Through JSON, as the API server stores and returns it.
-	raw, err := json.Marshal(fields)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(append(raw[:len(raw)-1], []byte(`,"apiVersion":"wgpolicyk8s.io/v1alpha2","kind":"PolicyReport"}`)...)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := decodeReport(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("round trip changed the report:\n got %+v\nwant %+v", got, want)
+	want.Omitted = 3
+	for _, api := range reportAPIs {
+		t.Run(api.gvk.Kind, func(t *testing.T) {
+			obj, err := api.object("shop", want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Through JSON, as the API server stores and returns it.
+			raw, err := obj.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(raw); err != nil {
+				t.Fatal(err)
+			}
+			if u.GetAPIVersion() != api.gvk.GroupVersion().String() || u.GetKind() != api.gvk.Kind || u.GetNamespace() != "shop" || u.GetName() != ReportName {
+				t.Errorf("object is %s %s %s/%s, want %s %s shop/%s", u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName(), api.gvk.GroupVersion(), api.gvk.Kind, ReportName)
+			}
+			source, hasSource, _ := unstructured.NestedString(u.Object, "source")
+			if hasSource != api.sourceField || (hasSource && source != "scaleguard") {
+				t.Errorf("top-level source = %q (present %v); the kind has one: %v", source, hasSource, api.sourceField)
+			}
+			got, current, err := api.content(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !current {
+				t.Error("a report just written reads as needing a rewrite")
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("round trip changed the report:\n got %+v\nwant %+v", got, want)
+			}
+			if api.sourceField {
+				unstructured.RemoveNestedField(u.Object, "source")
+				if _, current, _ := api.content(u); current {
+					t.Error("a Report whose source was removed reads as current; it would never be written again")
+				}
+			}
+		})
 	}
 }
