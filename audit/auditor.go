@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -249,6 +250,12 @@ func (a *Auditor) publishReports(ctx context.Context, s policies.AuditSettings, 
 		done, err := a.syncReports(ctx, api, keep, now)
 		out[api.gvk] = done
 		if err != nil {
+			// RBAC written for the kinds asked for may not cover the
+			// others: without the right to list them, there is nothing
+			// scaleguard could have left there to remove.
+			if keep == nil && apierrors.IsForbidden(err) {
+				continue
+			}
 			errs = append(errs, err)
 			continue
 		}

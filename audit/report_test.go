@@ -1,15 +1,25 @@
 package audit
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
 
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -172,5 +182,33 @@ func TestReportRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A kind not asked for is only cleaned up: when scaleguard may not even
+// list it (RBAC written for the kinds asked for), that is no error; for a
+// kind asked for it is.
+func TestReportKindNotAskedForNeedsNoRights(t *testing.T) {
+	mapper := meta.NewDefaultRESTMapper(nil)
+	for _, api := range reportAPIs {
+		mapper.Add(api.gvk, meta.RESTScopeNamespace)
+	}
+	forbidden := func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+		if u, ok := list.(*unstructured.UnstructuredList); ok && u.GroupVersionKind().Group == openReportAPI.gvk.Group {
+			return apierrors.NewForbidden(schema.GroupResource{Group: openReportAPI.gvk.Group, Resource: "reports"}, "", errors.New("RBAC"))
+		}
+		return c.List(ctx, list, opts...)
+	}
+	c := fake.NewClientBuilder().WithRESTMapper(mapper).WithInterceptorFuncs(interceptor.Funcs{List: forbidden}).Build()
+	a, err := New(Options{Reader: c, Client: c, Settings: newSettingsBox(nil), Registerer: prometheus.NewRegistry(), Log: logr.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &Result{Namespaces: map[string]NamespaceSummary{}}
+	if _, err := a.publishReports(t.Context(), policies.AuditSettings{PolicyReports: true}, res, metav1.Timestamp{}); err != nil {
+		t.Errorf("OpenReports not asked for and not listable: %v, want no error", err)
+	}
+	if _, err := a.publishReports(t.Context(), policies.AuditSettings{PolicyReports: true, OpenReports: true}, res, metav1.Timestamp{}); !apierrors.IsForbidden(err) {
+		t.Errorf("OpenReports asked for and not listable: %v, want the Forbidden error", err)
 	}
 }
