@@ -254,6 +254,7 @@ func (a *Auditor) publishReports(ctx context.Context, s policies.AuditSettings, 
 			// others: without the right to list them, there is nothing
 			// scaleguard could have left there to remove.
 			if keep == nil && apierrors.IsForbidden(err) {
+				a.noteServed(api, false, false)
 				continue
 			}
 			errs = append(errs, err)
