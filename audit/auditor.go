@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -236,31 +237,55 @@ func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 
 // publishReports writes res as every report kind the settings ask for,
 // and removes scaleguard's reports of the other kinds (a nil res removes
-// them all). A kind asked for that the API server does not serve is
-// logged when that becomes so and shown by scaleguard_audit_reports_served;
-// the other kinds are written all the same.
+// them all). Every kind gets the same content, built once: a result keeps
+// the earliest time any stored report says it was first seen. A kind asked
+// for that the API server does not serve is logged when that becomes so
+// and shown by scaleguard_audit_reports_served; the others are written all
+// the same.
 func (a *Auditor) publishReports(ctx context.Context, s policies.AuditSettings, res *Result, now metav1.Timestamp) (map[schema.GroupVersionKind]reportSync, error) {
 	out := make(map[schema.GroupVersionKind]reportSync, len(reportAPIs))
 	var errs []error
+	type stored struct {
+		api      reportAPI
+		asked    bool
+		existing map[string]*unstructured.Unstructured
+	}
+	var kinds []stored
 	for _, api := range reportAPIs {
-		keep := res
-		if !api.enabled(s) {
-			keep = nil
-		}
-		done, err := a.syncReports(ctx, api, keep, now)
-		out[api.gvk] = done
-		if err != nil {
+		asked := res != nil && api.enabled(s)
+		existing, served, err := a.storedReports(ctx, api)
+		switch {
+		case err != nil && !asked && apierrors.IsForbidden(err):
 			// RBAC written for the kinds asked for may not cover the
 			// others: without the right to list them, there is nothing
 			// scaleguard could have left there to remove.
-			if keep == nil && apierrors.IsForbidden(err) {
-				a.noteServed(api, false, false)
-				continue
-			}
+			a.noteServed(api, false, false)
+		case err != nil:
 			errs = append(errs, err)
-			continue
+		default:
+			a.noteServed(api, asked, served)
+			if served {
+				kinds = append(kinds, stored{api, asked, existing})
+			}
 		}
-		a.noteServed(api, keep != nil, done.Served)
+	}
+	var want map[string]*reportContent
+	if res != nil {
+		want = buildReports(*res, now)
+		for _, k := range kinds {
+			carryStoredTimestamps(k.api, want, k.existing)
+		}
+	}
+	for _, k := range kinds {
+		kindWant := want
+		if !k.asked {
+			kindWant = nil
+		}
+		done, err := a.syncReports(ctx, k.api, kindWant, k.existing)
+		out[k.api.gvk] = done
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return out, errors.Join(errs...)
 }

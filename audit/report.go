@@ -142,8 +142,9 @@ func classify(f Finding) (result, severity string) {
 }
 
 // carryTimestamps gives each result of want that old already had the time
-// old gave it, so the timestamp says since when a violation has stood and
-// an unchanged namespace produces an unchanged report (and no write).
+// old gave it, when earlier, so the timestamp says since when a violation
+// has stood and an unchanged namespace produces an unchanged report (and
+// no write). Carried from several stored reports, the earliest wins.
 func carryTimestamps(want, old *reportContent) {
 	if old == nil {
 		return
@@ -153,10 +154,14 @@ func carryTimestamps(want, old *reportContent) {
 		since[resultKey(r)] = r.Timestamp
 	}
 	for i, r := range want.Results {
-		if t, ok := since[resultKey(r)]; ok {
+		if t, ok := since[resultKey(r)]; ok && earlier(t, r.Timestamp) {
 			want.Results[i].Timestamp = t
 		}
 	}
+}
+
+func earlier(a, b metav1.Timestamp) bool {
+	return a.Seconds < b.Seconds || (a.Seconds == b.Seconds && a.Nanos < b.Nanos)
 }
 
 func resultKey(r reportResult) string {

@@ -10,7 +10,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -23,52 +22,62 @@ type reportSync struct {
 	Unchanged        int
 }
 
-// syncReports makes scaleguard's reports of one kind say what res found:
-// it writes the report of every namespace res judged, when its content
-// changed, and deletes scaleguard's reports of that kind in every other
-// namespace. A nil res deletes them all (the audit or this kind turned
-// off). When the kind is not served it does nothing: discovery is asked at
-// every sync, so installing the CRD later needs no restart.
-func (a *Auditor) syncReports(ctx context.Context, api reportAPI, res *Result, now metav1.Timestamp) (reportSync, error) {
-	var done reportSync
+// storedReports lists scaleguard's reports of one kind by namespace.
+// served is false, with no error, when the API server does not serve the
+// kind: discovery is asked at every scan, so installing the CRD later
+// needs no restart.
+func (a *Auditor) storedReports(ctx context.Context, api reportAPI) (existing map[string]*unstructured.Unstructured, served bool, err error) {
 	if _, err := a.client.RESTMapper().RESTMapping(api.gvk.GroupKind(), api.gvk.Version); err != nil {
 		if meta.IsNoMatchError(err) {
-			return done, nil
+			return nil, false, nil
 		}
-		return done, fmt.Errorf("looking up the %s API: %w", api, err)
+		return nil, false, fmt.Errorf("looking up the %s API: %w", api, err)
 	}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(api.listGVK())
 	if err := a.client.List(ctx, list, client.MatchingLabels{LabelManagedBy: managedBy}); err != nil {
 		if notInstalled(err) {
 			// Removed since the RESTMapper last looked.
-			return done, nil
+			return nil, false, nil
 		}
-		return done, fmt.Errorf("listing %ss: %w", api, err)
+		return nil, false, fmt.Errorf("listing %ss: %w", api, err)
 	}
-	done.Served = true
-	existing := map[string]*unstructured.Unstructured{}
+	existing = map[string]*unstructured.Unstructured{}
 	for i := range list.Items {
 		if u := &list.Items[i]; u.GetName() == ReportName {
 			existing[u.GetNamespace()] = u
 		}
 	}
+	return existing, true, nil
+}
 
-	var want map[string]*reportContent
-	if res != nil {
-		want = buildReports(*res, now)
+// carryStoredTimestamps gives each result of want the time it was first
+// seen by any report kind stored, so that a kind turned on later says
+// since when a violation has stood just as the older one does.
+func carryStoredTimestamps(api reportAPI, want map[string]*reportContent, existing map[string]*unstructured.Unstructured) {
+	for ns, content := range want {
+		if u := existing[ns]; u != nil {
+			if old, _, err := api.content(u); err == nil {
+				carryTimestamps(content, old)
+			}
+		}
 	}
+}
+
+// syncReports makes scaleguard's stored reports of one kind say want: it
+// writes the report of every namespace in want whose content changed, and
+// deletes scaleguard's reports of that kind in every other namespace (all
+// of them, for a nil want: the audit or this kind turned off).
+func (a *Auditor) syncReports(ctx context.Context, api reportAPI, want map[string]*reportContent, existing map[string]*unstructured.Unstructured) (reportSync, error) {
+	done := reportSync{Served: true}
 	var errs []error
 	for _, ns := range slices.Sorted(maps.Keys(want)) {
 		content := want[ns]
 		if u := existing[ns]; u != nil {
 			old, current, err := api.content(u)
-			if err == nil {
-				carryTimestamps(content, old)
-				if current && reflect.DeepEqual(old, content) {
-					done.Unchanged++
-					continue
-				}
+			if err == nil && current && reflect.DeepEqual(old, content) {
+				done.Unchanged++
+				continue
 			}
 		}
 		if err := a.applyReport(ctx, api, ns, content); err != nil {
