@@ -62,8 +62,9 @@ chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	$(GO) run ./hack/chartdoc -chart charts/scaleguard
 
 .PHONY: generate
-generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy of api/ (controller-gen, pinned in hack/tools/controller-gen), the webhook configurations of config/webhook and the chart (from webhook/configuration), the chart's admission policies (scaleguard export), and chart-docs. Tests fail when one is stale.
+generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy of api/ (controller-gen, pinned in hack/tools/controller-gen), the webhook configurations of config/webhook and the chart (from webhook/configuration), the chart's admission policies (scaleguard export), the report CRDs the chart can install (copied from the modules pinned in hack/crds), and chart-docs. Tests fail when one is stale.
 	hack/gen-api.sh
+	hack/gen-report-crds.sh
 	$(GO) run ./hack/gen-webhooks
 	$(GO) run ./cmd/scaleguard export --format admission-policy > charts/scaleguard/files/admission-policies.yaml
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -12,7 +13,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -31,8 +35,9 @@ type Options struct {
 	// Reader lists Deployments, StatefulSets and HPAs, and LimitRanges and
 	// Namespaces when Cluster is nil: in a Manager, its cache.
 	Reader client.Reader
-	// Client writes the PolicyReports, and its RESTMapper tells whether
-	// their CRD is installed: in a Manager, its client.
+	// Client writes the reports (PolicyReports, OpenReports' Reports), and
+	// its RESTMapper tells whether their kinds are served: in a Manager,
+	// its client.
 	Client client.Client
 	// Cluster is what the cross-object rules look up: the webhook's
 	// informer-backed view. If it has a Synced() bool method (cluster.View
@@ -55,7 +60,7 @@ type Options struct {
 // Auditor scans the stored objects every audit.intervalSeconds and
 // publishes what it finds. It is a manager.Runnable that runs on the
 // elected leader only, so that replicas neither repeat the work nor fight
-// over the PolicyReports.
+// over the reports.
 type Auditor struct {
 	reader   client.Reader
 	client   client.Client
@@ -67,6 +72,11 @@ type Auditor struct {
 	// poll is how often Start looks at the settings between scans, which
 	// bounds how late an edit of the interval or of audit.enabled applies.
 	poll time.Duration
+
+	mu sync.Mutex
+	// served is, for each report kind the settings ask for, whether the
+	// API server served it at the last sync: a change is logged once.
+	served map[schema.GroupVersionKind]bool
 }
 
 var (
@@ -99,6 +109,7 @@ func New(o Options) (*Auditor, error) {
 	return &Auditor{
 		reader: o.Reader, client: o.Client, cluster: o.Cluster, settings: o.Settings,
 		metrics: m, log: o.Log, poll: 10 * time.Second, around: o.AroundScan,
+		served: map[schema.GroupVersionKind]bool{},
 	}, nil
 }
 
@@ -185,19 +196,19 @@ func (a *Auditor) clusterSynced() bool {
 // if not, Start tries again.
 func (a *Auditor) turnOff(ctx context.Context) bool {
 	a.metrics.clear()
-	done, err := a.syncReports(ctx, nil, metav1.Timestamp{})
+	done, err := a.publishReports(ctx, policies.AuditSettings{}, nil, metav1.Timestamp{})
 	if err != nil {
 		if ctx.Err() == nil {
-			a.log.Error(err, "audit turned off; removing its PolicyReports failed, retrying")
+			a.log.Error(err, "audit turned off; removing its reports failed, retrying")
 		}
 		return false
 	}
-	a.log.Info("audit turned off in the settings", "policyReportsDeleted", done.Deleted)
+	a.log.Info("audit turned off in the settings", reportsLog(done)...)
 	return true
 }
 
 // ScanOnce lists, scans and publishes once, whatever audit.enabled says.
-// The gauges are set even when writing the PolicyReports fails.
+// The gauges are set even when writing the reports fails.
 func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	s := a.settings.Current()
 	start := time.Now()
@@ -214,20 +225,108 @@ func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	}
 	finished := time.Now()
 
-	var keep *Result
-	if s.Audit.PolicyReports {
-		keep = &res
-	}
-	done, err := a.syncReports(ctx, keep, metav1.Timestamp{Seconds: finished.Unix()})
+	done, err := a.publishReports(ctx, s.Audit, &res, metav1.Timestamp{Seconds: finished.Unix()})
 	// Published once the reports are written too, so that the last scan's
 	// timestamp means the whole pass is over (test/apibench waits for it).
 	a.metrics.publish(res, finished, finished.Sub(start))
-	a.log.Info("audit scan",
+	a.log.Info("audit scan", append([]any{
 		"objects", res.Scanned, "findings", len(res.Findings), "namespaces", len(res.Namespaces),
-		"took", finished.Sub(start).String(),
-		"policyReportsInstalled", done.Installed, "policyReportsWritten", done.Written,
-		"policyReportsUnchanged", done.Unchanged, "policyReportsDeleted", done.Deleted)
+		"took", finished.Sub(start).String()}, reportsLog(done)...)...)
 	return res, err
+}
+
+// publishReports writes res as every report kind the settings ask for,
+// and removes scaleguard's reports of the other kinds (a nil res removes
+// them all). Every kind gets the same content, built once: a result keeps
+// the earliest time any stored report says it was first seen. A kind asked
+// for that the API server does not serve is logged when that becomes so
+// and shown by scaleguard_audit_reports_served; the others are written all
+// the same.
+func (a *Auditor) publishReports(ctx context.Context, s policies.AuditSettings, res *Result, now metav1.Timestamp) (map[schema.GroupVersionKind]reportSync, error) {
+	out := make(map[schema.GroupVersionKind]reportSync, len(reportAPIs))
+	var errs []error
+	type stored struct {
+		api      reportAPI
+		asked    bool
+		existing map[string]*unstructured.Unstructured
+	}
+	var kinds []stored
+	for _, api := range reportAPIs {
+		asked := res != nil && api.enabled(s)
+		existing, served, err := a.storedReports(ctx, api)
+		switch {
+		case err != nil && !asked && apierrors.IsForbidden(err):
+			// RBAC written for the kinds asked for may not cover the
+			// others: without the right to list them, there is nothing
+			// scaleguard could have left there to remove.
+			a.noteServed(api, false, false)
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			a.noteServed(api, asked, served)
+			if served {
+				kinds = append(kinds, stored{api, asked, existing})
+			}
+		}
+	}
+	var want map[string]*reportContent
+	if res != nil {
+		want = buildReports(*res, now)
+		for _, k := range kinds {
+			carryStoredTimestamps(k.api, want, k.existing)
+		}
+	}
+	for _, k := range kinds {
+		kindWant := want
+		if !k.asked {
+			kindWant = nil
+		}
+		done, err := a.syncReports(ctx, k.api, kindWant, k.existing)
+		out[k.api.gvk] = done
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// noteServed keeps scaleguard_audit_reports_served and the log in step
+// with whether a kind asked for is served: one line when it turns out not
+// to be (and which value installs it), one when it is again.
+func (a *Auditor) noteServed(api reportAPI, asked, served bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	was, known := a.served[api.gvk]
+	if !asked {
+		delete(a.served, api.gvk)
+		a.metrics.reportsServed.DeleteLabelValues(api.gvk.Kind, api.gvk.GroupVersion().String())
+		return
+	}
+	a.served[api.gvk] = served
+	a.metrics.setServed(api.gvk.Kind, api.gvk.GroupVersion().String(), served)
+	switch {
+	case known && was == served:
+	case !served:
+		a.log.Info(fmt.Sprintf("%s is on but the API server does not serve %s: none are written until its CRD is installed (the chart's %s); the audit looks again at every scan", api.setting, api, api.crdValue),
+			"kind", api.gvk.Kind, "apiVersion", api.gvk.GroupVersion().String())
+	case known:
+		a.log.Info(fmt.Sprintf("the API server serves %s now: writing them", api), "kind", api.gvk.Kind, "apiVersion", api.gvk.GroupVersion().String())
+	}
+}
+
+// reportsLog is the key-value pairs of a log line that say what each
+// report kind's sync did.
+func reportsLog(done map[schema.GroupVersionKind]reportSync) []any {
+	var kv []any
+	for _, api := range reportAPIs {
+		d := done[api.gvk]
+		v := "not served"
+		if d.Served {
+			v = fmt.Sprintf("written %d, unchanged %d, deleted %d", d.Written, d.Unchanged, d.Deleted)
+		}
+		kv = append(kv, api.gvk.Kind+"s", v)
+	}
+	return kv
 }
 
 // scan judges the cluster one namespace at a time. The rules never look
@@ -258,7 +357,7 @@ func (a *Auditor) scan(ctx context.Context, s *policies.Settings) (Result, error
 // settingsFor is the standard a namespace's objects are judged with: its
 // effective standard when the settings differ by namespace (the
 // scaleguard.io standards, whose findings then name the standard in the
-// PolicyReports), else s.
+// reports), else s.
 func (a *Auditor) settingsFor(namespace string, s *policies.Settings) *policies.Settings {
 	if n, ok := a.settings.(interface {
 		For(namespace string) *policies.Settings

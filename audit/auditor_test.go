@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -26,7 +27,31 @@ import (
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
-const crdDir = "testdata/crds"
+// reportCRDs are the CRD files of a report API, as pinned in hack/crds
+// and copied by hack/copy-crds.sh (the files the chart installs).
+var reportCRDs = map[string][]string{
+	policyReportAPI.gvk.Group: {"wgpolicyk8s.io_policyreports.yaml", "wgpolicyk8s.io_clusterpolicyreports.yaml"},
+	openReportAPI.gvk.Group:   {"openreports.io_reports.yaml", "openreports.io_clusterreports.yaml"},
+}
+
+// installReportCRDs installs the CRDs of the report APIs named by group
+// and waits until they are served.
+func installReportCRDs(t *testing.T, cfg *rest.Config, groups ...string) {
+	t.Helper()
+	var paths []string
+	for _, g := range groups {
+		for _, name := range reportCRDs[g] {
+			path, err := testbed.CRDFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, path)
+		}
+	}
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: paths, ErrorIfPathMissing: true}); err != nil {
+		t.Fatalf("installing the CRDs of %v: %v", groups, err)
+	}
+}
 
 // settingsBox is a SettingsSource a test can change while the Auditor runs.
 type settingsBox struct {
@@ -94,13 +119,19 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	harness.Eventually(t, timeout, what, harness.Holds(cond))
 }
 
+// getReport reads scaleguard's PolicyReport in ns.
 func getReport(ctx context.Context, c client.Client, ns string) (*reportContent, *unstructured.Unstructured, error) {
+	return getReportOf(ctx, c, policyReportAPI, ns)
+}
+
+// getReportOf reads scaleguard's report of api's kind in ns.
+func getReportOf(ctx context.Context, c client.Client, api reportAPI, ns string) (*reportContent, *unstructured.Unstructured, error) {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(reportGVK)
+	u.SetGroupVersionKind(api.gvk)
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ReportName}, u); err != nil {
 		return nil, nil, err
 	}
-	rc, err := decodeReport(u)
+	rc, _, err := api.content(u)
 	return rc, u, err
 }
 
@@ -206,9 +237,7 @@ func TestAuditorOnTestbed(t *testing.T) {
 			t.Errorf("Start returned %v, want nil once its context ends", err)
 		}
 	})
-	if _, err := envtest.InstallCRDs(bed.Config, envtest.CRDInstallOptions{Paths: []string{crdDir}, ErrorIfPathMissing: true}); err != nil {
-		t.Fatalf("installing the PolicyReport CRD: %v", err)
-	}
+	installReportCRDs(t, bed.Config, policyReportAPI.gvk.Group)
 
 	t.Run("one PolicyReport per namespace once the CRD is installed", func(t *testing.T) {
 		var teamA, teamB *reportContent
@@ -283,7 +312,7 @@ func TestAuditorOnTestbed(t *testing.T) {
 			t.Error("the fixed violation's series is still exported")
 		}
 		// The HPA's results were already there: they keep their time.
-		old, _ := decodeReport(before)
+		old, _, _ := policyReportAPI.content(before)
 		for _, r := range teamA.Results {
 			for _, o := range old.Results {
 				if resultKey(o) == resultKey(r) && o.Timestamp != r.Timestamp {

@@ -1,7 +1,8 @@
 // Package audit judges the objects already stored in the cluster with the
 // same rules the webhook applies to new writes, and publishes what it finds:
-// Prometheus gauges of current violations and, when the wgpolicyk8s.io
-// PolicyReport CRD is installed, one PolicyReport per namespace.
+// Prometheus gauges of current violations and one report per namespace, as
+// a wgpolicyk8s.io PolicyReport, an openreports.io Report or both, as the
+// settings ask and the API server serves them.
 //
 // Scan is the pure part: objects, what is known of the cluster and the
 // settings in, findings out. Auditor is the part that runs in a

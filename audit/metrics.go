@@ -15,6 +15,10 @@ type metrics struct {
 	scanned    prometheus.Gauge
 	lastScan   prometheus.Gauge
 	duration   prometheus.Gauge
+	// reportsServed has a series for each report kind the settings ask
+	// for: 1 when the API server serves it, 0 when it does not (so none
+	// are written).
+	reportsServed *prometheus.GaugeVec
 	// published are the violation series set by the last scan, so that the
 	// next one deletes those that are gone without a moment at zero.
 	published map[ViolationKey]bool
@@ -36,11 +40,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		duration: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scaleguard_audit_scan_duration_seconds",
-			Help: "Time the last audit scan took to list and judge every object (PolicyReport writes excluded).",
+			Help: "Time the last audit scan took to list and judge every object (report writes excluded).",
 		}),
+		reportsServed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaleguard_audit_reports_served",
+			Help: "For each report kind the audit settings ask for (audit.policyReports, audit.openReports): 1 when the API server serves it and the audit writes it, 0 when its CRD is not installed and none are written. No series for a kind not asked for.",
+		}, []string{"kind", "api_version"}),
 		published: map[ViolationKey]bool{},
 	}
-	for _, c := range []prometheus.Collector{m.violations, m.scanned, m.lastScan, m.duration} {
+	for _, c := range []prometheus.Collector{m.violations, m.scanned, m.lastScan, m.duration, m.reportsServed} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -64,6 +72,14 @@ func (m *metrics) publish(res Result, finished time.Time, took time.Duration) {
 	m.scanned.Set(float64(res.Scanned))
 	m.lastScan.Set(float64(finished.UnixNano()) / 1e9)
 	m.duration.Set(took.Seconds())
+}
+
+func (m *metrics) setServed(kind, apiVersion string, served bool) {
+	v := 0.0
+	if served {
+		v = 1
+	}
+	m.reportsServed.WithLabelValues(kind, apiVersion).Set(v)
 }
 
 // clear removes every violation series: with the audit turned off, old

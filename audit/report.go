@@ -3,23 +3,22 @@ package audit
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// The PolicyReport format of the Kubernetes Policy working group
-// (wgpolicyk8s.io/v1alpha2), which Kyverno writes and Policy Reporter reads.
-// The reports are written as unstructured objects: the types below mirror
-// the fields scaleguard fills, so no dependency on the working group's Go
-// module is needed.
-var (
-	reportGVK     = schema.GroupVersionKind{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "PolicyReport"}
-	reportListGVK = reportGVK.GroupVersion().WithKind("PolicyReportList")
-)
+// The report format of the Kubernetes Policy working group: PolicyReport
+// (wgpolicyk8s.io/v1alpha2), which Kyverno wrote first and Policy Reporter
+// reads, and its successor OpenReports' Report (openreports.io/v1alpha1),
+// the same fields in their own group. The types below are the one model of
+// a namespace's report; report_api.go maps it onto each kind. The reports
+// are written as unstructured objects: the types mirror the fields
+// scaleguard fills, so no dependency on either project's Go module is
+// needed (their CRDs are pinned in hack/crds).
 
 const (
-	// ReportName is the name of scaleguard's PolicyReport in each namespace.
+	// ReportName is the name of scaleguard's report in each namespace,
+	// whichever its kind.
 	ReportName = "scaleguard"
 	// FieldOwner is the field manager of scaleguard's server-side applies.
 	FieldOwner = "scaleguard"
@@ -40,7 +39,7 @@ const (
 	reportCategory = "Autoscaling"
 )
 
-// Results and severities of a PolicyReport result.
+// Results and severities of a report's result.
 const (
 	resultFail  = "fail"
 	resultWarn  = "warn"
@@ -51,7 +50,7 @@ const (
 	severityLow    = "low"
 )
 
-// reportSummary is a PolicyReport's summary. Fail, warn and error count
+// reportSummary is a report's summary. Fail, warn and error count
 // results; pass and skip count objects without any finding, since
 // scaleguard lists no pass results (a namespace of a thousand compliant
 // workloads would otherwise carry a thousand results times every rule).
@@ -125,7 +124,7 @@ func buildReports(res Result, now metav1.Timestamp) map[string]*reportContent {
 	return out
 }
 
-// classify maps a finding to a PolicyReport result and severity. A stored
+// classify maps a finding to a report's result and severity. A stored
 // object that a mutate rule would change is out of the standard as it
 // stands, and would be refused as it is by the validating webhook, so it
 // fails; it ranks below a denial because the next write fixes it.
@@ -143,8 +142,9 @@ func classify(f Finding) (result, severity string) {
 }
 
 // carryTimestamps gives each result of want that old already had the time
-// old gave it, so the timestamp says since when a violation has stood and
-// an unchanged namespace produces an unchanged report (and no write).
+// old gave it, when earlier, so the timestamp says since when a violation
+// has stood and an unchanged namespace produces an unchanged report (and
+// no write). Carried from several stored reports, the earliest wins.
 func carryTimestamps(want, old *reportContent) {
 	if old == nil {
 		return
@@ -154,10 +154,14 @@ func carryTimestamps(want, old *reportContent) {
 		since[resultKey(r)] = r.Timestamp
 	}
 	for i, r := range want.Results {
-		if t, ok := since[resultKey(r)]; ok {
+		if t, ok := since[resultKey(r)]; ok && earlier(t, r.Timestamp) {
 			want.Results[i].Timestamp = t
 		}
 	}
+}
+
+func earlier(a, b metav1.Timestamp) bool {
+	return a.Seconds < b.Seconds || (a.Seconds == b.Seconds && a.Nanos < b.Nanos)
 }
 
 func resultKey(r reportResult) string {

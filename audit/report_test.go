@@ -1,17 +1,25 @@
 package audit
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
 
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -125,7 +133,8 @@ func TestCarryTimestamps(t *testing.T) {
 }
 
 // A report read back from the API server must equal the one built from
-// the same scan, or every scan would rewrite every report.
+// the same scan, or every scan would rewrite every report; and both kinds
+// carry the one content.
 func TestReportRoundTrip(t *testing.T) {
 	s := policies.Defaults()
 	res := Scan(Objects{
@@ -133,24 +142,73 @@ func TestReportRoundTrip(t *testing.T) {
 		HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "api", "api", asDefaulted)},
 	}, nil, &s)
 	want := buildReports(res, metav1.Timestamp{Seconds: 1767225600, Nanos: 0})["shop"]
-	fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(want)
+	want.Omitted = 3
+	for _, api := range reportAPIs {
+		t.Run(api.gvk.Kind, func(t *testing.T) {
+			obj, err := api.object("shop", want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Through JSON, as the API server stores and returns it.
+			raw, err := obj.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(raw); err != nil {
+				t.Fatal(err)
+			}
+			if u.GetAPIVersion() != api.gvk.GroupVersion().String() || u.GetKind() != api.gvk.Kind || u.GetNamespace() != "shop" || u.GetName() != ReportName {
+				t.Errorf("object is %s %s %s/%s, want %s %s shop/%s", u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName(), api.gvk.GroupVersion(), api.gvk.Kind, ReportName)
+			}
+			source, hasSource, _ := unstructured.NestedString(u.Object, "source")
+			if hasSource != api.sourceField || (hasSource && source != "scaleguard") {
+				t.Errorf("top-level source = %q (present %v); the kind has one: %v", source, hasSource, api.sourceField)
+			}
+			got, current, err := api.content(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !current {
+				t.Error("a report just written reads as needing a rewrite")
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("round trip changed the report:\n got %+v\nwant %+v", got, want)
+			}
+			if api.sourceField {
+				unstructured.RemoveNestedField(u.Object, "source")
+				if _, current, _ := api.content(u); current {
+					t.Error("a Report whose source was removed reads as current; it would never be written again")
+				}
+			}
+		})
+	}
+}
+
+// A kind not asked for is only cleaned up: when scaleguard may not even
+// list it (RBAC written for the kinds asked for), that is no error; for a
+// kind asked for it is.
+func TestReportKindNotAskedForNeedsNoRights(t *testing.T) {
+	mapper := meta.NewDefaultRESTMapper(nil)
+	for _, api := range reportAPIs {
+		mapper.Add(api.gvk, meta.RESTScopeNamespace)
+	}
+	forbidden := func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+		if u, ok := list.(*unstructured.UnstructuredList); ok && u.GroupVersionKind().Group == openReportAPI.gvk.Group {
+			return apierrors.NewForbidden(schema.GroupResource{Group: openReportAPI.gvk.Group, Resource: "reports"}, "", errors.New("RBAC"))
+		}
+		return c.List(ctx, list, opts...)
+	}
+	c := fake.NewClientBuilder().WithRESTMapper(mapper).WithInterceptorFuncs(interceptor.Funcs{List: forbidden}).Build()
+	a, err := New(Options{Reader: c, Client: c, Settings: newSettingsBox(nil), Registerer: prometheus.NewRegistry(), Log: logr.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Through JSON, as the API server stores and returns it.
-	raw, err := json.Marshal(fields)
-	if err != nil {
-		t.Fatal(err)
+	res := &Result{Namespaces: map[string]NamespaceSummary{}}
+	if _, err := a.publishReports(t.Context(), policies.AuditSettings{PolicyReports: true}, res, metav1.Timestamp{}); err != nil {
+		t.Errorf("OpenReports not asked for and not listable: %v, want no error", err)
 	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(append(raw[:len(raw)-1], []byte(`,"apiVersion":"wgpolicyk8s.io/v1alpha2","kind":"PolicyReport"}`)...)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := decodeReport(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("round trip changed the report:\n got %+v\nwant %+v", got, want)
+	if _, err := a.publishReports(t.Context(), policies.AuditSettings{PolicyReports: true, OpenReports: true}, res, metav1.Timestamp{}); !apierrors.IsForbidden(err) {
+		t.Errorf("OpenReports asked for and not listable: %v, want the Forbidden error", err)
 	}
 }

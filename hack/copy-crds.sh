@@ -6,6 +6,10 @@
 #   ${SCALEGUARD_TOOLS_DIR:-$HOME/.cache/scaleguard/tools}/crds-<key>/
 #     vpa-v1-crd-gen.yaml          k8s.io/autoscaler/vertical-pod-autoscaler deploy/
 #     keda.sh_scaledobjects.yaml   github.com/kedacore/keda/v2 config/crd/bases/
+#     openreports.io_reports.yaml, openreports.io_clusterreports.yaml
+#                                  github.com/openreports/reports-api config/crd/
+#     wgpolicyk8s.io_policyreports.yaml, wgpolicyk8s.io_clusterpolicyreports.yaml
+#                                  github.com/kyverno/kyverno config/crds/policyreport/
 #     VERSIONS
 #
 # <key> hashes hack/crds/go.mod and go.sum, this script, hack/toolcache.sh
@@ -24,7 +28,8 @@
 #   SCALEGUARD_TOOLS_DIR   cache root (default $HOME/.cache/scaleguard/tools)
 #
 # Everything but the path goes to stderr. A few seconds once the modules are
-# downloaded (the keda module is some 10 MB).
+# downloaded (the keda module is some 10 MB, kyverno's some 30 MB).
+# hack/gen-report-crds.sh copies the report CRDs on into the chart.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,6 +47,10 @@ toolcache_dir crds- \
 files=(
 	"k8s.io/autoscaler/vertical-pod-autoscaler deploy/vpa-v1-crd-gen.yaml"
 	"github.com/kedacore/keda/v2 config/crd/bases/keda.sh_scaledobjects.yaml"
+	"github.com/openreports/reports-api config/crd/openreports.io_reports.yaml"
+	"github.com/openreports/reports-api config/crd/openreports.io_clusterreports.yaml"
+	"github.com/kyverno/kyverno config/crds/policyreport/wgpolicyk8s.io_policyreports.yaml"
+	"github.com/kyverno/kyverno config/crds/policyreport/wgpolicyk8s.io_clusterpolicyreports.yaml"
 )
 
 complete() {

@@ -73,9 +73,12 @@ type AuditSettings struct {
 	Enabled bool `json:"enabled"`
 	// IntervalSeconds is the time between two scans.
 	IntervalSeconds int32 `json:"intervalSeconds"`
-	// PolicyReports writes one wgpolicyk8s.io PolicyReport per namespace
-	// when that CRD is installed.
+	// PolicyReports writes one wgpolicyk8s.io/v1alpha2 PolicyReport per
+	// namespace when the API server serves that kind.
 	PolicyReports bool `json:"policyReports"`
+	// OpenReports writes one openreports.io/v1alpha1 Report per namespace,
+	// with the same content, when the API server serves that kind.
+	OpenReports bool `json:"openReports"`
 }
 
 // RuleSettings has one field per rule; the JSON keys are the rule IDs.

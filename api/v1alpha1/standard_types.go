@@ -91,9 +91,14 @@ type Audit struct {
 	// +kubebuilder:validation:Minimum=10
 	// +optional
 	IntervalSeconds *int32 `json:"intervalSeconds,omitempty"`
-	// PolicyReports writes one wgpolicyk8s.io PolicyReport per namespace.
+	// PolicyReports writes one wgpolicyk8s.io/v1alpha2 PolicyReport per
+	// namespace when the API server serves that kind.
 	// +optional
 	PolicyReports *bool `json:"policyReports,omitempty"`
+	// OpenReports writes one openreports.io/v1alpha1 Report per namespace,
+	// with the same content, when the API server serves that kind.
+	// +optional
+	OpenReports *bool `json:"openReports,omitempty"`
 }
 
 // Rules has one field per rule; the keys are the rule IDs.
