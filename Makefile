@@ -83,6 +83,10 @@ lint: ## gofmt and go vet.
 # --watch-workloads=true`, which keeps them in informers.
 E2E_WATCHING = ^(TestRuleTableThroughTheAPIServer|TestAppliedTogether|TestTarget.*|TestUtilizationReachable|TestScaleTargetKind.*|TestQuotaCeilingDrainAtMinimumSelectorOverlap|TestHPAVPAConflict|TestScaledObjects|TestExemptNamespacesNeverReviewedNorAudited)$$
 
+.PHONY: test-unit
+test-unit: ## The unit tests alone (-short: no kube-apiserver, etcd, kubectl or helm; nothing under test/), for the edit-test loop; make test runs everything.
+	$(GO) test -short -count=1 $$($(GO) list ./... | grep -v '/test/')
+
 .PHONY: unit
 unit: ## Unit, golden, handler and end-to-end tests (the last need `make tools`); the end-to-end tests that read workloads again with --watch-workloads=true.
 	$(GO) test -count=1 ./...

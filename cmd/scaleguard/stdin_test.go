@@ -58,13 +58,7 @@ func lineOf(text []byte, after, prefix string) int {
 // finding's line is stdin's: 1 ---, 2 # Source, 3-10 the Service, 11 ---,
 // 12 # Source, 13 apiVersion … 28 `requests:` at column 11.
 func TestHelmTemplateIntoCheck(t *testing.T) {
-	dir, err := testbed.AssetsDir()
-	if err != nil {
-		if testbed.IsToolsMissing(err) && !testbed.InCI() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	dir := testbed.Tools(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), "template", "web", "testdata/chart")

@@ -23,13 +23,7 @@ import (
 // helmTemplate renders the chart with the real helm and extra flags.
 func helmTemplate(t *testing.T, extra ...string) (string, error) {
 	t.Helper()
-	dir, err := testbed.AssetsDir()
-	if err != nil {
-		if testbed.IsToolsMissing(err) && !testbed.InCI() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	dir := testbed.Tools(t)
 	root, err := testbed.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -29,13 +29,7 @@ var update = flag.Bool("update", false, "rewrite the snapshots from the current 
 // helm runs the test bed's helm binary without a cluster.
 func helm(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	dir, err := testbed.AssetsDir()
-	if err != nil {
-		if testbed.IsToolsMissing(err) && !testbed.InCI() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	dir := testbed.Tools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), args...)
@@ -45,7 +39,7 @@ func helm(t *testing.T, args ...string) (string, string, error) {
 		"HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	return stdout.String(), stderr.String(), err
 }
 

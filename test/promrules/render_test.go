@@ -44,13 +44,7 @@ var monitoringValues = []string{
 // `helm template` would, and picks out the monitoring objects.
 func render(t *testing.T, extra ...string) rendered {
 	t.Helper()
-	dir, err := testbed.AssetsDir()
-	if err != nil {
-		if testbed.IsToolsMissing(err) && !testbed.InCI() {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
+	dir := testbed.Tools(t)
 	root, err := testbed.RepoRoot()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // Binaries are the executables the test bed needs in its assets folder.
@@ -121,3 +122,29 @@ func InCI() bool {
 // RepoRoot returns the repository's root folder, found from the working
 // directory.
 func RepoRoot() (string, error) { return repoRoot() }
+
+// Tools returns AssetsDir for a test that runs the test bed's binaries. It
+// skips tb under -short (make test-unit runs no test bed) and when the
+// binaries are missing outside CI, and fails tb in CI, where a skip would
+// hide a test that never ran.
+func Tools(tb testing.TB) string {
+	tb.Helper()
+	SkipShort(tb)
+	dir, err := AssetsDir()
+	if err != nil {
+		if IsToolsMissing(err) && !InCI() {
+			tb.Skip(err)
+		}
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// SkipShort skips tb under -short: `make test-unit` runs the unit tests
+// alone, without kube-apiserver, etcd, kubectl or helm.
+func SkipShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: no test bed (make test runs it)")
+	}
+}

@@ -77,9 +77,10 @@ type Testbed struct {
 }
 
 // Start starts a test bed for tb and stops it when tb ends. It skips tb when
-// the binaries are missing outside CI, and fails it in CI.
+// the binaries are missing outside CI or under -short, and fails it in CI.
 func Start(tb testing.TB, opts Options) *Testbed {
 	tb.Helper()
+	SkipShort(tb)
 	bed, err := New(context.Background(), opts)
 	if err != nil {
 		if IsToolsMissing(err) && !InCI() {
