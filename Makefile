@@ -70,7 +70,7 @@ generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy o
 ##@ Test
 
 .PHONY: test
-test: lint tools unit fuzz-short oracle-short ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing, the short differential against the real HPA controller.
+test: lint tools unit fuzz-short oracle-short gitops ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing, the short differential against the real HPA controller, the GitOps diffs.
 
 .PHONY: lint
 lint: ## gofmt and go vet.
@@ -110,6 +110,17 @@ SYNCS ?= 120
 oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=100 traces × 120 syncs) and every upstream table case, with vet of the oracle module.
 	$(ORACLE) $(GO) vet ./...
 	$(ORACLE) $(GO) test -count=1 ./... -oracle.n $(ORACLE_SHORT_N)
+
+# The GitOps diffs (test/gitops, its own module pinning Argo CD's
+# gitops-engine and, through its scheme, k8s.io/kubernetes): what Argo CD's
+# diff strategies and kubectl diff show for HPAs scaleguard patched, through
+# the test bed's API server.
+GITOPS := cd test/gitops && GOWORK=off
+
+.PHONY: gitops
+gitops: ## Argo CD's own diff (gitops-engine) and the real kubectl diff over HPAs scaleguard patches, through the test bed, with vet of the gitops module.
+	$(GITOPS) $(GO) vet ./...
+	$(GITOPS) $(GO) test -count=1 ./...
 
 .PHONY: oracle
 oracle: ## The long differential: N random HPAs × traces (default 10000 × 120 syncs, SEED=1) through the real HPA controller and scaleguard (~31 CPU-minutes; 54 min on a busy 2-core machine).
