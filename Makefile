@@ -114,7 +114,9 @@ oracle-short: ## The short differential make test runs (ORACLE_SHORT_N=100 trace
 # The GitOps diffs (test/gitops, its own module pinning Argo CD's
 # gitops-engine and, through its scheme, k8s.io/kubernetes): what Argo CD's
 # diff strategies and kubectl diff show for HPAs scaleguard patched, through
-# the test bed's API server.
+# the test bed's API server. Cold (empty Go build cache) the module compiles
+# in ~11 CPU-minutes (19.5 min wall on a busy 2-core machine, 1.3 GB of
+# cache); warm, the run takes ~30 s, most of it starting the test bed.
 GITOPS := cd test/gitops && GOWORK=off
 
 .PHONY: gitops
