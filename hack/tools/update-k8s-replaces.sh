@@ -4,21 +4,23 @@
 #
 #   hack/tools/go.mod    kube-apiserver and kubectl for the test bed
 #   test/oracle/go.mod   the HPA controller the differential test runs
+#   test/gitops/go.mod   Argo CD's diff package (gitops-engine's scheme
+#                        imports k8s.io/kubernetes/pkg/apis)
 #
 # The kubernetes version is written once, in hack/tools/go.mod; this script
-# copies it into test/oracle/go.mod's require, so both always build the same
-# release (test/oracle checks it at run time too).
+# copies it into test/oracle/go.mod's and test/gitops/go.mod's require, so
+# all build the same release (test/oracle checks it at run time too).
 #
 # k8s.io/kubernetes points every staging module at ./staging/src/k8s.io/X,
 # which does not exist in a module download, so a consumer must replace each
 # one with its published v0.N.M tag (v1.N.M of kubernetes == v0.N.M of staging).
 #
 # Usage: hack/tools/update-k8s-replaces.sh   (after changing the kubernetes
-# version in hack/tools/go.mod), then `go mod tidy` in hack/tools and in
-# test/oracle (GOWORK=off).
+# version in hack/tools/go.mod), then `go mod tidy` in hack/tools,
+# test/oracle and test/gitops (GOWORK=off).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-modules=("$root/hack/tools" "$root/test/oracle")
+modules=("$root/hack/tools" "$root/test/oracle" "$root/test/gitops")
 
 kver=$(awk '$1 == "k8s.io/kubernetes" { print $2 } $1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$root/hack/tools/go.mod" | head -n1)
 [[ $kver =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || { echo "cannot read k8s.io/kubernetes version from hack/tools/go.mod (got '$kver')" >&2; exit 1; }
