@@ -96,6 +96,14 @@ func alertCases(job string) map[string][]alertCase {
 			silent: fmt.Sprintf("load 1m\n scaleguard_audit_last_scan_timestamp_seconds{%s,pod=\"leader\"} %s\n scaleguard_audit_last_scan_timestamp_seconds{%s,pod=\"b\"} 0x40", j, everyFiveMinutes(40), j),
 			at:     30 * time.Minute,
 		}},
+		"ScaleguardAuditReportsNotServed": {{
+			// The OpenReports CRD is missing for 20 minutes; PolicyReports are served.
+			fire: fmt.Sprintf("load 1m\n scaleguard_audit_reports_served{%s,pod=\"leader\",kind=\"Report\",api_version=\"openreports.io/v1alpha1\"} 0x30\n"+
+				" scaleguard_audit_reports_served{%s,pod=\"leader\",kind=\"PolicyReport\",api_version=\"wgpolicyk8s.io/v1alpha2\"} 1x30", j, j),
+			// Missing for 10 minutes, then installed: shorter than the 15 minutes the alert waits.
+			silent: fmt.Sprintf("load 1m\n scaleguard_audit_reports_served{%s,pod=\"leader\",kind=\"Report\",api_version=\"openreports.io/v1alpha1\"} 0x10 1x20", j),
+			at:     25 * time.Minute,
+		}},
 		"HPAFlapping": {{
 			fire:   "load 1m\n kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"shop\",horizontalpodautoscaler=\"web\"} " + alternating(70, 2, 4),
 			silent: "load 1m\n kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"shop\",horizontalpodautoscaler=\"web\"} 2x30 4x39",
