@@ -42,3 +42,11 @@ func Check(data []byte) error {
 	var v jsontext.Value
 	return Unmarshal(data, &v)
 }
+
+// IsJSON reports whether data is JSON text, even with a name given twice
+// or invalid UTF-8: a manifest written in JSON, which `scaleguard check`
+// checks with Check so that it refuses it as the webhook would, rather
+// than as its YAML reader would.
+func IsJSON(data []byte) bool {
+	return jsontext.Value(data).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+}
