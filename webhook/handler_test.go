@@ -272,11 +272,11 @@ func TestDecisionsAreCounted(t *testing.T) {
 func TestRefusalsAreCountedByNamespace(t *testing.T) {
 	_, _, workloadValidator, m := handlers()
 	inNamespace := func(ns string) reqOpt { return func(r *admission.Request) { r.Namespace = ns } }
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-a")))
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-a"), dryRun))
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-b")))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, inNamespace("team-a")))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, inNamespace("team-a"), dryRun))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, inNamespace("team-b")))
 	// Admitted, so not a refusal.
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentWithRequests, inNamespace("team-c")))
+	call(t, workloadValidator, reviewOf(deployment, deploymentWithRequests, inNamespace("team-c")))
 	got := refusalCounts(t, m)
 	want := map[[2]string]float64{{"team-a", "false"}: 1, {"team-a", "true"}: 1, {"team-b", "false"}: 1}
 	if len(got) != len(want) {
