@@ -9,9 +9,9 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/scaleguard/scaleguard/internal/objectjson"
 	"github.com/scaleguard/scaleguard/internal/patch"
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -234,8 +234,10 @@ func fixHPA(d Document, before, after *autoscalingv2.HorizontalPodAutoscaler, co
 	return yaml.JSONToYAML(out)
 }
 
+// decode reads a document with the decoder the webhook reads objects with
+// (internal/objectjson), so that check and serve agree on what it says.
 func decode(d Document, into any) error {
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(d.JSON, into); err != nil {
+	if err := objectjson.Unmarshal(d.JSON, into); err != nil {
 		return &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: %w", d.Kind, d.Name, err)}
 	}
 	return nil

@@ -1,11 +1,11 @@
 package manifests
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/scaleguard/scaleguard/internal/objectjson"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -28,7 +28,7 @@ func customWorkloadKind(d Document, s *policies.Settings) (policies.WorkloadKind
 // the files that scales it is judged against it.
 func decodeCustomWorkload(d Document, k policies.WorkloadKind, cluster *policies.StaticCluster) (object, error) {
 	var obj map[string]any
-	if err := json.Unmarshal(d.JSON, &obj); err != nil {
+	if err := objectjson.Unmarshal(d.JSON, &obj); err != nil {
 		return object{}, &ParseError{Source: d.Source, Err: fmt.Errorf("%s %s: %w", d.Kind, d.Name, err)}
 	}
 	w, err := policies.WorkloadFromUnstructured(k, obj)

@@ -18,6 +18,8 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/scaleguard/scaleguard/internal/objectjson"
 )
 
 // Stdin is the name standard input goes by, in every output: the name
@@ -136,7 +138,7 @@ func Parse(name string, data []byte) ([]Document, error) {
 		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
 			continue
 		}
-		js, err := yaml.YAMLToJSON(raw)
+		js, err := toJSON(raw)
 		if err != nil {
 			return nil, &ParseError{Source: source, Err: err}
 		}
@@ -158,6 +160,21 @@ func Parse(name string, data []byte) ([]Document, error) {
 		}
 		out = append(out, d)
 	}
+}
+
+// toJSON converts one document to JSON, refusing what the webhook's
+// decoder (internal/objectjson) refuses. A document written in JSON is
+// checked as it is, so that its errors are the webhook's own; YAML is
+// converted strictly, so that a key given twice is an error rather than
+// one of its values silently lost. Invalid UTF-8 is refused by the YAML
+// reader itself.
+func toJSON(raw []byte) ([]byte, error) {
+	if trimmed := bytes.TrimSpace(raw); objectjson.IsJSON(trimmed) {
+		if err := objectjson.Check(trimmed); err != nil {
+			return nil, err
+		}
+	}
+	return yaml.YAMLToJSONStrict(raw)
 }
 
 type header struct {

@@ -9,7 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
-	kjson "sigs.k8s.io/json"
+
+	"github.com/scaleguard/scaleguard/internal/objectjson"
 
 	"github.com/scaleguard/scaleguard/policies/scaling"
 )
@@ -107,7 +108,7 @@ const (
 // field the rules read with the wrong type is an error naming it.
 func DecodeScaledObject(data []byte) (*ScaledObject, error) {
 	var so ScaledObject
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &so); err != nil {
+	if err := objectjson.Unmarshal(data, &so); err != nil {
 		return nil, fmt.Errorf("not a valid %s: %w", KindScaledObject, err)
 	}
 	return &so, nil

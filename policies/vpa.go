@@ -7,7 +7,8 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	kjson "sigs.k8s.io/json"
+
+	"github.com/scaleguard/scaleguard/internal/objectjson"
 )
 
 // KindVPA is the kind of a VerticalPodAutoscaler (autoscaling.k8s.io/v1).
@@ -88,7 +89,7 @@ func vpaDefaultControlledResources() []corev1.ResourceName {
 // a field the rules read with the wrong type is an error naming it.
 func DecodeVPA(data []byte) (*VPA, error) {
 	var v VPA
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &v); err != nil {
+	if err := objectjson.Unmarshal(data, &v); err != nil {
 		return nil, fmt.Errorf("not a valid %s: %w", KindVPA, err)
 	}
 	return &v, nil

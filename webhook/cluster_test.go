@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -35,7 +34,7 @@ func TestHandlersReadTheCluster(t *testing.T) {
 	c := policies.NewStaticCluster()
 	c.AddHPA(hpaOn("other", "checkout"))
 	validator := NewHPAValidator(StaticSettings{S: &s}, c, NewMetrics(), logr.Discard())
-	resp := validator.Handle(context.Background(), request(hpaV2, minimalHPA))
+	resp := call(t, validator, reviewOf(hpaV2, minimalHPA))
 	if resp.Allowed || !strings.Contains(resp.Result.Message, `[duplicate-hpa] spec.scaleTargetRef: HPA "other" already scales Deployment "checkout"`) {
 		t.Errorf("a second HPA on one target was not refused: %+v", resp.Result)
 	}
@@ -86,12 +85,12 @@ func TestUnknownClusterWarnsNeverDenies(t *testing.T) {
 	s := policies.Defaults()
 	src := StaticSettings{S: &s}
 	validator := NewHPAValidator(src, unknownCluster{}, NewMetrics(), logr.Discard())
-	resp := validator.Handle(context.Background(), request(hpaV2, minimalHPA))
+	resp := call(t, validator, reviewOf(hpaV2, minimalHPA))
 	if !strings.Contains(strings.Join(resp.Warnings, "\n"), "not checked: scaleguard's view of the scale target is not ready yet") {
 		t.Errorf("warnings %q", resp.Warnings)
 	}
 	workloads := NewWorkloadValidator(src, unknownCluster{}, NewMetrics(), logr.Discard())
-	resp = workloads.Handle(context.Background(), request(deployment, deploymentNoRequests))
+	resp = call(t, workloads, reviewOf(deployment, deploymentNoRequests))
 	if !resp.Allowed {
 		t.Fatalf("refused with the LimitRanges unknown: %+v", resp.Result)
 	}
@@ -124,7 +123,7 @@ func TestWorkloadMutatorKeepsReplicas(t *testing.T) {
 			if tc.update {
 				opts = append(opts, update(deploymentReplicas(3)))
 			}
-			resp := mutator.Handle(context.Background(), request(deployment, deploymentReplicas(5), opts...))
+			resp := call(t, mutator, reviewOf(deployment, deploymentReplicas(5), opts...))
 			if !resp.Allowed {
 				t.Fatalf("mutator must not deny: %+v", resp.Result)
 			}
@@ -141,7 +140,7 @@ func TestWorkloadMutatorKeepsReplicas(t *testing.T) {
 func TestWorkloadMutatorFailsOpen(t *testing.T) {
 	s := policies.Defaults()
 	mutator := NewWorkloadMutator(StaticSettings{S: &s}, nil, NewMetrics(), logr.Discard())
-	resp := mutator.Handle(context.Background(), request(deployment, `{"spec": "not an object"}`, update(deploymentWithRequests)))
+	resp := call(t, mutator, reviewOf(deployment, `{"spec": "not an object"}`, update(deploymentWithRequests)))
 	if !resp.Allowed || !strings.Contains(strings.Join(resp.Warnings, "\n"), "scaleguard did not mutate") {
 		t.Errorf("a broken request must be admitted with a warning: %+v %q", resp.Result, resp.Warnings)
 	}

@@ -43,7 +43,8 @@ func (k crdKind[S, O]) object(doc *crdDocument[S], field string) (*O, error) {
 	return k.build(metav1.TypeMeta{APIVersion: k.gvk.Group + "/" + k.gvk.Version, Kind: k.gvk.Kind}, doc.Metadata.objectMeta(), doc.Spec), nil
 }
 
-// decode reads request.field's raw object.
+// decode reads request.field's raw object (the old one: the object
+// itself comes decoded with the review).
 func (k crdKind[S, O]) decode(raw []byte, field string) (*O, error) {
 	doc := &crdDocument[S]{}
 	if err := decode(raw, doc, field); err != nil {
@@ -54,23 +55,21 @@ func (k crdKind[S, O]) decode(raw []byte, field string) (*O, error) {
 
 // newCRDValidator answers the validating webhook of kind k. It never
 // mutates.
-func newCRDValidator[S, O any](k crdKind[S, O], src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: k.handler, read: readAs[crdDocument[S]], settings: src, cluster: c, metrics: m, log: log}
-	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		fail := func(err error) (admission.Response, string) {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("%s %s: %w", k.gvk.Kind, objectName(req.Namespace, req.Name), err)), "error"
+func newCRDValidator[S, O any](k crdKind[S, O], src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) http.Handler {
+	h := &handler[crdDocument[S]]{name: k.handler, settings: src, cluster: c, metrics: m, log: log}
+	h.decide = func(_ context.Context, req *request[crdDocument[S]], s *policies.Settings) (admission.Response, string, error) {
+		fail := func(err error) (admission.Response, string, error) {
+			return invalid(fmt.Errorf("%s %s: %w", k.gvk.Kind, objectName(req.Namespace, req.Name), err))
 		}
 		if req.Kind != k.gvk {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("scaleguard expects %s/%s %s at this path, got %s; "+
-				"check that the webhook configuration lists only %s with matchPolicy: Equivalent", k.gvk.Group, k.gvk.Version, k.gvk.Kind, req.Kind, k.gvk.Version)), "error"
+			return invalid(fmt.Errorf("scaleguard expects %s/%s %s at this path, got %s; "+
+				"check that the webhook configuration lists only %s with matchPolicy: Equivalent", k.gvk.Group, k.gvk.Version, k.gvk.Kind, req.Kind, k.gvk.Version))
 		}
-		var obj *O
-		var err error
-		if read, ok := ctx.Value(decodedObject{}).(*crdDocument[S]); ok {
-			obj, err = k.object(read, "object")
-		} else {
-			obj, err = k.decode(req.Object.Raw, "object")
+		doc, err := req.obj()
+		if err != nil {
+			return fail(err)
 		}
+		obj, err := k.object(doc, "object")
 		if err != nil {
 			return fail(err)
 		}
@@ -84,7 +83,8 @@ func newCRDValidator[S, O any](k crdKind[S, O], src SettingsSource, c policies.C
 			findings = k.evaluate(obj, old, h.cluster, s)
 		}
 		h.count(req, k.gvk.Kind, findings)
-		return respond(k.gvk.Kind, req.Namespace, req.Name, findings)
+		resp, result := respond(k.gvk.Kind, req.Namespace, req.Name, findings)
+		return resp, result, nil
 	}
 	return h
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -51,7 +50,7 @@ func TestWorkloadValidatorCustomKinds(t *testing.T) {
 			s := policies.Defaults()
 			s.WorkloadKinds = tc.kinds
 			h := NewWorkloadValidator(StaticSettings{S: &s}, nil, NewMetrics(), logr.Discard())
-			resp := h.Handle(context.Background(), request(tc.kind, rolloutNoMemory))
+			resp := call(t, h, reviewOf(tc.kind, rolloutNoMemory))
 			if resp.Allowed != tc.allowed {
 				t.Fatalf("allowed = %v, want %v: %+v", resp.Allowed, tc.allowed, resp.Result)
 			}

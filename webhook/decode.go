@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/scaleguard/scaleguard/internal/objectjson"
 	"github.com/scaleguard/scaleguard/internal/patch"
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -36,16 +37,12 @@ func (m objectMeta) objectMeta() metav1.ObjectMeta {
 		Labels: m.Labels, Annotations: m.Annotations, OwnerReferences: m.OwnerReferences}
 }
 
-// unmarshal decodes JSON the way the API server reads it: field names
-// matched case sensitively, unknown fields ignored. It is encoding/json/v2
-// (github.com/go-json-experiment/json, the standard library's package from
-// Go 1.27): one pass over the input, where encoding/json (and
-// sigs.k8s.io/json, its fork) checks the whole input first and then decodes
-// it, which made decoding most of a review's cost. It is stricter than
-// encoding/json in two ways an API server never trips: a name given twice
-// in one object and invalid UTF-8 are errors.
-func unmarshal(b []byte, into any) error {
-	return jsonv2.Unmarshal(b, into)
+// unmarshal decodes JSON the way the API server reads it, with the
+// decoder `scaleguard check` uses too (internal/objectjson): field names
+// matched case sensitively, unknown fields ignored, a name given twice and
+// invalid UTF-8 refused.
+func unmarshal(b []byte, into any, opts ...jsonv2.Options) error {
+	return objectjson.Unmarshal(b, into, opts...)
 }
 
 func decode(raw []byte, into any, field string) error {

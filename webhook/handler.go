@@ -50,13 +50,15 @@ type StaticSettings struct{ S *policies.Settings }
 func (s StaticSettings) Current() *policies.Settings { return s.S }
 
 // decide is the part of a handler that differs between resources: it turns
-// one request into a response, given the settings.
-type decide func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string)
+// one request into a response, given the settings, and names the result
+// for the metrics. An error is a failure of scaleguard itself, answered
+// with HTTP 500; what is wrong with the object is a response.
+type decide[D any] func(ctx context.Context, req *request[D], s *policies.Settings) (admission.Response, string, error)
 
 // handler is the mechanism shared by every endpoint: skip what is not ours,
 // time the call, recover from a bug without taking the server down, count
-// the outcome.
-type handler struct {
+// the outcome. D is the document type the object is decoded into.
+type handler[D any] struct {
 	name     string
 	settings SettingsSource
 	// cluster is what is known of the rest of the cluster (the informer
@@ -64,33 +66,27 @@ type handler struct {
 	cluster policies.Cluster
 	metrics *Metrics
 	log     logr.Logger
-	decide  decide
-	// read decodes a review body with the object in the handler's own
-	// document type, in one pass (see ServeHTTP).
-	read func(body []byte) (*admissionv1.AdmissionReview, any, error)
-	// failOpen turns an error into an admission with a warning. A mutating
-	// webhook's error response is a denial whatever its failurePolicy, so
-	// the mutator must fail open itself; the validating webhook, which runs
-	// after it, still judges the final object.
+	decide  decide[D]
+	// failOpen turns a refusal of the object (malformed, of the wrong
+	// kind) into an admission with a warning: a mutating webhook's refusal
+	// is a denial whatever its failurePolicy, and the validating webhook,
+	// which runs after it, still judges the final object. A failure of
+	// scaleguard itself is not a refusal but an HTTP 500, for the
+	// failurePolicy.
 	failOpen bool
 }
 
-// Handle implements admission.Handler.
-func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admission.Response) {
+// answer judges one request. The error is a failure of scaleguard itself:
+// decide's, or a panic, which is logged with its stack and counted as
+// result "panic".
+func (h *handler[D]) answer(ctx context.Context, req *request[D]) (resp admission.Response, err error) {
 	start := time.Now()
 	result := "error"
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error(fmt.Errorf("panic: %v", p), "review failed", "uid", req.UID, "stack", string(debug.Stack()))
-			resp = admission.Errored(http.StatusInternalServerError,
-				fmt.Errorf("scaleguard failed on %s %s; this is a bug, see the scaleguard logs", req.Kind.Kind, objectName(req.Namespace, req.Name)))
-		}
-		if h.failOpen && !resp.Allowed {
-			msg := "scaleguard could not judge this object"
-			if resp.Result != nil {
-				msg = resp.Result.Message
-			}
-			resp = admission.Allowed("").WithWarnings("scaleguard did not mutate: " + msg)
+			resp, result = admission.Response{}, "panic"
+			err = fmt.Errorf("scaleguard failed on %s %s; this is a bug, see the scaleguard logs", req.Kind.Kind, objectName(req.Namespace, req.Name))
 		}
 		h.metrics.review(h.name, result, time.Since(start))
 		if result == "denied" && !resp.Allowed {
@@ -103,20 +99,37 @@ func (h *handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	// second line of defence. DELETE and CONNECT carry nothing to judge.
 	if req.SubResource != "" || (req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
 		result = "skipped"
-		return admission.Allowed("")
+		return admission.Allowed(""), nil
 	}
 	// An exempt namespace (listed, or labelled to opt out) is skipped before
 	// any work, as the rules would skip it; the webhook configurations'
 	// namespaceSelector and matchConditions normally keep it away already.
 	if policies.NamespaceExempt(s, h.cluster, req.Namespace) {
 		result = "skipped"
-		return admission.Allowed("")
+		return admission.Allowed(""), nil
 	}
 	if n, ok := h.settings.(NamespacedSettings); ok {
 		s = n.For(req.Namespace)
 	}
-	resp, result = h.decide(ctx, req, s)
-	return resp
+	injectFault(h.name, req.Name)
+	resp, result, err = h.decide(ctx, req, s)
+	if err != nil {
+		return admission.Response{}, err
+	}
+	if h.failOpen && !resp.Allowed {
+		msg := "scaleguard could not judge this object"
+		if resp.Result != nil {
+			msg = resp.Result.Message
+		}
+		resp = admission.Allowed("").WithWarnings("scaleguard did not mutate: " + msg)
+	}
+	return resp, nil
+}
+
+// invalid refuses a request whose object scaleguard cannot read: the
+// writer's mistake, answered with a 400 inside the review.
+func invalid(err error) (admission.Response, string, error) {
+	return admission.Errored(http.StatusBadRequest, err), "error", nil
 }
 
 // respond turns findings into the admission response: denials in the
@@ -160,7 +173,7 @@ func objectName(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-func (h *handler) count(req admission.Request, kind string, findings policies.Findings) {
+func (h *handler[D]) count(req *request[D], kind string, findings policies.Findings) {
 	dryRun := req.DryRun != nil && *req.DryRun
 	for _, f := range findings {
 		h.metrics.decision(f.Rule, string(f.Action), kind, string(req.Operation), dryRun)

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -60,7 +59,7 @@ var (
 
 type reqOpt func(*admission.Request)
 
-func request(kind metav1.GroupVersionKind, object string, opts ...reqOpt) admission.Request {
+func reviewOf(kind metav1.GroupVersionKind, object string, opts ...reqOpt) admission.Request {
 	r := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: "req-1", Kind: kind, RequestKind: &kind, Namespace: "shop", Name: "checkout",
 		Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: []byte(object)},
@@ -80,7 +79,7 @@ func update(old string) reqOpt {
 	}
 }
 
-func handlers() (mutator, hpaValidator, workloadValidator admission.Handler, m *Metrics) {
+func handlers() (mutator, hpaValidator, workloadValidator http.Handler, m *Metrics) {
 	s := policies.Defaults()
 	src := StaticSettings{S: &s}
 	m = NewMetrics()
@@ -110,7 +109,7 @@ func opsJSON(t *testing.T, ops []patch.Operation) string {
 
 func TestHPAMutatorPatch(t *testing.T) {
 	mutator, validator, _, _ := handlers()
-	resp := mutator.Handle(context.Background(), request(hpaV2, minimalHPA))
+	resp := call(t, mutator, reviewOf(hpaV2, minimalHPA))
 	if !resp.Allowed {
 		t.Fatalf("mutator must not deny: %+v", resp.Result)
 	}
@@ -145,11 +144,11 @@ func TestHPAMutatorPatch(t *testing.T) {
 
 	// A second pass (reinvocation) yields no patch and no warning; the
 	// validating webhook admits the result without a word.
-	again := mutator.Handle(context.Background(), request(hpaV2, string(patched)))
+	again := call(t, mutator, reviewOf(hpaV2, string(patched)))
 	if !again.Allowed || len(again.Patches) != 0 || len(again.Warnings) != 0 {
 		t.Errorf("second pass: allowed=%v patches=%v warnings=%v", again.Allowed, again.Patches, again.Warnings)
 	}
-	final := validator.Handle(context.Background(), request(hpaV2, string(patched)))
+	final := call(t, validator, reviewOf(hpaV2, string(patched)))
 	if !final.Allowed || len(final.Warnings) != 0 {
 		t.Errorf("validating the patched HPA: allowed=%v result=%+v warnings=%v", final.Allowed, final.Result, final.Warnings)
 	}
@@ -158,7 +157,7 @@ func TestHPAMutatorPatch(t *testing.T) {
 func TestHandlers(t *testing.T) {
 	mutator, hpaValidator, workloadValidator, _ := handlers()
 	tests := map[string]struct {
-		handler admission.Handler
+		handler http.Handler
 		req     admission.Request
 		allowed bool
 		code    int32
@@ -167,64 +166,64 @@ func TestHandlers(t *testing.T) {
 		warnings []string
 	}{
 		"v1 HPA refused with the v2 form": {
-			handler: hpaValidator, req: request(hpaV2, minimalHPA, asV1), code: http.StatusForbidden,
+			handler: hpaValidator, req: reviewOf(hpaV2, minimalHPA, asV1), code: http.StatusForbidden,
 			message: []string{"scaleguard refused HorizontalPodAutoscaler shop/checkout", "[hpa-api-version] apiVersion:", "write apiVersion: autoscaling/v2"},
 		},
 		"HPA whose mutation was skipped is refused with the fix": {
-			handler: hpaValidator, req: request(hpaV2, minimalHPA), code: http.StatusForbidden,
+			handler: hpaValidator, req: reviewOf(hpaV2, minimalHPA), code: http.StatusForbidden,
 			message: []string{"[min-replicas] spec.minReplicas: minReplicas is 1; set spec.minReplicas: 2", "[memory-target]", "[behavior-defaults]", "mutation was not applied"},
 		},
 		"dry run gets the same verdict": {
-			handler: hpaValidator, req: request(hpaV2, minimalHPA, dryRun), code: http.StatusForbidden,
+			handler: hpaValidator, req: reviewOf(hpaV2, minimalHPA, dryRun), code: http.StatusForbidden,
 			message: []string{"[min-replicas]"},
 		},
 		"Deployment without a memory request is refused": {
-			handler: workloadValidator, req: request(deployment, deploymentNoRequests), code: http.StatusForbidden,
+			handler: workloadValidator, req: reviewOf(deployment, deploymentNoRequests), code: http.StatusForbidden,
 			message: []string{"scaleguard refused Deployment shop/checkout", "spec.template.spec.containers[0].resources.requests", `container "api" requests no memory`},
 		},
 		"Deployment with requests is admitted": {
-			handler: workloadValidator, req: request(deployment, deploymentWithRequests), allowed: true,
+			handler: workloadValidator, req: reviewOf(deployment, deploymentWithRequests), allowed: true,
 		},
 		"update of an old violator is admitted with a warning": {
-			handler: workloadValidator, req: request(deployment, deploymentNoRequests, update(deploymentNoRequests)), allowed: true,
+			handler: workloadValidator, req: reviewOf(deployment, deploymentNoRequests, update(deploymentNoRequests)), allowed: true,
 			warnings: []string{"allowExistingViolations"},
 		},
 		"update that drops a request is refused": {
-			handler: workloadValidator, req: request(deployment, deploymentNoRequests, update(deploymentWithRequests)), code: http.StatusForbidden,
+			handler: workloadValidator, req: reviewOf(deployment, deploymentNoRequests, update(deploymentWithRequests)), code: http.StatusForbidden,
 		},
 		"exempt namespace is skipped": {
-			handler: workloadValidator, req: request(deployment, deploymentNoRequests, func(r *admission.Request) { r.Namespace = "kube-system" }), allowed: true,
+			handler: workloadValidator, req: reviewOf(deployment, deploymentNoRequests, func(r *admission.Request) { r.Namespace = "kube-system" }), allowed: true,
 		},
 		"subresource is never judged": {
-			handler: hpaValidator, req: request(hpaV2, minimalHPA, func(r *admission.Request) { r.SubResource = "status" }), allowed: true,
+			handler: hpaValidator, req: reviewOf(hpaV2, minimalHPA, func(r *admission.Request) { r.SubResource = "status" }), allowed: true,
 		},
 		"delete is never judged": {
-			handler: workloadValidator, req: request(deployment, "", func(r *admission.Request) { r.Operation = admissionv1.Delete }), allowed: true,
+			handler: workloadValidator, req: reviewOf(deployment, "", func(r *admission.Request) { r.Operation = admissionv1.Delete }), allowed: true,
 		},
 		"malformed object is a 400 naming the object": {
-			handler: hpaValidator, req: request(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), code: http.StatusBadRequest,
+			handler: hpaValidator, req: reviewOf(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), code: http.StatusBadRequest,
 			message: []string{"HorizontalPodAutoscaler shop/checkout", "request.object is not valid"},
 		},
 		"the mutator fails open, with a warning": {
-			handler: mutator, req: request(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), allowed: true,
+			handler: mutator, req: reviewOf(hpaV2, `{"spec": {"maxReplicas": "ten"}}`), allowed: true,
 			warnings: []string{"scaleguard did not mutate: HorizontalPodAutoscaler shop/checkout: request.object is not valid"},
 		},
 		"empty object is a 400": {
-			handler: workloadValidator, req: request(deployment, ""), code: http.StatusBadRequest,
+			handler: workloadValidator, req: reviewOf(deployment, ""), code: http.StatusBadRequest,
 			message: []string{"request.object is empty"},
 		},
 		"wrong kind at the HPA path is a 400": {
-			handler: hpaValidator, req: request(deployment, deploymentWithRequests), code: http.StatusBadRequest,
+			handler: hpaValidator, req: reviewOf(deployment, deploymentWithRequests), code: http.StatusBadRequest,
 			message: []string{"expects autoscaling/v2 HorizontalPodAutoscaler", "matchPolicy: Equivalent"},
 		},
 		"wrong kind at the workload path is a 400": {
-			handler: workloadValidator, req: request(hpaV2, minimalHPA), code: http.StatusBadRequest,
+			handler: workloadValidator, req: reviewOf(hpaV2, minimalHPA), code: http.StatusBadRequest,
 			message: []string{"expects an apps/v1 Deployment or StatefulSet"},
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			resp := tc.handler.Handle(context.Background(), tc.req)
+			resp := call(t, tc.handler, tc.req)
 			if resp.Allowed != tc.allowed {
 				t.Fatalf("allowed = %v, want %v (%+v)", resp.Allowed, tc.allowed, resp.Result)
 			}
@@ -247,7 +246,7 @@ func TestHandlers(t *testing.T) {
 
 func TestDecisionsAreCounted(t *testing.T) {
 	_, _, workloadValidator, m := handlers()
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, dryRun))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, dryRun))
 	families, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -273,11 +272,11 @@ func TestDecisionsAreCounted(t *testing.T) {
 func TestRefusalsAreCountedByNamespace(t *testing.T) {
 	_, _, workloadValidator, m := handlers()
 	inNamespace := func(ns string) reqOpt { return func(r *admission.Request) { r.Namespace = ns } }
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-a")))
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-a"), dryRun))
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentNoRequests, inNamespace("team-b")))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, inNamespace("team-a")))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, inNamespace("team-a"), dryRun))
+	call(t, workloadValidator, reviewOf(deployment, deploymentNoRequests, inNamespace("team-b")))
 	// Admitted, so not a refusal.
-	workloadValidator.Handle(context.Background(), request(deployment, deploymentWithRequests, inNamespace("team-c")))
+	call(t, workloadValidator, reviewOf(deployment, deploymentWithRequests, inNamespace("team-c")))
 	got := refusalCounts(t, m)
 	want := map[[2]string]float64{{"team-a", "false"}: 1, {"team-a", "true"}: 1, {"team-b", "false"}: 1}
 	if len(got) != len(want) {

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,52 +26,72 @@ const (
 	reviewV1beta1 = "admission.k8s.io/v1beta1"
 )
 
-// ServeHTTP reads an AdmissionReview, answers it, and writes the review
-// back in the request's version. It decodes the review and the object in
-// one pass (see readAs and unmarshal) — the old object stays raw bytes
-// until a handler needs it — where controller-runtime's admission.Webhook
-// goes through the API machinery's universal deserializer, which parses
-// the body twice and the object again. Both review versions have the same
-// JSON shape.
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP is the one way into a handler: it reads an AdmissionReview,
+// answers it, and writes the review back in the request's version. It
+// decodes the review and the object in one pass (see readAs and unmarshal)
+// — the old object stays raw bytes until a handler needs it — where
+// controller-runtime's admission.Webhook goes through the API machinery's
+// universal deserializer, which parses the body twice and the object again.
+// Both review versions have the same JSON shape.
+//
+// What the API server sees: a body that is not a review is an HTTP 400 (413
+// when too large); a review is answered inside the review, with its UID,
+// even when its object is malformed (that is the writer's mistake, named in
+// the answer); a failure of scaleguard itself, a panic included, is an HTTP
+// 500, so that the webhook's failurePolicy decides (Ignore admits, Fail
+// refuses) rather than scaleguard.
+func (h *handler[D]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := bodies.Get().(*bytes.Buffer)
 	defer putBody(buf)
 	body, status, err := readBody(r, buf)
 	if err != nil {
-		writeReview(w, reviewV1, admission.Errored(status, err))
+		http.Error(w, err.Error(), status)
 		return
 	}
-	review, doc, err := h.read(body)
-	if err == nil {
-		err = checkReview(review)
-	}
+	req, apiVersion, err := readAs[D](body)
 	if err != nil {
-		writeReview(w, reviewV1, admission.Errored(http.StatusBadRequest, err))
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ctx := r.Context()
-	if doc != nil {
-		ctx = context.WithValue(ctx, decodedObject{}, doc)
-	}
-	resp := h.Handle(ctx, admission.Request{AdmissionRequest: *review.Request})
-	resp.UID = review.Request.UID
-	if len(resp.Patches) > 0 {
-		patch, err := json.Marshal(resp.Patches)
-		if err != nil {
-			resp = admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding the patch: %w", err))
-			resp.UID = review.Request.UID
+	resp, err := h.answer(r.Context(), req)
+	if err == nil && len(resp.Patches) > 0 {
+		var patch []byte
+		if patch, err = json.Marshal(resp.Patches); err != nil {
+			err = fmt.Errorf("encoding the patch of %s %s: %w", req.Kind.Kind, objectName(req.Namespace, req.Name), err)
 		} else {
 			resp.Patch = patch
 			pt := admissionv1.PatchTypeJSONPatch
 			resp.PatchType = &pt
 		}
 	}
-	writeReview(w, review.APIVersion, resp)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	resp.UID = req.UID
+	writeReview(w, apiVersion, resp)
 }
 
-// decodedObject is the context key under which ServeHTTP hands the object,
-// already decoded with the review, to the handler's decide.
-type decodedObject struct{}
+// request is one admission request with its object decoded, once, into
+// the handler's document type D. It is what a handler's decide reads.
+type request[D any] struct {
+	*admissionv1.AdmissionRequest
+	object *D
+	// objectErr says why request.object could not be read as D.
+	objectErr error
+}
+
+// obj is the decoded request.object, or the error that names what is wrong
+// with it.
+func (r *request[D]) obj() (*D, error) {
+	if r.objectErr != nil {
+		return nil, r.objectErr
+	}
+	if r.object == nil {
+		return nil, errors.New("request.object is empty")
+	}
+	return r.object, nil
+}
 
 // bodies holds the buffers request bodies are read into. Only the
 // request's Object.Raw and OldObject.Raw point into a body (the decoder
@@ -93,9 +112,9 @@ func putBody(b *bytes.Buffer) {
 	bodies.Put(b)
 }
 
-// readBody reads the body into buf. The status is the HTTP-style code the
-// error is reported with inside the review.
-func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, int32, error) {
+// readBody reads the body into buf. The status is the HTTP status the
+// error is answered with.
+func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, int, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusBadRequest, errors.New("request body is empty")
 	}
@@ -126,31 +145,77 @@ func readBody(r *http.Request, buf *bytes.Buffer) ([]byte, int32, error) {
 // object is copied out of the body: the request's Object.Raw and
 // OldObject.Raw are the body's own bytes, valid until the body's buffer is
 // reused (after the answer). The old object is only checked and located,
-// and decoded only when a handler needs it.
-func readAs[D any](body []byte) (*admissionv1.AdmissionReview, any, error) {
-	var env struct {
-		typeMeta `json:",inline"`
-		Request  *struct {
-			admissionv1.AdmissionRequest `json:",inline"`
-			Object                       located[D] `json:"object"`
-			OldObject                    inPlace    `json:"oldObject"`
-		} `json:"request"`
+// and decoded only when a handler needs it. The error is for a body that
+// is not a review; an object that is not a valid D is the request's
+// objectErr, answered inside the review.
+func readAs[D any](body []byte) (*request[D], string, error) {
+	env, err := readEnvelope[located[D]](body)
+	if err == nil {
+		req := env.request(body)
+		req.Object.Raw = env.Request.Object.at.in(body)
+		if req.Object.Raw != nil {
+			return &request[D]{AdmissionRequest: req, object: &env.Request.Object.v}, env.APIVersion, nil
+		}
+		return &request[D]{AdmissionRequest: req}, env.APIVersion, nil
 	}
-	if err := unmarshal(body, &env); err != nil {
-		return nil, nil, fmt.Errorf("cannot decode the AdmissionReview: %w", err)
+	// Only on an error: is the review or its object at fault? The review
+	// read again with the object skipped, and with the checks that caught
+	// the object (a name given twice, invalid UTF-8) relaxed for it, says.
+	skipped, err2 := readEnvelope[inPlace](body, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if err2 != nil || !onlyObjectInvalid(skipped, body) {
+		return nil, "", fmt.Errorf("cannot decode the AdmissionReview: %w", err)
 	}
-	review := &admissionv1.AdmissionReview{}
-	review.APIVersion, review.Kind = env.APIVersion, env.Kind
+	req := skipped.request(body)
+	req.Object.Raw = skipped.Request.Object.in(body)
+	return &request[D]{AdmissionRequest: req, objectErr: fmt.Errorf("request.object is not valid: %w", err)}, skipped.APIVersion, nil
+}
+
+// envelope is an AdmissionReview whose object is read as O.
+type envelope[O any] struct {
+	typeMeta `json:",inline"`
+	Request  *struct {
+		admissionv1.AdmissionRequest `json:",inline"`
+		Object                       O       `json:"object"`
+		OldObject                    inPlace `json:"oldObject"`
+	} `json:"request"`
+}
+
+// readEnvelope decodes a review and checks that it is one scaleguard
+// answers.
+func readEnvelope[O any](body []byte, opts ...jsonv2.Options) (*envelope[O], error) {
+	env := &envelope[O]{}
+	if err := unmarshal(body, env, opts...); err != nil {
+		return nil, err
+	}
+	if env.Kind != "AdmissionReview" || (env.APIVersion != reviewV1 && env.APIVersion != reviewV1beta1) {
+		return nil, fmt.Errorf("not an AdmissionReview of %s or %s: apiVersion %q, kind %q",
+			reviewV1, reviewV1beta1, env.APIVersion, env.Kind)
+	}
 	if env.Request == nil {
-		return review, nil, nil
+		return nil, errors.New("AdmissionReview has no request")
 	}
-	review.Request = &env.Request.AdmissionRequest
-	review.Request.OldObject.Raw = env.Request.OldObject.in(body)
-	review.Request.Object.Raw = env.Request.Object.at.in(body)
-	if review.Request.Object.Raw == nil {
-		return review, nil, nil
+	return env, nil
+}
+
+// onlyObjectInvalid reports whether env, read with the object's checks
+// relaxed, passes them once its object is left out: only then is the
+// object, not the review, at fault.
+func onlyObjectInvalid(env *envelope[inPlace], body []byte) bool {
+	o := env.Request.Object
+	if o.end == 0 {
+		return false
 	}
-	return review, &env.Request.Object.v, nil
+	rest := make([]byte, 0, len(body))
+	rest = append(rest, body[:o.start]...)
+	rest = append(rest, ":null"...)
+	rest = append(rest, body[o.end:]...)
+	return jsontext.Value(rest).IsValid()
+}
+
+func (env *envelope[O]) request(body []byte) *admissionv1.AdmissionRequest {
+	req := &env.Request.AdmissionRequest
+	req.OldObject.Raw = env.Request.OldObject.in(body)
+	return req
 }
 
 // located is a JSON value decoded into D that also notes where it lies in
@@ -204,17 +269,6 @@ func (v inPlace) in(input []byte) []byte {
 	}
 	// From the end of the name: the colon and any white space.
 	return bytes.TrimLeft(input[v.start:v.end], ": \t\r\n")
-}
-
-func checkReview(review *admissionv1.AdmissionReview) error {
-	if review.Kind != "AdmissionReview" || (review.APIVersion != reviewV1 && review.APIVersion != reviewV1beta1) {
-		return fmt.Errorf("not an AdmissionReview of %s or %s: apiVersion %q, kind %q",
-			reviewV1, reviewV1beta1, review.APIVersion, review.Kind)
-	}
-	if review.Request == nil {
-		return errors.New("AdmissionReview has no request")
-	}
-	return nil
 }
 
 func writeReview(w http.ResponseWriter, apiVersion string, resp admission.Response) {

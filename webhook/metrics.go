@@ -35,7 +35,7 @@ func NewMetrics() *Metrics {
 		}, []string{"rule", "action", "kind", "operation", "dry_run"}),
 		reviews: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaleguard_admission_reviews_total",
-			Help: "Admission reviews answered, by handler and result (allowed, denied, patched, error, skipped).",
+			Help: "Admission reviews answered, by handler and result (allowed, denied, patched, error, skipped, panic: a bug, answered with HTTP 500).",
 		}, []string{"handler", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scaleguard_admission_duration_seconds",

@@ -1,9 +1,10 @@
 package webhook
 
 import (
+	"net/http"
+
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -23,6 +24,6 @@ var scaledObjectKind = crdKind[policies.ScaledObjectSpec, policies.ScaledObject]
 // NewScaledObjectValidator answers the validating webhook for KEDA
 // ScaledObjects: the standard where KEDA builds its HPA from
 // (policies.EvaluateScaledObject). It never mutates.
-func NewScaledObjectValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
+func NewScaledObjectValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) http.Handler {
 	return newCRDValidator(scaledObjectKind, src, c, m, log)
 }

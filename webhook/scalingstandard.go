@@ -36,30 +36,26 @@ type scalingStandardDocument struct {
 // cannot be checked by the CRD's own CEL rules. Without a
 // StandardValidator in src (no cluster view), the bounds are those of the
 // settings in force: stricter only.
-func NewScalingStandardValidator(src SettingsSource, m *Metrics, log logr.Logger) admission.Handler {
-	h := &handler{name: "scalingstandard-validate", read: readAs[scalingStandardDocument], settings: src, metrics: m, log: log}
-	h.decide = func(ctx context.Context, req admission.Request, s *policies.Settings) (admission.Response, string) {
-		doc, ok := ctx.Value(decodedObject{}).(*scalingStandardDocument)
-		if !ok {
-			doc = &scalingStandardDocument{}
-			if err := decode(req.Object.Raw, doc, "object"); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("ScalingStandard %s: %w", objectName(req.Namespace, req.Name), err)), "error"
-			}
+func NewScalingStandardValidator(src SettingsSource, m *Metrics, log logr.Logger) http.Handler {
+	h := &handler[scalingStandardDocument]{name: "scalingstandard-validate", settings: src, metrics: m, log: log}
+	h.decide = func(ctx context.Context, req *request[scalingStandardDocument], s *policies.Settings) (admission.Response, string, error) {
+		doc, err := req.obj()
+		if err != nil {
+			return invalid(fmt.Errorf("ScalingStandard %s: %w", objectName(req.Namespace, req.Name), err))
 		}
 		obj := &v1alpha1.ScalingStandard{ObjectMeta: doc.Metadata.objectMeta(), Spec: doc.Spec}
 		if obj.Namespace == "" {
 			obj.Namespace = req.Namespace
 		}
-		var err error
 		if v, ok := src.(StandardValidator); ok {
 			err = v.Validate(ctx, obj)
 		} else {
 			_, err = standards.Resolve(s, nil, nil, obj)
 		}
 		if err != nil {
-			return admission.Denied(fmt.Sprintf("scaleguard refused %s", err)), "denied"
+			return admission.Denied(fmt.Sprintf("scaleguard refused %s", err)), "denied", nil
 		}
-		return admission.Allowed(""), "allowed"
+		return admission.Allowed(""), "allowed", nil
 	}
 	return h
 }

@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -208,8 +207,8 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 
 // register serves h at path. scaleguard's handlers read the review
 // themselves (see handler's ServeHTTP), so they go straight on the server.
-func (s *Server) register(path string, h admission.Handler) {
-	s.webhooks.Register(path, s.closeWhenStopping(h.(http.Handler)))
+func (s *Server) register(path string, h http.Handler) {
+	s.webhooks.Register(path, s.closeWhenStopping(h))
 }
 
 // closeWhenStopping ends the connection after each answer once shutdown has

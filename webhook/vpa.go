@@ -1,9 +1,10 @@
 package webhook
 
 import (
+	"net/http"
+
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -22,6 +23,6 @@ var vpaKind = crdKind[policies.VPASpec, policies.VPA]{
 
 // NewVPAValidator answers the validating webhook for VerticalPodAutoscalers:
 // hpa-vpa-conflict seen from the VPA, against the HPAs of its target.
-func NewVPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) admission.Handler {
+func NewVPAValidator(src SettingsSource, c policies.Cluster, m *Metrics, log logr.Logger) http.Handler {
 	return newCRDValidator(vpaKind, src, c, m, log)
 }

@@ -119,11 +119,10 @@ type scaleguardHandlers struct{ mutate, validateHPA, validateWorkload http.Handl
 
 func newScaleguard(s *policies.Settings) scaleguardHandlers {
 	src := webhook.StaticSettings{S: s}
-	wrap := func(h admission.Handler) http.Handler { return &admission.Webhook{Handler: h} }
 	return scaleguardHandlers{
-		mutate:           wrap(webhook.NewHPAMutator(src, nil, nil, logr.Discard())),
-		validateHPA:      wrap(webhook.NewHPAValidator(src, nil, nil, logr.Discard())),
-		validateWorkload: wrap(webhook.NewWorkloadValidator(src, nil, nil, logr.Discard())),
+		mutate:           webhook.NewHPAMutator(src, nil, nil, logr.Discard()),
+		validateHPA:      webhook.NewHPAValidator(src, nil, nil, logr.Discard()),
+		validateWorkload: webhook.NewWorkloadValidator(src, nil, nil, logr.Discard()),
 	}
 }
 

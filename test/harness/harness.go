@@ -28,10 +28,16 @@ func Build(ctx context.Context, root, dir string) (string, error) {
 }
 
 // BuildCommand compiles the main package pkg (e.g. "./cmd/scaleguard") of
-// the module at root into dir and returns the binary's path.
-func BuildCommand(ctx context.Context, root, dir, pkg string) (string, error) {
+// the module at root into dir, with the build tags given (such as
+// scaleguard_faultinject, which test/faults uses to make a handler panic),
+// and returns the binary's path.
+func BuildCommand(ctx context.Context, root, dir, pkg string, tags ...string) (string, error) {
 	bin := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
+	args := []string{"build", "-trimpath", "-o", bin}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)

@@ -14,7 +14,6 @@ import (
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/scaleguard/scaleguard/internal/stock"
 	"github.com/scaleguard/scaleguard/policies"
@@ -68,15 +67,9 @@ func Handlers(s *policies.Settings) (map[string]http.Handler, error) {
 // src, on the paths scaleguard serve uses, without a cluster view.
 func ScaleguardHandlers(src webhook.SettingsSource) http.Handler {
 	sg := http.NewServeMux()
-	for path, h := range map[string]admission.Handler{
-		PathMutateHPA:        webhook.NewHPAMutator(src, nil, nil, logr.Discard()),
-		PathValidateHPA:      webhook.NewHPAValidator(src, nil, nil, logr.Discard()),
-		PathValidateWorkload: webhook.NewWorkloadValidator(src, nil, nil, logr.Discard()),
-	} {
-		// As scaleguard serve registers them: the handlers read the review
-		// themselves.
-		sg.Handle(path, h.(http.Handler))
-	}
+	sg.Handle(PathMutateHPA, webhook.NewHPAMutator(src, nil, nil, logr.Discard()))
+	sg.Handle(PathValidateHPA, webhook.NewHPAValidator(src, nil, nil, logr.Discard()))
+	sg.Handle(PathValidateWorkload, webhook.NewWorkloadValidator(src, nil, nil, logr.Discard()))
 	return sg
 }
 

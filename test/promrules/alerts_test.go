@@ -36,6 +36,10 @@ func alertCases(job string) map[string][]alertCase {
 			silent: fmt.Sprintf("load 1m\n scaleguard_admission_reviews_total{%s,handler=\"hpa-validate\",result=\"allowed\"} 0+200x30\n scaleguard_admission_reviews_total{%s,handler=\"hpa-validate\",result=\"error\"} 0+1x30", j, j),
 			at:     20 * time.Minute,
 		}, {
+			// Panics (a bug, answered with HTTP 500) count as errors: 5 in 105.
+			fire: fmt.Sprintf("load 1m\n scaleguard_admission_reviews_total{%s,handler=\"workload-validate\",result=\"allowed\"} 0+100x30\n scaleguard_admission_reviews_total{%s,handler=\"workload-validate\",result=\"panic\"} 0+5x30", j, j),
+			at:   20 * time.Minute,
+		}, {
 			// Another job's errors are not scaleguard's.
 			silent: "load 1m\n scaleguard_admission_reviews_total{job=\"other\",handler=\"hpa-validate\",result=\"error\"} 0+5x30",
 			at:     20 * time.Minute,
