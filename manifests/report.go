@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"text/tabwriter"
 
 	"github.com/scaleguard/scaleguard/policies"
@@ -25,24 +26,44 @@ type jsonFinding struct {
 	Column int    `json:"column"`
 }
 
+// Located yields every finding of the report with its document and where
+// its field is written, in the report's order: the one walk that every
+// output format (text, JSON, SARIF, GitHub) prints from. A document's
+// positions are parsed once, and only when it has findings.
+func (r Report) Located() iter.Seq2[*Result, LocatedFinding] {
+	return func(yield func(*Result, LocatedFinding) bool) {
+		for i := range r.Results {
+			res := &r.Results[i]
+			if len(res.Findings) == 0 {
+				continue
+			}
+			at := res.Doc.Locate()
+			for _, f := range res.Findings {
+				if !yield(res, LocatedFinding{Finding: f, Position: at.Position(f.Path)}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// LocatedFinding is a finding and the position of its field in the file.
+type LocatedFinding struct {
+	policies.Finding
+	Position
+}
+
 // WriteJSON prints {"findings":[…]}.
 func (r Report) WriteJSON(w io.Writer) error {
 	out := struct {
 		Findings []jsonFinding `json:"findings"`
 	}{Findings: []jsonFinding{}}
-	for _, res := range r.Results {
-		if len(res.Findings) == 0 {
-			continue
-		}
-		at := res.Doc.Locate()
-		for _, f := range res.Findings {
-			pos := at.Position(f.Path)
-			out.Findings = append(out.Findings, jsonFinding{
-				Rule: f.Rule, Action: string(f.Action), Kind: res.Doc.Kind,
-				Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path, Message: f.Message,
-				File: res.Doc.File, Line: pos.Line, Column: pos.Column,
-			})
-		}
+	for res, f := range r.Located() {
+		out.Findings = append(out.Findings, jsonFinding{
+			Rule: f.Rule, Action: string(f.Action), Kind: res.Doc.Kind,
+			Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path, Message: f.Message,
+			File: res.Doc.File, Line: f.Line, Column: f.Column,
+		})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -53,16 +74,9 @@ func (r Report) WriteJSON(w io.Writer) error {
 // field, and a summary.
 func (r Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, res := range r.Results {
-		if len(res.Findings) == 0 {
-			continue
-		}
-		at := res.Doc.Locate()
-		for _, f := range res.Findings {
-			pos := at.Position(f.Path)
-			fmt.Fprintf(tw, "%s:%d:%d\t%s\t%s %s\t[%s] %s: %s\n", res.Doc.File, pos.Line, pos.Column,
-				f.Action, res.Doc.Kind, qualified(res.Doc.Namespace, res.Doc.Name), f.Rule, f.Path, f.Message)
-		}
+	for res, f := range r.Located() {
+		fmt.Fprintf(tw, "%s:%d:%d\t%s\t%s %s\t[%s] %s: %s\n", res.Doc.File, f.Line, f.Column,
+			f.Action, res.Doc.Kind, qualified(res.Doc.Namespace, res.Doc.Name), f.Rule, f.Path, f.Message)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

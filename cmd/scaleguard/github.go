@@ -28,23 +28,16 @@ func githubCommand(a policies.Action) string {
 // shows as an annotation on the file and line of the pull request, and the
 // summary line of the text output.
 func writeGitHub(r manifests.Report, w io.Writer) error {
-	for _, res := range r.Results {
-		if len(res.Findings) == 0 {
-			continue
+	for res, f := range r.Located() {
+		props := []string{
+			"file=" + escapeGitHubProperty(res.Doc.File),
+			"line=" + strconv.Itoa(f.Line),
+			"col=" + strconv.Itoa(f.Column),
+			"title=" + escapeGitHubProperty("scaleguard "+f.Rule),
 		}
-		at := res.Doc.Locate()
-		for _, f := range res.Findings {
-			pos := at.Position(f.Path)
-			props := []string{
-				"file=" + escapeGitHubProperty(res.Doc.File),
-				"line=" + strconv.Itoa(pos.Line),
-				"col=" + strconv.Itoa(pos.Column),
-				"title=" + escapeGitHubProperty("scaleguard "+f.Rule),
-			}
-			msg := fmt.Sprintf("%s %s: %s: %s", res.Doc.Kind, objectName(res.Doc), f.Path, f.Message)
-			if _, err := fmt.Fprintf(w, "::%s %s::%s\n", githubCommand(f.Action), strings.Join(props, ","), escapeGitHubData(msg)); err != nil {
-				return err
-			}
+		msg := fmt.Sprintf("%s %s: %s: %s", res.Doc.Kind, objectName(res.Doc), f.Path, f.Message)
+		if _, err := fmt.Fprintf(w, "::%s %s::%s\n", githubCommand(f.Action), strings.Join(props, ","), escapeGitHubData(msg)); err != nil {
+			return err
 		}
 	}
 	_, err := fmt.Fprintln(w, r.Summary())

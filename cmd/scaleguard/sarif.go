@@ -46,23 +46,16 @@ func writeSARIF(r manifests.Report, w io.Writer) error {
 	for _, rule := range policies.Catalogue() {
 		addSARIFRule(run, rule)
 	}
-	for _, res := range r.Results {
-		if len(res.Findings) == 0 {
-			continue
-		}
-		at := res.Doc.Locate()
-		for _, f := range res.Findings {
-			pos := at.Position(f.Path)
-			uri := artifactURI(res.Doc.File)
-			run.AddDistinctArtifact(uri)
-			loc := sarif.NewArtifactLocation().WithURI(uri).WithIndex(artifactIndex(run, uri))
-			run.CreateResultForRule(f.Rule).
-				WithLevel(sarifLevel(f.Action)).
-				WithMessage(sarif.NewTextMessage(fmt.Sprintf("%s %s: %s: %s", res.Doc.Kind, objectName(res.Doc), f.Path, f.Message))).
-				AddLocation(sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
-					WithArtifactLocation(loc).
-					WithRegion(sarif.NewRegion().WithStartLine(pos.Line).WithStartColumn(pos.Column))))
-		}
+	for res, f := range r.Located() {
+		uri := artifactURI(res.Doc.File)
+		run.AddDistinctArtifact(uri)
+		loc := sarif.NewArtifactLocation().WithURI(uri).WithIndex(artifactIndex(run, uri))
+		run.CreateResultForRule(f.Rule).
+			WithLevel(sarifLevel(f.Action)).
+			WithMessage(sarif.NewTextMessage(fmt.Sprintf("%s %s: %s: %s", res.Doc.Kind, objectName(res.Doc), f.Path, f.Message))).
+			AddLocation(sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
+				WithArtifactLocation(loc).
+				WithRegion(sarif.NewRegion().WithStartLine(f.Line).WithStartColumn(f.Column))))
 	}
 	log.AddRun(run)
 	if err := log.PrettyWrite(w); err != nil {
