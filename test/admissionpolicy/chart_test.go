@@ -1,14 +1,8 @@
 package admissionpolicy
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,23 +17,12 @@ import (
 // helmTemplate renders the chart with the real helm and extra flags.
 func helmTemplate(t *testing.T, extra ...string) (string, error) {
 	t.Helper()
-	dir := testbed.Tools(t)
-	root, err := testbed.RepoRoot()
+	args := append([]string{"template", "sg", testbed.ChartDir(t), "--namespace", "scaleguard-system"}, extra...)
+	stdout, stderr, err := testbed.Helm(t, args...)
 	if err != nil {
-		t.Fatal(err)
+		return stdout, &helmError{err, stderr}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	args := append([]string{"template", "sg", filepath.Join(root, "charts", "scaleguard"), "--namespace", "scaleguard-system"}, extra...)
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), args...)
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), &helmError{err, stderr.String()}
-	}
-	return stdout.String(), nil
+	return stdout, nil
 }
 
 type helmError struct {

@@ -5,18 +5,14 @@ package chart
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -29,18 +25,7 @@ var update = flag.Bool("update", false, "rewrite the snapshots from the current 
 // helm runs the test bed's helm binary without a cluster.
 func helm(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	dir := testbed.Tools(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), args...)
-	// A private home, so no user configuration or repository leaks in.
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+home+"/cache",
-		"HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	return stdout.String(), stderr.String(), err
+	return testbed.Helm(t, args...)
 }
 
 func chartDir(t *testing.T) string {

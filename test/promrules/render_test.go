@@ -3,16 +3,11 @@ package promrules
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -44,26 +39,14 @@ var monitoringValues = []string{
 // `helm template` would, and picks out the monitoring objects.
 func render(t *testing.T, extra ...string) rendered {
 	t.Helper()
-	dir := testbed.Tools(t)
-	root, err := testbed.RepoRoot()
+	args := append([]string{"template", "sg", testbed.ChartDir(t), "--namespace", "scaleguard-system"}, monitoringValues...)
+	out, stderr, err := testbed.Helm(t, append(args, extra...)...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	args := append([]string{"template", "sg", filepath.Join(root, "charts", "scaleguard"), "--namespace", "scaleguard-system"}, monitoringValues...)
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "helm"), append(args, extra...)...)
-	// A private home, so no user configuration or repository leaks in.
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+home+"/cache",
-		"HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
+	stdout := bytes.NewBufferString(out)
 	var r rendered
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(&stdout))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(stdout))
 	for {
 		doc, err := reader.Read()
 		if errors.Is(err, io.EOF) {
