@@ -27,6 +27,8 @@ var (
 	writeRate     = flag.Int("write-rate", 200, "writes per second through the API server during the replica restarts and the SIGKILL")
 	rollingRounds = flag.Int("rolling-rounds", 1, "rolling restarts of every replica under load (make faults: 3)")
 	afterKill     = flag.Duration("after-kill", 2*time.Second, "load kept on after the SIGKILLed replica's endpoint is dropped (make faults: 10s)")
+	// R9 (TestAPIServerRestart).
+	restartObjects = flag.Int("restart-objects", 20, "Deployments, and as many HPAs, in the cluster view while the API server restarts (make faults: 10000)")
 	// Off, requests-required never depends on the LimitRange cache, which a
 	// restarted process has not synced yet; on is how scaleguard runs in a
 	// cluster.

@@ -164,6 +164,7 @@ type writeLoad struct {
 	stopLoad context.CancelFunc
 	done     chan struct{}
 	ns       string
+	rate     int
 	started  time.Time
 
 	mu     sync.Mutex
@@ -180,7 +181,7 @@ func startLoad(t *testing.T, cfg *rest.Config, ns string, rate int) *writeLoad {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	l := &writeLoad{stopLoad: stop, done: make(chan struct{}), ns: ns, started: time.Now()}
+	l := &writeLoad{stopLoad: stop, done: make(chan struct{}), ns: ns, rate: rate, started: time.Now()}
 	go func() {
 		defer close(l.done)
 		var wg sync.WaitGroup
@@ -220,7 +221,7 @@ func startLoad(t *testing.T, cfg *rest.Config, ns string, rate int) *writeLoad {
 
 // loadSummary is what became of the writes.
 type loadSummary struct {
-	sent, behind                   int
+	sent, behind, rate             int
 	duration                       time.Duration
 	admitted, denied               int
 	failed                         []write
@@ -241,7 +242,7 @@ func (l *writeLoad) stop(t *testing.T, c client.Client) loadSummary {
 	for _, d := range list.Items {
 		stored[d.Name] = true
 	}
-	s := loadSummary{sent: len(l.writes), behind: l.behind, duration: time.Since(l.started)}
+	s := loadSummary{sent: len(l.writes), behind: l.behind, rate: l.rate, duration: time.Since(l.started)}
 	for _, w := range l.writes {
 		if !w.compliant && stored[w.name] {
 			s.violatingStored++
@@ -270,7 +271,7 @@ func (s loadSummary) log(t *testing.T, what string) {
 		what, s.sent, s.duration.Round(time.Millisecond), float64(s.sent)/s.duration.Seconds(), s.behind, maxInFlight,
 		s.admitted, s.denied, len(s.failed), s.violatingStored)
 	if s.behind > 0 {
-		t.Logf("%s: the machine did not sustain %d writes/s: %d ticks found %d writes in flight and were skipped", what, *writeRate, s.behind, maxInFlight)
+		t.Logf("%s: the machine did not sustain %d writes/s: %d ticks found %d writes in flight and were skipped", what, s.rate, s.behind, maxInFlight)
 	}
 }
 
