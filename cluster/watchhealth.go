@@ -22,28 +22,39 @@ import (
 // misses every change made meanwhile, and a rule reading it would judge
 // against the past. So the informer's own list and watch calls are
 // followed (see track): a call that fails or a watch that answers with an
-// error marks the store stale; a list returned, a watch resumed from the
-// store's resourceVersion, or the end of a streamed re-list (watch-list)
+// error marks the store stale; a list returned, the end of a streamed
+// re-list (watch-list), or a watch resumed from the store's
+// resourceVersion that delivers an event, or no error within resumeGrace,
 // marks it current again. While stale, the lookups answer
 // policies.ErrUnknown: the rules that need the resource warn "not checked"
 // instead of judging.
 //
-// Between a watch resumed and the error the API server sends on it (a
-// resourceVersion too old) the store counts as current for the moment the
-// event takes to arrive: it then holds everything up to the break, and
-// nothing can have changed while no API server answered.
+// A resumed watch is not trusted at once: a restarted API server accepts
+// the watch and then sends "too old resource version" as its first event,
+// 100 ms later on the loaded test bed, and until the re-list that follows
+// the store misses the objects written since the restart.
 type watchHealth struct {
 	resource string
 	log      logr.Logger
 	now      func() time.Time
+	// grace is how long a resumed watch must go without an error event
+	// to count as current when no other event arrives first.
+	grace time.Duration
 
 	mu      sync.Mutex
 	staleAt time.Time // zero while current
 	cause   error
+	// breaks counts broke calls, so that a resumed watch's grace timer
+	// cannot end a staleness that began after it was armed.
+	breaks int
 }
 
+// resumeGrace is watchHealth.grace: ten times the delay of the error event
+// measured on a loaded API server.
+const resumeGrace = time.Second
+
 func newWatchHealth(resource string, log logr.Logger) *watchHealth {
-	return &watchHealth{resource: resource, log: log, now: time.Now}
+	return &watchHealth{resource: resource, log: log, now: time.Now, grace: resumeGrace}
 }
 
 // current is nil while the store is current, and says since when and why
@@ -60,16 +71,21 @@ func (h *watchHealth) current() error {
 func (h *watchHealth) broke(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.breaks++
 	if h.staleAt.IsZero() {
 		h.staleAt, h.cause = h.now(), err
 		h.log.Info("cluster view: watch interrupted; rules that need it warn \"not checked\" until it is current again", "resource", h.resource, "cause", err.Error())
 	}
 }
 
-func (h *watchHealth) resumed(how string) {
+func (h *watchHealth) resumed(how string) { h.resumedSince(-1, how) }
+
+// resumedSince marks the store current unless it broke again after the
+// breaks-th break (-1: whatever broke since).
+func (h *watchHealth) resumedSince(breaks int, how string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.staleAt.IsZero() {
+	if h.staleAt.IsZero() || breaks >= 0 && h.breaks != breaks {
 		return
 	}
 	stale := h.now().Sub(h.staleAt)
@@ -100,17 +116,22 @@ func (h *watchHealth) track(lw *toolscache.ListWatch) {
 			return nil, err
 		}
 		streamed := o.SendInitialEvents != nil && *o.SendInitialEvents
+		h.mu.Lock()
+		breaks, grace := h.breaks, h.grace
+		h.mu.Unlock()
 		if !streamed {
-			h.resumed("watch resumed")
+			time.AfterFunc(grace, func() { h.resumedSince(breaks, "watch resumed") })
 		}
 		return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
-			switch e.Type {
-			case watch.Error:
+			switch {
+			case e.Type == watch.Error:
 				h.broke(apierrors.FromObject(e.Object))
-			case watch.Bookmark:
-				if streamed && initialEventsEnd(e.Object) {
+			case streamed:
+				if e.Type == watch.Bookmark && initialEventsEnd(e.Object) {
 					h.resumed("re-listed (watch-list)")
 				}
+			default:
+				h.resumedSince(breaks, "watch resumed")
 			}
 			return e, true
 		}), nil

@@ -37,6 +37,7 @@ func TestWatchHealth(t *testing.T) {
 		},
 	}
 	h := newWatchHealth(limitRanges, logr.Discard())
+	h.grace = time.Hour // the grace path is tested at the end
 	h.track(lw)
 	ctx := context.Background()
 	// next delivers e through the tracked watch and waits for it.
@@ -77,7 +78,7 @@ func TestWatchHealth(t *testing.T) {
 	if w, err = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "10"}); err != nil {
 		t.Fatal(err)
 	}
-	current(true, "watch resumed")
+	current(false, "watch resumed, nothing heard on it yet")
 	next(w, watch.Event{Type: watch.Error, Object: &apierrors.NewResourceExpired("too old resource version: 10 (20)").ErrStatus})
 	current(false, "resourceVersion too old")
 
@@ -113,4 +114,30 @@ func TestWatchHealth(t *testing.T) {
 	watchErr = context.Canceled
 	_, _ = lw.WatchFuncWithContext(cancelled, metav1.ListOptions{})
 	current(true, "watch cancelled by the informer's stop")
+
+	// Down and back, the resourceVersion still known: the first event on
+	// the resumed watch, or the grace without an error, makes it current.
+	watchErr = errors.New("connection refused")
+	_, _ = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "40"})
+	watchErr = nil
+	if w, err = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "40"}); err != nil {
+		t.Fatal(err)
+	}
+	current(false, "resumed, nothing heard")
+	next(w, watch.Event{Type: watch.Modified, Object: &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "n", ResourceVersion: "41"}}})
+	current(true, "an event on the resumed watch")
+	h.mu.Lock()
+	h.grace = 20 * time.Millisecond
+	h.mu.Unlock()
+	watchErr = errors.New("connection refused")
+	_, _ = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "41"})
+	watchErr = nil
+	if _, err = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "41"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.current() != nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	current(true, "resumed and quiet for the grace")
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -116,6 +117,14 @@ func TestAPIServerRestart(t *testing.T) {
 	t.Logf("API server stopping for %s, then down for %s (the view reported unsynced %s after it was down); view current again %s after the API server answered",
 		down.Sub(stopping).Round(time.Millisecond), up.Sub(down).Round(time.Millisecond), unsynced.Round(time.Millisecond), resynced.Round(time.Millisecond))
 	t.Logf("restarted API server, since its start: %s", restarted)
+	// The view's own account: when each watch broke and how it came back.
+	if log, err := os.ReadFile(sg.LogPath()); err == nil {
+		for line := range strings.Lines(string(log)) {
+			if strings.Contains(line, "watch interrupted") || strings.Contains(line, "watch current again") {
+				t.Logf("scaleguard: %s", strings.TrimSpace(line))
+			}
+		}
+	}
 	s.log(t, "writes through the restart")
 	if s.violatingStored > 0 {
 		t.Errorf("%d violating Deployments stored through the restart", s.violatingStored)
