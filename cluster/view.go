@@ -254,7 +254,7 @@ func (v *View) Manager() manager.Manager { return v.mgr }
 func (v *View) Collectors() []prometheus.Collector {
 	synced := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "scaleguard_cluster_view_synced",
-		Help: "1 once the cluster view's informers have synced; until then rules that need the cluster are skipped with a warning.",
+		Help: "1 once the cluster view's informers have synced and while every watch is current; 0 until then and while a watch is interrupted (an API server restart), when rules that need the cluster are skipped with a warning.",
 	}, func() float64 {
 		if v.Synced() {
 			return 1
