@@ -203,5 +203,5 @@ bench-rss: tools ## Resident memory of scaleguard serve with 10,000 Deployments 
 	SCALEGUARD_BENCH_RSS=1 $(GO) test -count=1 -v -run TestClusterViewMemory -timeout 20m ./test/e2e
 
 .PHONY: faults
-faults: tools ## Fault injection at full length: SIGKILLs during 1,000 creates per failure policy (R3), 8 certificate rotations under load (R4); see docs/RELIABILITY.md (~90 s).
-	$(GO) test -count=1 -v -timeout 10m ./test/faults -objects 1000 -rotations 8
+faults: tools ## Fault injection at full length: SIGKILLs during 1,000 creates per failure policy (R3), 8 certificate rotations under load (R4), three rolling restarts of three replicas and a replica SIGKILL under 200 writes/s (R7, R8), an API server restart with 10,000 Deployments and 10,000 HPAs (R9); see docs/RELIABILITY.md (~8 min).
+	$(GO) test -count=1 -v -timeout 20m ./test/faults -objects 1000 -rotations 8 -rolling-rounds 3 -after-kill 10s -restart-objects 10000

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -39,7 +40,10 @@ var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io",
 // cache, whose stores must hold the typed objects.
 type informers map[string]toolscache.SharedIndexInformer
 
-func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, error) {
+// newInformers builds the informers and, for each, the watchHealth that
+// follows its list and watch calls.
+func newInformers(cs kubernetes.Interface, dyn dynamic.Interface, log logr.Logger) (informers, map[string]*watchHealth, error) {
+	health := map[string]*watchHealth{}
 	byNamespace := toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc}
 	typed := func(c rest.Interface, resource string, obj runtime.Object, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
 		lw := toolscache.NewListWatchFromClient(c, resource, corev1.NamespaceAll, fields.Everything())
@@ -50,6 +54,8 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, er
 		// listReduced pages itself; the reflector's own pager would
 		// gather the pages whole.
 		lw.DisableChunking = true
+		health[resource] = newWatchHealth(resource, log)
+		health[resource].track(lw)
 		return toolscache.NewSharedIndexInformer(lw, obj, 0, indexers)
 	}
 	in := informers{
@@ -67,25 +73,28 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface) (informers, er
 		// drain-at-minimum read one namespace's.
 		quotas: typed(cs.CoreV1().RESTClient(), quotas, &corev1.ResourceQuota{}, byNamespace),
 		pdbs:   typed(cs.PolicyV1().RESTClient(), pdbs, &policyv1.PodDisruptionBudget{}, byNamespace),
-		apiServices: toolscache.NewSharedIndexInformer(&toolscache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return dyn.Resource(apiServiceGVR).List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return dyn.Resource(apiServiceGVR).Watch(ctx, o)
-			},
-		}, &unstructured.Unstructured{}, 0, toolscache.Indexers{}),
 	}
+	apiServicesLW := &toolscache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return dyn.Resource(apiServiceGVR).List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return dyn.Resource(apiServiceGVR).Watch(ctx, o)
+		},
+	}
+	health[apiServices] = newWatchHealth(apiServices, log)
+	health[apiServices].track(apiServicesLW)
+	in[apiServices] = toolscache.NewSharedIndexInformer(apiServicesLW, &unstructured.Unstructured{}, 0, toolscache.Indexers{})
 	for name, i := range in {
 		t := toolscache.TransformFunc(transform)
 		if name == apiServices {
 			t = transformAPIService
 		}
 		if err := i.SetTransform(t); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	return in, nil
+	return in, health, nil
 }
 
 // run runs every informer until ctx ends.

@@ -73,12 +73,15 @@ type Options struct {
 // policies.Cluster.
 type View struct {
 	informers informers
-	live      *liveLimitRanges
-	direct    *directWorkloads
-	custom    *customWorkloads
-	scale     *scaleDiscovery
-	vpa       *vpaWatch
-	sos       *scaledObjectWatch
+	// health follows each informer's watch: a store that synced once but
+	// lost its watch is stale until the watch is current again.
+	health map[string]*watchHealth
+	live   *liveLimitRanges
+	direct *directWorkloads
+	custom *customWorkloads
+	scale  *scaleDiscovery
+	vpa    *vpaWatch
+	sos    *scaledObjectWatch
 	// mgr hosts leader election and the audit's runnables; its cache holds
 	// only what the audit reads beyond the view's informers.
 	mgr manager.Manager
@@ -113,13 +116,14 @@ func New(o Options) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
-	in, err := newInformers(cs, dyn)
+	in, health, err := newInformers(cs, dyn, o.Log)
 	if err != nil {
 		return nil, fmt.Errorf("cluster view: %w", err)
 	}
 	if o.WorkloadsOnDemand {
 		for _, r := range workloadResources {
 			delete(in, r)
+			delete(health, r)
 		}
 	}
 	scale, err := newScaleDiscovery(o.Config, o.DiscoveryTTL)
@@ -160,6 +164,7 @@ func New(o Options) (*View, error) {
 	direct := &directWorkloads{client: lookups.AppsV1(), calls: &liveCalls{now: time.Now}, lookups: newDirectLookups(), lists: namespaceLists{now: time.Now}}
 	return &View{
 		informers: in,
+		health:    health,
 		live:      &liveLimitRanges{client: lookups.CoreV1(), calls: &liveCalls{now: time.Now}},
 		direct:    direct,
 		custom: &customWorkloads{dyn: dyn, discover: scale, listed: o.WorkloadKinds, direct: direct,
@@ -203,18 +208,33 @@ func (v *View) logSynced(ctx context.Context, start time.Time) {
 	v.log.Info("cluster view synced", "took", time.Since(start).Round(time.Millisecond))
 }
 
-// Synced reports whether every informer has synced. Until its own has, a
-// lookup answers policies.ErrUnknown.
-func (v *View) Synced() bool { return v.informers.synced() }
-
-// ready returns nil once the named informer has synced, and
-// policies.ErrUnknown until then. Each lookup depends on its own informer
-// only, so a resource the view cannot list (RBAC) leaves the others working.
-func (v *View) ready(name string) error {
-	if v.informers[name].HasSynced() {
-		return nil
+// Synced reports whether every informer has synced and its watch is
+// current (see watchHealth). Until its own is, a lookup answers
+// policies.ErrUnknown.
+func (v *View) Synced() bool {
+	if !v.informers.synced() {
+		return false
 	}
-	return fmt.Errorf("%s not synced yet: %w", name, policies.ErrUnknown)
+	for _, h := range v.health {
+		if h.current() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// ready returns nil once the named informer has synced and while its watch
+// is current, and policies.ErrUnknown otherwise. Each lookup depends on its
+// own informer only, so a resource the view cannot list (RBAC) leaves the
+// others working.
+func (v *View) ready(name string) error {
+	if !v.informers[name].HasSynced() {
+		return fmt.Errorf("%s not synced yet: %w", name, policies.ErrUnknown)
+	}
+	if err := v.health[name].current(); err != nil {
+		return fmt.Errorf("%w: %w", err, policies.ErrUnknown)
+	}
+	return nil
 }
 
 // Reader reads from the view's informers (see reader), and from the
@@ -234,7 +254,7 @@ func (v *View) Manager() manager.Manager { return v.mgr }
 func (v *View) Collectors() []prometheus.Collector {
 	synced := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "scaleguard_cluster_view_synced",
-		Help: "1 once the cluster view's informers have synced; until then rules that need the cluster are skipped with a warning.",
+		Help: "1 once the cluster view's informers have synced and while every watch is current; 0 until then and while a watch is interrupted (an API server restart), when rules that need the cluster are skipped with a warning.",
 	}, func() float64 {
 		if v.Synced() {
 			return 1

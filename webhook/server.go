@@ -73,6 +73,14 @@ type Options struct {
 	// without authentication; "" or "0", the default, turns it off. Bind it
 	// to localhost and reach it with kubectl port-forward.
 	PprofAddr string
+	// ShutdownDelay is how long the webhooks keep answering once shutdown
+	// has begun and /readyz has turned red, before the server stops
+	// accepting and drains: long enough for the endpoint to leave the
+	// Service's EndpointSlice (the kubelet's readiness probe failing, the
+	// API server's informer seeing the change). Zero stops accepting at
+	// once. The chart derives it from its readiness probe; see
+	// docs/operations.md, "Rolling restarts".
+	ShutdownDelay time.Duration
 	// Cluster is what the handlers know of the rest of the cluster, the
 	// informer-backed view of package cluster. Nil means nothing: the rules
 	// that need it are skipped, as offline.
@@ -118,6 +126,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.PprofAddr == "" {
 		o.PprofAddr = "0"
+	}
+	if o.ShutdownDelay < 0 {
+		return o, fmt.Errorf("shutdown delay %s is negative", o.ShutdownDelay)
 	}
 	return o, nil
 }
@@ -253,8 +264,10 @@ func (c *closingWriter) Write(b []byte) (int, error) {
 }
 
 // Start serves until ctx ends, then shuts down: /readyz fails at once, the
-// webhook server drains the requests in flight, and the probe and metrics
-// servers stop last. It returns the first error that stopped a server.
+// webhooks keep answering for Options.ShutdownDelay while the endpoint is
+// taken out of the Service, then the webhook server stops accepting and
+// drains the requests in flight, and the probe and metrics servers stop
+// last. It returns the first error that stopped a server.
 func (s *Server) Start(ctx context.Context) error {
 	// Bind the plain HTTP ports first, so a port in use fails the start
 	// rather than a goroutine later.
@@ -275,7 +288,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	aux := []*auxServer{probe, metrics, profiles}
 
-	webhookCtx, stopWebhooks := context.WithCancel(ctx)
+	// Not ctx: the webhooks outlive it by the shutdown delay.
+	webhookCtx, stopWebhooks := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWebhooks()
 	webhookDone := make(chan error, 1)
 	go func() { webhookDone <- s.webhooks.Start(webhookCtx) }()
@@ -288,9 +302,8 @@ func (s *Server) Start(ctx context.Context) error {
 
 	select {
 	case <-ctx.Done():
-		s.log.Info("shutting down: draining admission requests in flight")
 		s.stopping.Store(true)
-		err = <-webhookDone
+		err = s.drain(webhookDone, stopWebhooks)
 	case err = <-webhookDone:
 		if err == nil {
 			err = errors.New("webhook server stopped unexpectedly")
@@ -308,6 +321,27 @@ func (s *Server) Start(ctx context.Context) error {
 		a.shutdown(shutdownCtx, s.log)
 	}
 	return err
+}
+
+// drain keeps the webhooks answering for the shutdown delay with /readyz
+// red (the API server still sends reviews here until the endpoint is gone
+// from the Service), then stops the webhook server and waits for the
+// requests in flight.
+func (s *Server) drain(webhookDone <-chan error, stopWebhooks context.CancelFunc) error {
+	if d := s.opts.ShutdownDelay; d > 0 {
+		s.log.Info("shutting down: not ready, still answering while the endpoint is removed", "delay", d)
+		select {
+		case err := <-webhookDone:
+			if err == nil {
+				err = errors.New("webhook server stopped unexpectedly")
+			}
+			return fmt.Errorf("webhook server: %w", err)
+		case <-time.After(d):
+		}
+	}
+	s.log.Info("shutting down: draining admission requests in flight")
+	stopWebhooks()
+	return <-webhookDone
 }
 
 // probeHandler serves liveness and readiness. Liveness says only that the

@@ -533,3 +533,33 @@ func TestServerDrainsOnShutdown(t *testing.T) {
 		t.Fatal("server did not stop after the last request")
 	}
 }
+
+// TestServerAnswersThroughShutdownDelay cancels the context of a server
+// with a shutdown delay: /readyz must fail at once while new reviews are
+// still answered (the API server sends them until the endpoint is gone),
+// and the server must stop once the delay is over.
+func TestServerAnswersThroughShutdownDelay(t *testing.T) {
+	const delay = 2 * time.Second
+	ts := startServer(t, Options{ShutdownDelay: delay}, nil)
+	ts.cancel()
+	start := time.Now()
+	eventually(t, time.Second, "/readyz fails at once", func() bool {
+		return ts.get(t, ts.probeURL+"/readyz") == http.StatusInternalServerError
+	})
+	for i := 0; time.Since(start) < delay/2; i++ {
+		uid := fmt.Sprintf("uid-delay-%d", i)
+		if out := ts.review(t, PathValidateWorkload, admissionRequest(uid, "apps", "v1", "Deployment", "deployments", deploymentWithoutRequests)); out.Response.UID != types.UID(uid) {
+			t.Fatalf("review during the shutdown delay: UID %q", out.Response.UID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case err := <-ts.done:
+		if took := time.Since(start); took < delay {
+			t.Errorf("server stopped %s after the cancel, before the %s delay", took, delay)
+		}
+		ts.done <- err // for the cleanup
+	case <-time.After(delay + 10*time.Second):
+		t.Fatal("server still running 10 s after the shutdown delay")
+	}
+}

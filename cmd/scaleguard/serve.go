@@ -33,6 +33,9 @@ func runServe(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "settings file, reloaded when it changes (default: the built-in standard). Deprecated: use a ClusterScalingStandard (scaleguard migrate-settings); where one exists it wins over the file")
 	port := fs.Int("port", webhook.DefaultPort, "webhook HTTPS port")
+	bindAddress := fs.String("bind-address", "", "address the webhook HTTPS port listens on (default: every address)")
+	shutdownDelay := fs.Duration("shutdown-delay", 0, "on SIGTERM, how long to keep answering reviews with /readyz failing before the server stops accepting and drains: "+
+		"longer than the readiness probe takes to notice (periodSeconds × failureThreshold + timeoutSeconds), so the endpoint leaves the Service first; the chart sets it (default: stop at once)")
 	certDir := fs.String("cert-dir", "", "directory holding the serving certificate and key, reloaded when they change (default: <tmp>/k8s-webhook-server/serving-certs)")
 	certName := fs.String("cert-name", webhook.DefaultCertName, "serving certificate file name in --cert-dir")
 	keyName := fs.String("key-name", webhook.DefaultKeyName, "serving key file name in --cert-dir")
@@ -129,6 +132,8 @@ func runServe(args []string, stderr io.Writer) int {
 	})
 	gc := newGCBursts()
 	opts := webhook.Options{
+		Host:          *bindAddress,
+		ShutdownDelay: *shutdownDelay,
 		Port:          *port,
 		CertDir:       *certDir,
 		CertName:      *certName,
@@ -182,19 +187,23 @@ func runServe(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 
-	// The first to stop stops the others; after a signal all stop and the
-	// server drains the requests in flight. The server does not wait for
-	// the cluster view: until it has synced, objects are judged alone.
+	// The first to stop stops the others. A signal stops the server, which
+	// keeps answering for the shutdown delay and drains the requests in
+	// flight; the settings and the cluster view it answers from stop after
+	// it, not with the signal. The server does not wait for the cluster
+	// view: until it has synced, objects are judged alone.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	others, cancelOthers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelOthers()
 	runs := []func() error{
-		func() error { return wrap("settings watch", file.Start(ctx)) },
+		func() error { return wrap("settings watch", file.Start(others)) },
 		func() error { return wrap("server", srv.Start(ctx)) },
 	}
 	if view != nil {
-		runs = append(runs, func() error { return wrap("cluster view", view.Start(ctx)) })
-		runs = append(runs, func() error { return wrap("standards watch", watcher.Start(ctx)) })
-		go gc.untilSynced(ctx, view.Synced)
+		runs = append(runs, func() error { return wrap("cluster view", view.Start(others)) })
+		runs = append(runs, func() error { return wrap("standards watch", watcher.Start(others)) })
+		go gc.untilSynced(others, view.Synced)
 	}
 	done := make(chan error, len(runs))
 	for _, run := range runs {
@@ -202,6 +211,7 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	err = <-done
 	cancel()
+	cancelOthers()
 	for range len(runs) - 1 {
 		err = errors.Join(err, <-done)
 	}

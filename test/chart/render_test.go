@@ -39,10 +39,12 @@ func chartDir(t *testing.T) string {
 
 // combos are the value sets the chart is rendered and snapshotted with.
 var combos = map[string][]string{
-	"default":           nil,
-	"generated-tls":     {"--set", "certManager.enabled=false"},
-	"existing-issuer":   {"--set", "certManager.issuerRef.name=corp-ca", "--set", "certManager.issuerRef.kind=ClusterIssuer"},
-	"all-optional-on":   {"--set", "autoscaling.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboard.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServerCIDRs={10.0.0.1/32}", "--set", "priorityClassName=system-cluster-critical"},
+	"default":         nil,
+	"generated-tls":   {"--set", "certManager.enabled=false"},
+	"existing-issuer": {"--set", "certManager.issuerRef.name=corp-ca", "--set", "certManager.issuerRef.kind=ClusterIssuer"},
+	"all-optional-on": {"--set", "autoscaling.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboard.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServerCIDRs={10.0.0.1/32}",
+		"--set-json", `networkPolicy.apiServerPeers=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"kube-system"}},"podSelector":{"matchLabels":{"k8s-app":"konnectivity-agent"}}}]`,
+		"--set", "priorityClassName=system-cluster-critical"},
 	"warn-mode-tls12":   {"--set", "settings.mode=warn", "--set", "tls.minVersion=1.2", "--set", "webhook.validating.failurePolicy=Ignore"},
 	"external-endpoint": {"--set", "certManager.enabled=false", "--set", "webhook.url=https://203.0.113.7:9443", "--set", "tls.extraIPAddresses={203.0.113.7}"},
 	"webhook-overrides": {"--set", "webhook.timeoutSeconds=10", "--set", "webhook.mutating.failurePolicy=Fail", "--set", "webhook.excludeNamespaces={team-a,kube-system}", "--set", "webhook.optOutLabel=example.com/no-scaleguard"},
@@ -96,22 +98,26 @@ func TestSnapshots(t *testing.T) {
 
 func TestSchemaRejects(t *testing.T) {
 	tests := map[string]struct {
-		set  []string
-		want string
+		set []string
+		// want are what the error must name, each.
+		want []string
 	}{
-		"no replicas":                     {[]string{"replicaCount=0"}, "/replicaCount"},
-		"unknown mode":                    {[]string{"settings.mode=strict"}, "/settings/mode"},
-		"unknown rule action":             {[]string{"settings.rules.requests-required.action=mutate"}, "/settings/rules/requests-required/action"},
-		"TLS 1.1":                         {[]string{"tls.minVersion=1.1"}, "/tls/minVersion"},
-		"timeout over the API's 30s":      {[]string{"webhook.timeoutSeconds=31"}, "/webhook/timeoutSeconds"},
-		"bad failure policy":              {[]string{"webhook.validating.failurePolicy=Maybe"}, "/webhook/validating/failurePolicy"},
-		"network policy without CIDRs":    {[]string{"networkPolicy.enabled=true"}, "/networkPolicy/apiServerCIDRs"},
-		"own HPA below two":               {[]string{"autoscaling.minReplicas=1"}, "/autoscaling/minReplicas"},
-		"unknown top-level key":           {[]string{"replicas=3"}, "additional properties 'replicas' not allowed"},
-		"plain http webhook URL":          {[]string{"webhook.url=http://example.com"}, "/webhook/url"},
-		"scale-up policy period > 1800":   {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, "periodSeconds"},
-		"dashboard label not a label key": {[]string{"metrics.grafanaDashboard.label=grafana dashboard"}, "/metrics/grafanaDashboard/label"},
-		"dashboard namespace not a name":  {[]string{"metrics.grafanaDashboard.namespace=Monitoring"}, "/metrics/grafanaDashboard/namespace"},
+		"no replicas":                {[]string{"replicaCount=0"}, []string{"/replicaCount"}},
+		"unknown mode":               {[]string{"settings.mode=strict"}, []string{"/settings/mode"}},
+		"unknown rule action":        {[]string{"settings.rules.requests-required.action=mutate"}, []string{"/settings/rules/requests-required/action"}},
+		"TLS 1.1":                    {[]string{"tls.minVersion=1.1"}, []string{"/tls/minVersion"}},
+		"timeout over the API's 30s": {[]string{"webhook.timeoutSeconds=31"}, []string{"/webhook/timeoutSeconds"}},
+		"bad failure policy":         {[]string{"webhook.validating.failurePolicy=Maybe"}, []string{"/webhook/validating/failurePolicy"}},
+		// Neither CIDRs nor peers: an empty from would admit every source.
+		"network policy without CIDRs or peers": {[]string{"networkPolicy.enabled=true"}, []string{"/networkPolicy/apiServerCIDRs", "/networkPolicy/apiServerPeers"}},
+		"network policy with an empty peer":     {[]string{"networkPolicy.enabled=true", "networkPolicy.apiServerPeers[0].podSelector=null"}, []string{"/networkPolicy/apiServerPeers/0"}},
+		"network policy peer by ipBlock":        {[]string{"networkPolicy.enabled=true", "networkPolicy.apiServerPeers[0].ipBlock.cidr=0.0.0.0/0"}, []string{"/networkPolicy/apiServerPeers/0"}},
+		"own HPA below two":                     {[]string{"autoscaling.minReplicas=1"}, []string{"/autoscaling/minReplicas"}},
+		"unknown top-level key":                 {[]string{"replicas=3"}, []string{"additional properties 'replicas' not allowed"}},
+		"plain http webhook URL":                {[]string{"webhook.url=http://example.com"}, []string{"/webhook/url"}},
+		"scale-up policy period > 1800":         {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, []string{"periodSeconds"}},
+		"dashboard label not a label key":       {[]string{"metrics.grafanaDashboard.label=grafana dashboard"}, []string{"/metrics/grafanaDashboard/label"}},
+		"dashboard namespace not a name":        {[]string{"metrics.grafanaDashboard.namespace=Monitoring"}, []string{"/metrics/grafanaDashboard/namespace"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -123,8 +129,10 @@ func TestSchemaRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("helm template accepted %v", tc.set)
 			}
-			if !strings.Contains(stderr, tc.want) {
-				t.Errorf("error does not name %q:\n%s", tc.want, stderr)
+			for _, want := range tc.want {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("error does not name %q:\n%s", want, stderr)
+				}
 			}
 		})
 	}

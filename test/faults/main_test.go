@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -22,6 +23,12 @@ import (
 var (
 	objects   = flag.Int("objects", 200, "Deployments created per failure policy in the kill loop (make faults: 1000)")
 	rotations = flag.Int("rotations", 4, "serving certificate rotations under load (make faults: 8)")
+	// R7 and R8 (TestReplicas).
+	writeRate     = flag.Int("write-rate", 200, "writes per second through the API server during the replica restarts and the SIGKILL")
+	rollingRounds = flag.Int("rolling-rounds", 1, "rolling restarts of every replica under load (make faults: 3)")
+	afterKill     = flag.Duration("after-kill", 2*time.Second, "load kept on after the SIGKILLed replica's endpoint is dropped (make faults: 10s)")
+	// R9 (TestAPIServerRestart).
+	restartObjects = flag.Int("restart-objects", 20, "Deployments, and as many HPAs, in the cluster view while the API server restarts (make faults: 10000)")
 	// Off, requests-required never depends on the LimitRange cache, which a
 	// restarted process has not synced yet; on is how scaleguard runs in a
 	// cluster.

@@ -62,11 +62,18 @@ func (ca *CA) Pool() *x509.CertPool {
 // Issue returns a serving certificate and its key (PEM) with the given
 // serial number, under a new key.
 func (ca *CA) Issue(serial int64) (certPEM, keyPEM []byte, err error) {
+	return ca.IssueServing(serial, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")})
+}
+
+// IssueServing returns a serving certificate for the DNS names and
+// addresses, such as the Service name `<name>.<namespace>.svc` the API
+// server checks when it calls a webhook through a Service.
+func (ca *CA) IssueServing(serial int64, dnsNames []string, ips []net.IP) (certPEM, keyPEM []byte, err error) {
 	return ca.issue(&x509.Certificate{
 		SerialNumber: big.NewInt(serial),
 		Subject:      pkix.Name{CommonName: "scaleguard-webhook-service"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	})
 }

@@ -51,7 +51,10 @@ type Scaleguard struct {
 	Binary string
 	// Dir holds the certificates, the settings file and the log.
 	Dir string
-	// Port is the webhook's HTTPS port on 127.0.0.1.
+	// Host is the address the webhook's HTTPS port listens on, 127.0.0.1
+	// unless Options.Host says otherwise.
+	Host string
+	// Port is the webhook's HTTPS port on Host.
 	Port int
 	// CABundle is the PEM CA that signed the serving certificate.
 	CABundle []byte
@@ -75,7 +78,11 @@ type Scaleguard struct {
 type Options struct {
 	// Settings is the settings file's content ("" for the built-in standard).
 	Settings string
-	// Port is the webhook port on 127.0.0.1; 0 picks a free one.
+	// Host is an address of this machine the webhook port listens on
+	// (--bind-address), such as the address of an endpoint of a Service;
+	// empty listens on every address and calls it at 127.0.0.1.
+	Host string
+	// Port is the webhook port; 0 picks one free on 127.0.0.1.
 	Port int
 	// CA, Cert and Key (PEM) are a serving certificate to use, such as the
 	// one a Helm release stored in its Secret; empty generates one.
@@ -126,7 +133,7 @@ func StartWith(ctx context.Context, binary, dir string, o Options) (*Scaleguard,
 		ports[0] = o.Port
 	}
 	s := &Scaleguard{
-		Binary: binary, Dir: dir, Port: ports[0], CABundle: ca,
+		Binary: binary, Dir: dir, Host: o.Host, Port: ports[0], CABundle: ca,
 		ProbeAddr:   "127.0.0.1:" + strconv.Itoa(ports[1]),
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[2]),
 		Kubeconfig:  o.Kubeconfig,
@@ -137,7 +144,17 @@ func StartWith(ctx context.Context, binary, dir string, o Options) (*Scaleguard,
 }
 
 // URL is the base URL the API server calls.
-func (s *Scaleguard) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
+func (s *Scaleguard) URL() string {
+	return "https://" + net.JoinHostPort(s.address(), strconv.Itoa(s.Port))
+}
+
+// address is where the webhook port answers.
+func (s *Scaleguard) address() string {
+	if s.Host == "" {
+		return "127.0.0.1"
+	}
+	return s.Host
+}
 
 // SettingsPath is the settings file the process watches.
 func (s *Scaleguard) SettingsPath() string { return filepath.Join(s.Dir, "settings.yaml") }
@@ -161,6 +178,9 @@ func (s *Scaleguard) Restart(ctx context.Context) error {
 	args := []string{"serve",
 		"--port", strconv.Itoa(s.Port), "--cert-dir", s.Dir, "--config", s.SettingsPath(),
 		"--probe-addr", s.ProbeAddr, "--metrics-addr", s.MetricsAddr, "--log-format", "console"}
+	if s.Host != "" {
+		args = append(args, "--bind-address", s.Host)
+	}
 	if s.Kubeconfig != "" {
 		args = append(args, "--kubeconfig", s.Kubeconfig)
 	} else {
@@ -312,7 +332,7 @@ func (s *Scaleguard) signal(sig os.Signal) error {
 	err := s.log.Close()
 	// The port must refuse connections before a caller tests "webhook down".
 	for i := 0; i < 100; i++ {
-		c, dialErr := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 100*time.Millisecond)
+		c, dialErr := net.DialTimeout("tcp", net.JoinHostPort(s.address(), strconv.Itoa(s.Port)), 100*time.Millisecond)
 		if dialErr != nil {
 			break
 		}

@@ -136,14 +136,31 @@ func New(ctx context.Context, opts Options) (*Testbed, error) {
 	for flag, values := range opts.APIServerFlags {
 		api.Configure().Set(flag, values...)
 	}
+	// etcd's data and the API server's certificates in folders of the test
+	// bed's, not envtest's temporary ones (which its Stop removes): the
+	// control plane can then be stopped and started again with every object
+	// and the admin credentials kept (RestartControlPlane).
+	workDir, err := os.MkdirTemp("", "scaleguard-testbed-")
+	if err != nil {
+		return nil, err
+	}
+	env.ControlPlane.Etcd.DataDir = filepath.Join(workDir, "etcd")
+	api.CertDir = filepath.Join(workDir, "apiserver")
+	for _, d := range []string{env.ControlPlane.Etcd.DataDir, api.CertDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			_ = os.RemoveAll(workDir)
+			return nil, err
+		}
+	}
 
 	start := time.Now()
 	cfg, err := env.Start()
 	if err != nil {
 		_ = env.Stop()
+		_ = os.RemoveAll(workDir)
 		return nil, fmt.Errorf("starting envtest (kube-apiserver + etcd from %s): %w", binDir, err)
 	}
-	bed := &Testbed{Env: env, Config: cfg, BinDir: binDir, StartDuration: time.Since(start)}
+	bed := &Testbed{Env: env, Config: cfg, BinDir: binDir, StartDuration: time.Since(start), workDir: workDir}
 
 	if err := bed.init(); err != nil {
 		_ = bed.Stop()
@@ -159,9 +176,6 @@ func (b *Testbed) init() error {
 	}
 	if b.Clientset, err = kubernetes.NewForConfig(b.Config); err != nil {
 		return fmt.Errorf("clientset: %w", err)
-	}
-	if b.workDir, err = os.MkdirTemp("", "scaleguard-testbed-"); err != nil {
-		return err
 	}
 	b.Kubeconfig = filepath.Join(b.workDir, "kubeconfig")
 	if err := os.WriteFile(b.Kubeconfig, b.Env.KubeConfig, 0o600); err != nil {
@@ -193,6 +207,34 @@ func (b *Testbed) init() error {
 		b.env = append(b.env, name+"="+d)
 	}
 	b.env = append(b.env, "KUBECONFIG="+b.Kubeconfig, "HELM_KUBECONTEXT=", "PATH="+b.BinDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return nil
+}
+
+// StopControlPlane stops kube-apiserver, then etcd, keeping etcd's data
+// and the API server's certificates for StartControlPlane.
+func (b *Testbed) StopControlPlane() error {
+	// A graceful stop that outlasts StopTimeout ends in SIGKILL (envtest
+	// reports it as an error); under load kube-apiserver waits on its
+	// requests in flight that long. Either way it is down.
+	if err := b.Env.ControlPlane.APIServer.Stop(); err != nil && !strings.Contains(err.Error(), "timeout waiting for process") {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	if err := b.Env.ControlPlane.Etcd.Stop(); err != nil {
+		return fmt.Errorf("stopping etcd: %w", err)
+	}
+	return nil
+}
+
+// StartControlPlane starts etcd, then kube-apiserver, on the addresses and
+// with the data and credentials they had: Config and Kubeconfig stay
+// valid. It returns once the API server answers /healthz.
+func (b *Testbed) StartControlPlane() error {
+	if err := b.Env.ControlPlane.Etcd.Start(); err != nil {
+		return fmt.Errorf("starting etcd again: %w", err)
+	}
+	if err := b.Env.ControlPlane.APIServer.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
 	return nil
 }
 
