@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,21 +32,7 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Fprintln(os.Stderr, "e2e: skipped under -short (make test runs it)")
-		os.Exit(0)
-	}
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		if testbed.IsToolsMissing(err) && !testbed.InCI() {
-			fmt.Fprintln(os.Stderr, "e2e: skipped (run `make tools`)")
-			os.Exit(0)
-		}
-		os.Exit(1)
-	}
-	os.Exit(code)
+	testbed.RunMain("e2e", func() (int, error) { return run(m) })
 }
 
 func run(m *testing.M) (int, error) {
@@ -99,14 +84,7 @@ func run(m *testing.M) (int, error) {
 	}
 	code := m.Run()
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "scaleguard log (%s):\n", sg.LogPath())
-		if b, err := os.ReadFile(sg.LogPath()); err == nil {
-			lines := strings.Split(string(b), "\n")
-			if len(lines) > 60 {
-				lines = lines[len(lines)-60:]
-			}
-			fmt.Fprintln(os.Stderr, strings.Join(lines, "\n"))
-		}
+		fmt.Fprintf(os.Stderr, "scaleguard log (%s):\n%s\n", sg.LogPath(), harness.Tail(sg.LogPath(), 6000))
 	}
 	return code, nil
 }

@@ -25,16 +25,7 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gitops:", err)
-		if testbed.IsToolsMissing(err) && !testbed.InCI() {
-			fmt.Fprintln(os.Stderr, "gitops: skipped (run `make tools`)")
-			os.Exit(0)
-		}
-		os.Exit(1)
-	}
-	os.Exit(code)
+	testbed.RunMain("gitops", func() (int, error) { return run(m) })
 }
 
 func run(m *testing.M) (int, error) {

@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -147,4 +148,26 @@ func SkipShort(tb testing.TB) {
 	if testing.Short() {
 		tb.Skip("-short: no test bed (make test runs it)")
 	}
+}
+
+// RunMain is the TestMain of a suite that shares one test bed: it runs
+// run (which starts the bed and calls m.Run) and exits with its code. Under
+// -short, or when the binaries are missing outside CI, the suite is
+// skipped as a whole; in CI a missing binary fails it.
+func RunMain(suite string, run func() (int, error)) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Fprintf(os.Stderr, "%s: skipped under -short (make test runs it)\n", suite)
+		os.Exit(0)
+	}
+	code, err := run()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", suite, err)
+		if IsToolsMissing(err) && !InCI() {
+			fmt.Fprintf(os.Stderr, "%s: skipped (run `make tools`)\n", suite)
+			os.Exit(0)
+		}
+		os.Exit(1)
+	}
+	os.Exit(code)
 }
