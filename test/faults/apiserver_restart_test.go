@@ -92,14 +92,27 @@ func TestAPIServerRestart(t *testing.T) {
 		t.Fatalf("the cluster view still reports synced with the API server down: %v", err)
 	}
 	unsynced := time.Since(down)
+	// The synced gauge falls with the first broken watch; the HPA watch
+	// may break hundreds of milliseconds later (the API server closes its
+	// watches one by one while it stops). Until it does, a denial judged
+	// from a view current a moment ago is right; once it has, the verdict
+	// must say "not checked" instead of judging.
 	dup := hpaReview(t, ns, "dup-before-0", "before-0")
-	out := review(t, sg, dup)
-	if !out.Allowed || !slices.ContainsFunc(out.Warnings, func(w string) bool {
-		return strings.Contains(w, "[duplicate-hpa]") && strings.Contains(w, "not checked")
-	}) {
-		t.Errorf("a duplicate HPA reviewed while the API server is down: allowed %v, warnings %q; want allowed with a duplicate-hpa \"not checked\" warning",
-			out.Allowed, out.Warnings)
-	}
+	tries, denied := 0, 0
+	harness.Eventually(t, 10*time.Second, "a duplicate HPA reviewed while the API server is down is allowed with a duplicate-hpa \"not checked\" warning", func() error {
+		out := review(t, sg, dup)
+		tries++
+		if !out.Allowed {
+			denied++
+		}
+		if out.Allowed && slices.ContainsFunc(out.Warnings, func(w string) bool {
+			return strings.Contains(w, "[duplicate-hpa]") && strings.Contains(w, "not checked")
+		}) {
+			return nil
+		}
+		return fmt.Errorf("allowed %v, warnings %q", out.Allowed, out.Warnings)
+	})
+	t.Logf("duplicate HPA while down: %d reviews until \"not checked\" (%d denied from the view before the HPA watch broke)", tries, denied)
 
 	// Up again: objects made while the view catches up must be seen.
 	if err := bed.StartControlPlane(); err != nil {
