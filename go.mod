@@ -3,7 +3,6 @@ module github.com/scaleguard/scaleguard
 go 1.26.0
 
 require (
-	github.com/cert-manager/cert-manager v1.21.2
 	github.com/evanphx/json-patch/v5 v5.9.11
 	github.com/fsnotify/fsnotify v1.9.0
 	github.com/go-json-experiment/json v1.27.2
@@ -13,26 +12,33 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
-	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	go.uber.org/zap v1.28.0
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/sync v0.23.0
 	gomodules.xyz/jsonpatch/v2 v2.5.0
 	gopkg.in/inf.v0 v0.9.1
 	k8s.io/api v0.37.2
-	k8s.io/apiextensions-apiserver v0.37.0
+	k8s.io/apiextensions-apiserver v0.37.0 // imported directly by tests only, but controller-runtime's webhook server compiles it in (pkg/webhook/conversion)
 	k8s.io/apimachinery v0.37.2
 	k8s.io/apiserver v0.37.2
 	k8s.io/client-go v0.37.2
 	k8s.io/component-helpers v0.37.2
 	k8s.io/klog/v2 v2.140.0
-	k8s.io/kube-aggregator v0.37.2
 	k8s.io/utils v0.0.0-20260626114624-be93311217bd
 	sigs.k8s.io/controller-runtime v0.25.2
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730
-	sigs.k8s.io/kustomize/api v0.21.1
-	sigs.k8s.io/kustomize/kyaml v0.21.1
 	sigs.k8s.io/yaml v1.6.0
+)
+
+// Test-only: no package scaleguard ships imports these. They stay in this
+// module, rather than a test module of their own, because the tests that
+// use them share the test bed, harness and chart helpers under test/.
+require (
+	github.com/cert-manager/cert-manager v1.21.2 // test/certmanager runs its controllers, CA injector and webhook in-process (wiring.go); test/install reads its CRDs
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // cmd/scaleguard's tests validate SARIF output against go-sarif's schema
+	k8s.io/kube-aggregator v0.37.2 // test/certmanager's CA injector watches APIServices
+	sigs.k8s.io/kustomize/api v0.21.1 // config/ and test/install build the kustomize bases; cmd/scaleguard tests check `kustomize build | check -f -`
+	sigs.k8s.io/kustomize/kyaml v0.21.1 // the filesystem kustomize/api builds from, in the same tests
 )
 
 require (

@@ -14,8 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 
-	"github.com/cert-manager/cert-manager/pkg/webhook/server"
-	cmwebhooktest "github.com/cert-manager/cert-manager/test/webhook"
+	"github.com/scaleguard/scaleguard/test/certmanager"
 )
 
 // components are the cert-manager components a test runs in its process.
@@ -77,22 +76,9 @@ func (c *components) start(name string, f func(context.Context) error) {
 	})
 }
 
-// startWebhook runs cert-manager's webhook server on port with the
-// serving setup of the chart's webhook Deployment: it creates a CA in the
-// Secret cert-manager/cert-manager-webhook-ca, which the CA injector copies
-// into the chart's webhook configurations, and serves a certificate that CA
-// signs. The chart names the webhook's Service in that certificate; here
-// the API server calls https://localhost:port (webhook.url.host), so
-// localhost is one of the names.
+// startWebhook runs cert-manager's webhook server on port (StartWebhook).
 func (c *components) startWebhook(kubeconfig string, port int) {
-	args := []string{
-		"--kubeconfig=" + kubeconfig,
-		"--dynamic-serving-ca-secret-namespace=cert-manager",
-		"--dynamic-serving-ca-secret-name=cert-manager-webhook-ca",
-		"--dynamic-serving-dns-names=cert-manager-webhook,cert-manager-webhook.cert-manager,cert-manager-webhook.cert-manager.svc,localhost",
-	}
-	_, stop := cmwebhooktest.StartWebhookServer(c.t, args, func(s *server.Server) { s.ListenAddr = port })
-	c.t.Cleanup(stop)
+	certmanager.StartWebhook(c.t, kubeconfig, port)
 }
 
 // eventually retries f every 100 ms until it succeeds, failing the test
