@@ -15,7 +15,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/scaleguard/scaleguard/internal/stock"
+	"github.com/scaleguard/scaleguard/test/stock"
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/webhook"
 )
@@ -47,7 +47,7 @@ func Floor(refuse string) http.Handler {
 }
 
 // Handlers builds, in this process, the handlers the servers run: for
-// "scaleguard" the webhook package's, for "stock" internal/stock's, and
+// "scaleguard" the webhook package's, for "stock" test/stock's, and
 // the "floor", each on the paths scaleguard serve uses. scaleguard's have
 // no cluster view, as `scaleguard serve --cluster-view=false`.
 func Handlers(s *policies.Settings) (map[string]http.Handler, error) {

@@ -21,7 +21,7 @@ func Markdown(steps []Step, costs []Cost, reviews []*Review, m Machine, o SweepO
 	w := func(format string, args ...any) { fmt.Fprintf(&s, format, args...) }
 	w("## Load\n\n")
 	w("`%s` drives `scaleguard serve` (%s) and a stock controller-runtime server (%s: the same rules behind typed\n", command, a, b)
-	w("`admission.Defaulter`/`Validator` with `PatchResponseFromRaw`, `internal/stock`, served by `test/load/cmd/stockserver`)\n")
+	w("`admission.Defaulter`/`Validator` with `PatchResponseFromRaw`, `test/stock`, served by `test/load/cmd/stockserver`)\n")
 	w("with AdmissionReviews over loopback TLS 1.3 and HTTP/1.1 keep-alive, one connection per caller, each caller sending\n")
 	w("its next review as soon as the last is answered. Every answer is checked: UID, allowed or denied and by which rule, and\n")
 	w("each distinct patch applied to the object and compared with what the policies package says it must become. Both\n")

@@ -2,7 +2,7 @@
 // way a busy API server does — over loopback TLS, with keep-alive, from
 // many callers at once — and checks every verdict. The loadgen command
 // compares `scaleguard serve` with the stock controller-runtime server
-// (internal/stock) across a concurrency sweep; test/faults uses Run to load
+// (test/stock) across a concurrency sweep; test/faults uses Run to load
 // scaleguard while it rotates certificates.
 package load
 

@@ -1,4 +1,4 @@
-// Command stockserver serves internal/stock — scaleguard's rules behind
+// Command stockserver serves test/stock — scaleguard's rules behind
 // controller-runtime's typed Defaulter and Validator — the way a
 // kubebuilder-scaffolded webhook does: controller-runtime's webhook server,
 // TLS from --cert-dir (reloaded by its certwatcher), HTTP/1.1 only. It is
@@ -23,7 +23,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/scaleguard/scaleguard/internal/stock"
+	"github.com/scaleguard/scaleguard/test/stock"
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/load"
 )
