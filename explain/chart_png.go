@@ -1,23 +1,35 @@
 package explain
 
 import (
+	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"io"
 	"math"
-	"unicode"
+	"sync"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/vector"
 )
 
-// PNG writes the chart as a PNG image: the same layout as SVG, rasterized
-// without anti-aliasing and labelled with a built-in bitmap font, so the
-// bytes depend on nothing but the chart.
+// PNG writes the chart as a PNG image: the same layout as SVG, drawn with
+// golang.org/x/image's anti-aliasing rasteriser (vector) and labelled in
+// the Go fonts (gofont) at the SVG's sizes. Both are compiled in, so the
+// bytes depend on nothing but the chart and the pinned module.
 func (c Chart) PNG(w io.Writer) error {
+	faces, err := loadFaces()
+	if err != nil {
+		return err
+	}
 	sc := c.layout()
 	img := image.NewRGBA(image.Rect(0, 0, sc.width, sc.height))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = colorBackground.R, colorBackground.G, colorBackground.B, colorBackground.A
-	}
+	draw.Draw(img, img.Bounds(), image.NewUniform(colorBackground), image.Point{}, draw.Src)
 	for _, l := range sc.lines {
 		strokeLine(img, l.x1, l.y1, l.x2, l.y2, l.width, l.color, l.dashed)
 	}
@@ -28,76 +40,116 @@ func (c Chart) PNG(w io.Writer) error {
 		}
 	}
 	for _, t := range sc.texts {
-		drawText(img, t)
+		drawText(img, faces, t)
 	}
 	return (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(w, img)
 }
 
-// strokeLine draws a line of the given width by stamping a square brush at
-// every pixel step; dashed lines alternate 5 pixels on, 4 off.
+// dashOn and dashOff are the dashes of a dashed line, in pixels.
+const dashOn, dashOff = 5.0, 4.0
+
+// strokeLine draws the segment as a filled quadrilateral width pixels
+// across, anti-aliased; a dashed line as one quadrilateral per dash.
 func strokeLine(img *image.RGBA, x1, y1, x2, y2, width float64, c color.RGBA, dashed bool) {
 	length := math.Hypot(x2-x1, y2-y1)
-	steps := int(math.Ceil(length))
-	half := width / 2
-	for i := 0; i <= steps; i++ {
-		if dashed && i%9 >= 5 {
-			continue
-		}
-		f := 0.0
-		if steps > 0 {
-			f = float64(i) / float64(steps)
-		}
-		cx, cy := x1+(x2-x1)*f, y1+(y2-y1)*f
-		for px := int(math.Floor(cx - half + 0.5)); px < int(math.Floor(cx+half+0.5)); px++ {
-			for py := int(math.Floor(cy - half + 0.5)); py < int(math.Floor(cy+half+0.5)); py++ {
-				img.SetRGBA(px, py, c)
-			}
-		}
-		if width <= 1 {
-			img.SetRGBA(int(math.Round(cx)), int(math.Round(cy)), c)
-		}
+	if length == 0 {
+		return
+	}
+	if !dashed {
+		fillSegment(img, x1, y1, x2, y2, width, c)
+		return
+	}
+	ux, uy := (x2-x1)/length, (y2-y1)/length
+	for at := 0.0; at < length; at += dashOn + dashOff {
+		end := min(at+dashOn, length)
+		fillSegment(img, x1+ux*at, y1+uy*at, x1+ux*end, y1+uy*end, width, c)
 	}
 }
 
-// textScale is how many pixels one font pixel takes.
-const textScale = 2
+func fillSegment(img *image.RGBA, x1, y1, x2, y2, width float64, c color.RGBA) {
+	length := math.Hypot(x2-x1, y2-y1)
+	// The normal, half a width long.
+	nx, ny := -(y2-y1)/length*width/2, (x2-x1)/length*width/2
+	b := img.Bounds()
+	r := vector.NewRasterizer(b.Dx(), b.Dy())
+	r.MoveTo(float32(x1+nx), float32(y1+ny))
+	r.LineTo(float32(x2+nx), float32(y2+ny))
+	r.LineTo(float32(x2-nx), float32(y2-ny))
+	r.LineTo(float32(x1-nx), float32(y1-ny))
+	r.ClosePath()
+	r.Draw(img, b, image.NewUniform(c), image.Point{})
+}
 
-// drawText draws t, in capitals where the font has no small letter,
-// aligned like the SVG text: y is the baseline.
-func drawText(img *image.RGBA, t sceneText) {
-	s := []rune(t.text)
-	const scale = textScale
-	advance := (glyphWidth + 1) * scale
-	length := float64(len(s)*advance - scale)
-	offset := 0.0
+// faces are the label faces: the SVG's 12 px sans-serif, and its 15 px
+// bold for large labels.
+type faces struct{ normal, large font.Face }
+
+// goFonts parses the compiled-in Go fonts once; a parsed font may be
+// shared, but a face holds a buffer, so each image gets its own faces.
+var goFonts = sync.OnceValues(func() ([2]*opentype.Font, error) {
+	regular, err := opentype.Parse(goregular.TTF)
+	if err != nil {
+		return [2]*opentype.Font{}, fmt.Errorf("parsing the Go font: %w", err)
+	}
+	bold, err := opentype.Parse(gobold.TTF)
+	if err != nil {
+		return [2]*opentype.Font{}, fmt.Errorf("parsing the Go bold font: %w", err)
+	}
+	return [2]*opentype.Font{regular, bold}, nil
+})
+
+func loadFaces() (faces, error) {
+	fonts, err := goFonts()
+	if err != nil {
+		return faces{}, err
+	}
+	normal, err := opentype.NewFace(fonts[0], &opentype.FaceOptions{Size: 12, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return faces{}, err
+	}
+	large, err := opentype.NewFace(fonts[1], &opentype.FaceOptions{Size: 15, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return faces{}, err
+	}
+	return faces{normal: normal, large: large}, nil
+}
+
+// drawText draws t aligned like the SVG text: y is the baseline, and a
+// vertical label reads bottom to top with x as its baseline.
+func drawText(img *image.RGBA, fs faces, t sceneText) {
+	face := fs.normal
+	if t.large {
+		face = fs.large
+	}
+	advance := font.MeasureString(face, t.text)
+	offset := fixed.I(0)
 	switch t.anchor {
 	case anchorMiddle:
-		offset = length / 2
+		offset = advance / 2
 	case anchorEnd:
-		offset = length
+		offset = advance
 	}
-	for i, r := range s {
-		if _, ok := font5x7[r]; !ok {
-			r = unicode.ToUpper(r)
-		}
-		for gy := range glyphHeight {
-			for gx := range glyphWidth {
-				if !glyphPixel(r, gx, gy) {
-					continue
-				}
-				// Position along the text and across it, from the baseline.
-				along := float64(i*advance+gx*scale) - offset
-				across := float64((glyphHeight - gy) * scale)
-				for dx := range scale {
-					for dy := range scale {
-						if t.vertical {
-							img.SetRGBA(int(t.x-across)+dy, int(t.y-along)-dx, t.color)
-						} else {
-							img.SetRGBA(int(t.x+along)+dx, int(t.y-across)+dy, t.color)
-						}
-					}
-				}
-			}
+	if !t.vertical {
+		d := font.Drawer{Dst: img, Src: image.NewUniform(t.color), Face: face,
+			Dot: fixed.Point26_6{X: fixed.I(int(math.Round(t.x))) - offset, Y: fixed.I(int(math.Round(t.y)))}}
+		d.DrawString(t.text)
+		return
+	}
+	// A vertical label is drawn level on its own canvas and turned a
+	// quarter to the left onto the picture.
+	m := face.Metrics()
+	w, ascent, h := advance.Ceil(), m.Ascent.Ceil(), (m.Ascent + m.Descent).Ceil()
+	level := image.NewRGBA(image.Rect(0, 0, w, h))
+	d := font.Drawer{Dst: level, Src: image.NewUniform(t.color), Face: face, Dot: fixed.P(0, ascent)}
+	d.DrawString(t.text)
+	// Level (lx, ly) lands at (x - ascent + ly, y + offset - lx): the
+	// baseline on x, the text's start at y + offset, read upwards.
+	turned := image.NewRGBA(image.Rect(0, 0, h, w))
+	for ly := range h {
+		for lx := range w {
+			turned.SetRGBA(ly, w-1-lx, level.RGBAAt(lx, ly))
 		}
 	}
+	at := image.Pt(int(math.Round(t.x))-ascent, int(math.Round(t.y))+offset.Ceil()-w)
+	draw.Draw(img, turned.Bounds().Add(at), turned, image.Point{}, draw.Over)
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"image"
 	"image/png"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/image/font"
 )
 
 func testChart() Chart {
@@ -132,12 +135,84 @@ func TestTicks(t *testing.T) {
 	}
 }
 
-func TestFontGlyphsAreComplete(t *testing.T) {
-	for r, g := range font5x7 {
-		for _, row := range g {
-			if len(row) != glyphWidth || strings.Trim(row, ".#") != "" {
-				t.Errorf("glyph %q has row %q", r, row)
+// TestPNGLabelsLandWhereTheLayoutPutsThem draws one label of each kind on
+// a blank image and finds its ink: a level label spans its measured
+// advance from its anchor, right of the start or centred on the middle,
+// with the baseline at y; a vertical one spans it upwards from y.
+func TestPNGLabelsLandWhereTheLayoutPutsThem(t *testing.T) {
+	fs, err := loadFaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "replicas 10"
+	advance := font.MeasureString(fs.normal, text).Round()
+	for name, tc := range map[string]struct {
+		label                  sceneText
+		minX, maxX, minY, maxY int // where the ink must lie, ±2 px
+	}{
+		"start":    {sceneText{x: 100, y: 100, text: text, anchor: anchorStart}, 100, 100 + advance, 91, 102},
+		"middle":   {sceneText{x: 200, y: 100, text: text, anchor: anchorMiddle}, 200 - advance/2, 200 + advance/2, 91, 102},
+		"end":      {sceneText{x: 300, y: 100, text: text, anchor: anchorEnd}, 300 - advance, 300, 91, 102},
+		"vertical": {sceneText{x: 100, y: 300, text: text, anchor: anchorMiddle, vertical: true}, 91, 102, 300 - advance/2, 300 + advance/2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tc.label.color = colorInk
+			img := image.NewRGBA(image.Rect(0, 0, 400, 400))
+			drawText(img, fs, tc.label)
+			ink := image.Rectangle{}
+			for y := range 400 {
+				for x := range 400 {
+					if img.RGBAAt(x, y).A > 0x80 {
+						ink = ink.Union(image.Rect(x, y, x+1, y+1))
+					}
+				}
 			}
+			want := image.Rect(tc.minX, tc.minY, tc.maxX, tc.maxY)
+			if ink.Empty() || abs(ink.Min.X-want.Min.X) > 2 || abs(ink.Max.X-want.Max.X) > 2 || abs(ink.Min.Y-want.Min.Y) > 2 || abs(ink.Max.Y-want.Max.Y) > 2 {
+				t.Errorf("ink at %v, want %v ±2 px", ink, want)
+			}
+		})
+	}
+}
+
+func abs(n int) int { return max(n, -n) }
+
+// TestPNGLabelsReadTheRightWay checks the orientation the bounding box
+// cannot: "MMMM...." has no descender, so no ink lies below its baseline
+// (right of it, for a vertical label), and its heavy start is on the left
+// of a level label and at the bottom of a vertical one.
+func TestPNGLabelsReadTheRightWay(t *testing.T) {
+	fs, err := loadFaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const x, y = 200, 200
+	for _, vertical := range []bool{false, true} {
+		img := image.NewRGBA(image.Rect(0, 0, 400, 400))
+		drawText(img, fs, sceneText{x: x, y: y, text: "MMMM....", anchor: anchorMiddle, color: colorInk, vertical: vertical})
+		var belowBaseline, start, end int
+		for py := range 400 {
+			for px := range 400 {
+				if img.RGBAAt(px, py).A == 0 {
+					continue
+				}
+				along, across := px-x, py-y // along the text, and below the baseline
+				if vertical {
+					along, across = y-py, px-x
+				}
+				if across > 1 {
+					belowBaseline++
+				}
+				if along < 0 {
+					start++
+				} else {
+					end++
+				}
+			}
+		}
+		if belowBaseline > 0 || start <= end {
+			t.Errorf("vertical %v: %d inked pixels below the baseline (want 0); %d in the first half, %d in the second (want the first heavier)",
+				vertical, belowBaseline, start, end)
 		}
 	}
 }
