@@ -63,9 +63,13 @@ func TestStandardSettings(t *testing.T) {
 				return s.Mode == policies.WarnOnly && s.IsExemptNamespace("kube-system")
 			},
 		},
+		"a number out of range names the field under spec": {
+			yaml:    "rules: {min-replicas: {minimum: 0}}",
+			wantErr: "spec.rules.min-replicas.minimum: Invalid value: 0: must be at least 1",
+		},
 		"a bad value names the field under spec": {
 			yaml:    "rules: {requests-required: {action: mutate}}",
-			wantErr: `spec.rules.requests-required.action: "mutate" is not allowed`,
+			wantErr: `spec.rules.requests-required.action: Unsupported value: "mutate": supported values: "deny", "warn", "off"`,
 		},
 	}
 	for name, tc := range tests {
