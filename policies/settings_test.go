@@ -173,8 +173,10 @@ func TestValidateFieldErrors(t *testing.T) {
 			want:   []want{{field.ErrorTypeRequired, "exemptNamespaces[1]"}},
 		},
 		"an owner without a kind": {
-			change: func(s *Settings) { s.ExternallyManaged = append(s.ExternallyManaged, OwnerKind{APIGroup: "example.com"}) },
-			want:   []want{{field.ErrorTypeRequired, "externallyManaged[1].kind"}},
+			change: func(s *Settings) {
+				s.ExternallyManaged = append(s.ExternallyManaged, OwnerKind{APIGroup: "example.com"})
+			},
+			want: []want{{field.ErrorTypeRequired, "externallyManaged[1].kind"}},
 		},
 		"the numbers of every rule that has some": {
 			change: func(s *Settings) {
