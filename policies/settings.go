@@ -78,7 +78,8 @@ type AuditSettings struct {
 	OpenReports bool `json:"openReports"`
 }
 
-// RuleSettings has one field per rule; the JSON keys are the rule IDs.
+// RuleSettings has one field per rule; the JSON keys are the rule IDs, and
+// each rule's catalogue entry reaches its action (RuleInfo.Setting).
 type RuleSettings struct {
 	RequestsRequired     RequestsRequiredSettings    `json:"requests-required"`
 	HPAAPIVersion        ActionSetting               `json:"hpa-api-version"`
@@ -231,7 +232,8 @@ func StandardBehavior() autoscalingv2.HorizontalPodAutoscalerBehavior {
 }
 
 // ParseSettings reads a settings file over the defaults: keys left out keep
-// their default. Unknown keys and bad values are errors that name the key.
+// their default. Unknown keys are errors that name the key; values that do
+// not validate are an *InvalidSettingsError, every problem at its key.
 func ParseSettings(data []byte) (Settings, error) {
 	s := Defaults()
 	// The standard behavior is replaced whole when the file gives one, so
