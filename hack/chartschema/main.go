@@ -68,8 +68,10 @@ func Generate(schema []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lineStart := bytes.LastIndexByte(schema[:start], '\n') + 1
-	indent := schema[lineStart : lineStart+len(schema[lineStart:start])-len(bytes.TrimLeft(schema[lineStart:start], " "))]
+	// The value's first line is the key's; the lines after it are indented
+	// from the key's indentation.
+	line := schema[bytes.LastIndexByte(schema[:start], '\n')+1 : start]
+	indent := line[:len(line)-len(bytes.TrimLeft(line, " "))]
 	var out bytes.Buffer
 	out.Write(schema[:start])
 	if err := json.Indent(&out, rules, string(indent), "  "); err != nil {
