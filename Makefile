@@ -61,8 +61,12 @@ build: ## Build bin/scaleguard.
 chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	$(GO) run ./hack/chartdoc -chart charts/scaleguard
 
+.PHONY: chart-schema
+chart-schema: ## Regenerate settings.rules in the chart's values.schema.json (every rule and the actions it accepts) from the rule catalogue, policies/rules.go.
+	$(GO) run ./hack/chartschema -chart charts/scaleguard
+
 .PHONY: generate
-generate: chart-docs ## Regenerate every generated file: the CRDs and deepcopy of api/ (controller-gen, pinned in hack/tools/controller-gen), the webhook configurations of config/webhook and the chart (from webhook/configuration), the chart's admission policies (scaleguard export), the report CRDs the chart can install (copied from the modules pinned in hack/crds), and chart-docs. Tests fail when one is stale.
+generate: chart-docs chart-schema ## Regenerate every generated file: the CRDs and deepcopy of api/ (controller-gen, pinned in hack/tools/controller-gen), the webhook configurations of config/webhook and the chart (from webhook/configuration), the chart's admission policies (scaleguard export), the report CRDs the chart can install (copied from the modules pinned in hack/crds), chart-docs and chart-schema. Tests fail when one is stale.
 	hack/gen-api.sh
 	hack/gen-report-crds.sh
 	$(GO) run ./hack/gen-webhooks

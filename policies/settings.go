@@ -3,12 +3,9 @@ package policies
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -81,7 +78,8 @@ type AuditSettings struct {
 	OpenReports bool `json:"openReports"`
 }
 
-// RuleSettings has one field per rule; the JSON keys are the rule IDs.
+// RuleSettings has one field per rule; the JSON keys are the rule IDs, and
+// each rule's catalogue entry reaches its action (RuleInfo.Setting).
 type RuleSettings struct {
 	RequestsRequired     RequestsRequiredSettings    `json:"requests-required"`
 	HPAAPIVersion        ActionSetting               `json:"hpa-api-version"`
@@ -169,9 +167,11 @@ type BehaviorConsistencySettings struct {
 	DownscaleStabilizationSeconds int32 `json:"downscaleStabilizationSeconds"`
 }
 
-// Defaults returns the standard from the design card.
+// Defaults returns the standard from the design card. Every rule's action
+// is its catalogue default (RuleInfo.Default); the literal below holds only
+// the numbers.
 func Defaults() Settings {
-	return Settings{
+	s := Settings{
 		Mode:                    Enforce,
 		AllowExistingViolations: true,
 		ExemptNamespaces:        []string{"kube-system"},
@@ -179,44 +179,32 @@ func Defaults() Settings {
 		ExemptionAnnotations:    true,
 		Rules: RuleSettings{
 			RequestsRequired: RequestsRequiredSettings{
-				ActionSetting: ActionSetting{Deny},
-				Resources:     []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory},
+				Resources: []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory},
 			},
-			HPAAPIVersion:    ActionSetting{Deny},
-			MinReplicas:      MinReplicasSettings{ActionSetting{Mutate}, 2},
-			MemoryTarget:     MemoryTargetSettings{ActionSetting{Mutate}, 80},
-			BehaviorDefaults: BehaviorDefaultsSettings{ActionSetting{Mutate}, StandardBehavior()},
+			MinReplicas:      MinReplicasSettings{Minimum: 2},
+			MemoryTarget:     MemoryTargetSettings{AverageUtilization: 80},
+			BehaviorDefaults: BehaviorDefaultsSettings{Behavior: StandardBehavior()},
 			BehaviorConsistency: BehaviorConsistencySettings{
-				ActionSetting:                 ActionSetting{Deny},
 				MaxScaleUpSeconds:             300,
 				MaxScaleDownSeconds:           3600,
 				SyncPeriodSeconds:             15,
 				DownscaleStabilizationSeconds: 300,
 			},
-			ExemptionReason:      ActionSetting{Warn},
-			TargetExists:         ActionSetting{Warn},
-			TargetRequests:       ActionSetting{Deny},
-			UtilizationReachable: ActionSetting{Deny},
-			HPAReplicasConflict:  ActionSetting{Warn},
-			DuplicateHPA:         ActionSetting{Deny},
-			HPAVPAConflict:       ActionSetting{Deny},
-			ScaleTargetKind:      ActionSetting{Deny},
 			CostCeiling: CostCeilingSettings{
-				ActionSetting:      ActionSetting{Off},
 				CPUHourPrice:       0.0316,
 				MemoryGiBHourPrice: 0.0042,
 				Currency:           "USD",
 				HoursPerMonth:      730,
 			},
-			MetricsAvailable: ActionSetting{Warn},
-			QuotaCeiling:     ActionSetting{Warn},
-			DrainAtMinimum:   ActionSetting{Warn},
-			SelectorOverlap:  ActionSetting{Warn},
 		},
 		ExternallyManaged: []OwnerKind{{APIGroup: "keda.sh", Kind: "ScaledObject"}},
 		WorkloadKinds:     []WorkloadKind{},
 		Audit:             AuditSettings{Enabled: true, IntervalSeconds: 300, PolicyReports: true},
 	}
+	for _, r := range catalogue {
+		r.Setting(&s.Rules).Action = r.Default()
+	}
+	return s
 }
 
 // StandardBehavior is the design card's behavior block: scale up fast
@@ -244,7 +232,8 @@ func StandardBehavior() autoscalingv2.HorizontalPodAutoscalerBehavior {
 }
 
 // ParseSettings reads a settings file over the defaults: keys left out keep
-// their default. Unknown keys and bad values are errors that name the key.
+// their default. Unknown keys are errors that name the key; values that do
+// not validate are an *InvalidSettingsError, every problem at its key.
 func ParseSettings(data []byte) (Settings, error) {
 	s := Defaults()
 	// The standard behavior is replaced whole when the file gives one, so
@@ -268,194 +257,27 @@ func ParseSettings(data []byte) (Settings, error) {
 	if s.Rules.BehaviorDefaults.Behavior.ScaleUp == nil && s.Rules.BehaviorDefaults.Behavior.ScaleDown == nil {
 		s.Rules.BehaviorDefaults.Behavior = StandardBehavior()
 	}
-	if err := s.Validate(); err != nil {
-		return Settings{}, err
+	if errs := s.Validate(); len(errs) > 0 {
+		return Settings{}, &InvalidSettingsError{Errs: errs}
 	}
 	return s, nil
 }
 
-// Validate checks every value and reports all problems at once, each with
-// the key that holds it.
-func (s *Settings) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("settings: %s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if s.Mode != Enforce && s.Mode != WarnOnly {
-		bad("mode", "%q is not a mode: use enforce or warn", s.Mode)
-	}
-	for i, ns := range s.ExemptNamespaces {
-		if strings.TrimSpace(ns) == "" {
-			bad(fmt.Sprintf("exemptNamespaces[%d]", i), "empty namespace name")
-		}
-	}
-	if problems := validation.IsQualifiedName(s.OptOutLabel); len(problems) > 0 {
-		bad("optOutLabel", "%q is not a label key (%s): write one such as %s", s.OptOutLabel, strings.Join(problems, "; "), DefaultOptOutLabel)
-	}
-	r := &s.Rules
-	// Every rule's action, read through action() so that a rule added to the
-	// catalogue is checked without another list to keep in step.
-	for _, info := range catalogue {
-		if a := s.Action(info.ID); !slices.Contains(info.Actions, a) {
-			bad("rules."+info.ID+".action", "%q is not allowed: use one of %s", a, joinActions(info.Actions))
-		}
-	}
-	cc := r.CostCeiling
-	if cc.CPUHourPrice < 0 || cc.MemoryGiBHourPrice < 0 || cc.MonthlyBudget < 0 {
-		bad("rules."+CostCeiling, "prices and budget cannot be negative")
-	}
-	if cc.HoursPerMonth <= 0 || cc.HoursPerMonth > 744 {
-		bad("rules."+CostCeiling+".hoursPerMonth", "must be between 1 and 744, got %g", cc.HoursPerMonth)
-	}
-	for i, o := range s.ExternallyManaged {
-		if o.Kind == "" {
-			bad(fmt.Sprintf("externallyManaged[%d].kind", i), "required")
-		}
-	}
-	for _, e := range validateWorkloadKinds(s.WorkloadKinds) {
-		bad(e.key, "%s", e.msg)
-	}
-	if s.Audit.IntervalSeconds < 10 {
-		bad("audit.intervalSeconds", "must be at least 10, got %d", s.Audit.IntervalSeconds)
-	}
-
-	for i, name := range r.RequestsRequired.Resources {
-		if name == "" {
-			bad(fmt.Sprintf("rules.%s.resources[%d]", RequestsRequired, i), "empty resource name")
-		}
-	}
-	if r.MinReplicas.Minimum < 1 {
-		bad("rules."+MinReplicas+".minimum", "must be at least 1, got %d", r.MinReplicas.Minimum)
-	}
-	if u := r.MemoryTarget.AverageUtilization; u < 1 || u > 1000 {
-		bad("rules."+MemoryTarget+".averageUtilization", "must be between 1 and 1000 (percent), got %d", u)
-	}
-	for _, e := range validateBehavior(r.BehaviorDefaults.Behavior) {
-		bad("rules."+BehaviorDefaults+".behavior."+e.key, "%s", e.msg)
-	}
-	c := r.BehaviorConsistency
-	if c.MaxScaleUpSeconds < 1 {
-		bad("rules."+BehaviorConsistency+".maxScaleUpSeconds", "must be at least 1, got %d", c.MaxScaleUpSeconds)
-	}
-	if c.MaxScaleDownSeconds < 1 {
-		bad("rules."+BehaviorConsistency+".maxScaleDownSeconds", "must be at least 1, got %d", c.MaxScaleDownSeconds)
-	}
-	if c.SyncPeriodSeconds < 1 || c.SyncPeriodSeconds > 600 {
-		bad("rules."+BehaviorConsistency+".syncPeriodSeconds", "must be between 1 and 600, got %d", c.SyncPeriodSeconds)
-	}
-	if c.DownscaleStabilizationSeconds < 0 || c.DownscaleStabilizationSeconds > 3600 {
-		bad("rules."+BehaviorConsistency+".downscaleStabilizationSeconds", "must be between 0 and 3600, got %d", c.DownscaleStabilizationSeconds)
-	}
-	return errors.Join(errs...)
-}
-
-type keyError struct{ key, msg string }
-
-// validateBehavior applies the API server's own limits to the configured
-// block, so scaleguard never injects something the API server would refuse.
-func validateBehavior(b autoscalingv2.HorizontalPodAutoscalerBehavior) []keyError {
-	var errs []keyError
-	check := func(dir string, r *autoscalingv2.HPAScalingRules) {
-		if r == nil {
-			errs = append(errs, keyError{dir, "missing: give stabilizationWindowSeconds, selectPolicy and policies"})
-			return
-		}
-		if w := r.StabilizationWindowSeconds; w == nil || *w < 0 || *w > 3600 {
-			errs = append(errs, keyError{dir + ".stabilizationWindowSeconds", "must be set, between 0 and 3600"})
-		}
-		if p := r.SelectPolicy; p == nil || (*p != autoscalingv2.MaxChangePolicySelect && *p != autoscalingv2.MinChangePolicySelect) {
-			errs = append(errs, keyError{dir + ".selectPolicy", "must be Max or Min (a Disabled default would stop every HPA)"})
-		}
-		if len(r.Policies) == 0 {
-			errs = append(errs, keyError{dir + ".policies", "needs at least one policy"})
-		}
-		for i, p := range r.Policies {
-			key := fmt.Sprintf("%s.policies[%d]", dir, i)
-			if p.Type != autoscalingv2.PodsScalingPolicy && p.Type != autoscalingv2.PercentScalingPolicy {
-				errs = append(errs, keyError{key + ".type", fmt.Sprintf("%q: use Pods or Percent", p.Type)})
-			}
-			if p.Value <= 0 {
-				errs = append(errs, keyError{key + ".value", "must be greater than 0"})
-			}
-			if p.PeriodSeconds <= 0 || p.PeriodSeconds > 1800 {
-				errs = append(errs, keyError{key + ".periodSeconds", "must be between 1 and 1800"})
-			}
-		}
-	}
-	check("scaleUp", b.ScaleUp)
-	check("scaleDown", b.ScaleDown)
-	return errs
-}
-
-func joinActions(as []Action) string {
-	names := make([]string, len(as))
-	for i, a := range as {
-		names[i] = string(a)
-	}
-	return strings.Join(names, ", ")
-}
-
 // Action returns the configured action for a rule ID (off for an unknown one).
 func (s *Settings) Action(id string) Action {
-	if a := s.action(id); a != nil {
-		return *a
+	if r, ok := Rule(id); ok {
+		return r.Setting(&s.Rules).Action
 	}
 	return Off
 }
 
 // SetAction sets the action of rule id, and reports whether id names a rule.
 func (s *Settings) SetAction(id string, a Action) bool {
-	p := s.action(id)
-	if p != nil {
-		*p = a
+	r, ok := Rule(id)
+	if ok {
+		r.Setting(&s.Rules).Action = a
 	}
-	return p != nil
-}
-
-// action is where the action of rule id is kept, nil for an unknown id.
-func (s *Settings) action(id string) *Action {
-	r := &s.Rules
-	switch id {
-	case RequestsRequired:
-		return &r.RequestsRequired.Action
-	case HPAAPIVersion:
-		return &r.HPAAPIVersion.Action
-	case MinReplicas:
-		return &r.MinReplicas.Action
-	case MemoryTarget:
-		return &r.MemoryTarget.Action
-	case BehaviorDefaults:
-		return &r.BehaviorDefaults.Action
-	case BehaviorConsistency:
-		return &r.BehaviorConsistency.Action
-	case ExemptionReason:
-		return &r.ExemptionReason.Action
-	case TargetExists:
-		return &r.TargetExists.Action
-	case TargetRequests:
-		return &r.TargetRequests.Action
-	case UtilizationReachable:
-		return &r.UtilizationReachable.Action
-	case HPAReplicasConflict:
-		return &r.HPAReplicasConflict.Action
-	case DuplicateHPA:
-		return &r.DuplicateHPA.Action
-	case HPAVPAConflict:
-		return &r.HPAVPAConflict.Action
-	case ScaleTargetKind:
-		return &r.ScaleTargetKind.Action
-	case CostCeiling:
-		return &r.CostCeiling.Action
-	case MetricsAvailable:
-		return &r.MetricsAvailable.Action
-	case QuotaCeiling:
-		return &r.QuotaCeiling.Action
-	case DrainAtMinimum:
-		return &r.DrainAtMinimum.Action
-	case SelectorOverlap:
-		return &r.SelectorOverlap.Action
-	}
-	return nil
+	return ok
 }
 
 // IsExemptNamespace reports whether ns is listed as exempt. A namespace

@@ -13,8 +13,8 @@ func FuzzParseSettings(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := s.Validate(); err != nil {
-			t.Fatalf("accepted settings do not validate: %v", err)
+		if errs := s.Validate(); len(errs) > 0 {
+			t.Fatalf("accepted settings do not validate: %v", errs)
 		}
 	})
 }

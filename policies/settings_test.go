@@ -1,10 +1,14 @@
 package policies
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestParseSettings(t *testing.T) {
@@ -51,7 +55,7 @@ func TestParseSettings(t *testing.T) {
 		},
 		"an opt-out label that is no label key": {
 			yaml: "optOutLabel: \"not a label/\"\n",
-			errs: []string{"optOutLabel:", `"not a label/" is not a label key`, "scaleguard.io/ignore"},
+			errs: []string{`optOutLabel: Invalid value: "not a label/": not a label key`, "scaleguard.io/ignore"},
 		},
 		"an empty opt-out label": {
 			yaml: "optOutLabel: \"\"\n",
@@ -95,7 +99,7 @@ func TestParseSettings(t *testing.T) {
 		},
 		"bad action names the rule and the choices": {
 			yaml: "rules:\n  requests-required:\n    action: mutate\n",
-			errs: []string{"rules.requests-required.action", "deny, warn, off"},
+			errs: []string{`settings: rules.requests-required.action: Unsupported value: "mutate": supported values: "deny", "warn", "off"`},
 		},
 		"several bad values are all reported": {
 			yaml: "mode: strict\nrules:\n  min-replicas: {minimum: 0}\n  memory-target: {averageUtilization: 0}\n",
@@ -103,7 +107,7 @@ func TestParseSettings(t *testing.T) {
 		},
 		"a behavior the API server would refuse": {
 			yaml: "rules:\n  behavior-defaults:\n    behavior:\n      scaleUp: {selectPolicy: Disabled, policies: [{type: Pods, value: 0, periodSeconds: 4000}]}\n",
-			errs: []string{"behavior.scaleUp.selectPolicy", "behavior.scaleUp.policies[0].value", "behavior.scaleUp.policies[0].periodSeconds", "behavior.scaleDown: missing"},
+			errs: []string{"behavior.scaleUp.selectPolicy", "behavior.scaleUp.policies[0].value", "behavior.scaleUp.policies[0].periodSeconds", "behavior.scaleDown: Required value"},
 		},
 		"not YAML": {
 			yaml: "rules: [",
@@ -136,12 +140,134 @@ func TestParseSettings(t *testing.T) {
 
 func TestDefaultsAreValid(t *testing.T) {
 	s := Defaults()
-	if err := s.Validate(); err != nil {
-		t.Fatal(err)
+	if errs := s.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
 	}
 	for _, r := range Catalogue() {
 		if got := s.Action(r.ID); got != r.Actions[0] {
 			t.Errorf("%s: default action %s, catalogue says %s", r.ID, got, r.Actions[0])
 		}
+	}
+}
+
+// Validate reports each problem as a field error at the key that holds
+// it, of the kind that says what to do: an unsupported value lists the
+// supported ones, a required value is missing, an invalid one is out of
+// range.
+func TestValidateFieldErrors(t *testing.T) {
+	type want struct {
+		typ   field.ErrorType
+		field string
+	}
+	tests := map[string]struct {
+		change func(s *Settings)
+		want   []want
+	}{
+		"the defaults": {change: func(*Settings) {}},
+		"a mode": {
+			change: func(s *Settings) { s.Mode = "strict" },
+			want:   []want{{field.ErrorTypeNotSupported, "mode"}},
+		},
+		"an empty exempt namespace": {
+			change: func(s *Settings) { s.ExemptNamespaces = []string{"kube-system", " "} },
+			want:   []want{{field.ErrorTypeRequired, "exemptNamespaces[1]"}},
+		},
+		"an owner without a kind": {
+			change: func(s *Settings) {
+				s.ExternallyManaged = append(s.ExternallyManaged, OwnerKind{APIGroup: "example.com"})
+			},
+			want: []want{{field.ErrorTypeRequired, "externallyManaged[1].kind"}},
+		},
+		"the numbers of every rule that has some": {
+			change: func(s *Settings) {
+				r := &s.Rules
+				r.RequestsRequired.Resources = []corev1.ResourceName{corev1.ResourceCPU, ""}
+				r.MinReplicas.Minimum = 0
+				r.MemoryTarget.AverageUtilization = 1001
+				r.BehaviorConsistency.SyncPeriodSeconds = 601
+				r.CostCeiling.MonthlyBudget = -1
+				r.CostCeiling.HoursPerMonth = 0
+			},
+			want: []want{
+				{field.ErrorTypeRequired, "rules.requests-required.resources[1]"},
+				{field.ErrorTypeInvalid, "rules.min-replicas.minimum"},
+				{field.ErrorTypeInvalid, "rules.memory-target.averageUtilization"},
+				{field.ErrorTypeInvalid, "rules.behavior-consistency.syncPeriodSeconds"},
+				{field.ErrorTypeInvalid, "rules.cost-ceiling.monthlyBudget"},
+				{field.ErrorTypeInvalid, "rules.cost-ceiling.hoursPerMonth"},
+			},
+		},
+		"a behavior policy": {
+			change: func(s *Settings) {
+				s.Rules.BehaviorDefaults.Behavior.ScaleUp.Policies = []autoscalingv2.HPAScalingPolicy{{Type: "Pod", Value: 1, PeriodSeconds: 60}}
+				s.Rules.BehaviorDefaults.Behavior.ScaleDown.SelectPolicy = nil
+			},
+			want: []want{
+				{field.ErrorTypeNotSupported, "rules.behavior-defaults.behavior.scaleUp.policies[0].type"},
+				{field.ErrorTypeRequired, "rules.behavior-defaults.behavior.scaleDown.selectPolicy"},
+			},
+		},
+		"a custom workload kind": {
+			change: func(s *Settings) { s.WorkloadKinds = []WorkloadKind{rolloutKind, rolloutKind} },
+			want:   []want{{field.ErrorTypeDuplicate, "workloadKinds[1].kind"}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := Defaults()
+			tc.change(&s)
+			var got []want
+			for _, e := range s.Validate() {
+				got = append(got, want{e.Type, e.Field})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v\nwant %v\n(%v)", got, tc.want, s.Validate())
+			}
+		})
+	}
+}
+
+// Every rule's action is checked against its own catalogue entry: an
+// action the rule lacks is refused at rules.<id>.action, naming the
+// actions it has, and nothing else is.
+func TestValidateActionsFromTheCatalogue(t *testing.T) {
+	for _, r := range Catalogue() {
+		t.Run(r.ID, func(t *testing.T) {
+			for _, a := range []Action{Deny, Warn, Mutate, Off, "block"} {
+				s := Defaults()
+				if !s.SetAction(r.ID, a) {
+					t.Fatalf("SetAction(%s) reports no such rule", r.ID)
+				}
+				errs := s.Validate()
+				if r.Allows(a) {
+					if len(errs) > 0 {
+						t.Errorf("%s refused: %v", a, errs)
+					}
+					continue
+				}
+				if len(errs) != 1 || errs[0].Type != field.ErrorTypeNotSupported || errs[0].Field != "rules."+r.ID+".action" || errs[0].BadValue != a {
+					t.Fatalf("%s: got %v, want one unsupported value at rules.%s.action", a, errs, r.ID)
+				}
+				for _, allowed := range r.Actions {
+					if !strings.Contains(errs[0].Detail, `"`+string(allowed)+`"`) {
+						t.Errorf("%s: %q does not offer %s", a, errs[0].Detail, allowed)
+					}
+				}
+			}
+		})
+	}
+}
+
+// SetAction and Action reach the same field, and only for rules.
+func TestSetAction(t *testing.T) {
+	s := Defaults()
+	if s.SetAction("no-such-rule", Deny) {
+		t.Error("SetAction accepted an unknown rule")
+	}
+	if got := s.Action("no-such-rule"); got != Off {
+		t.Errorf("Action of an unknown rule = %s, want off", got)
+	}
+	if !s.SetAction(CostCeiling, Deny) || s.Rules.CostCeiling.Action != Deny || s.Action(CostCeiling) != Deny {
+		t.Errorf("SetAction(cost-ceiling, deny) left %s", s.Rules.CostCeiling.Action)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // WorkloadKind is a custom resource judged like a Deployment: a kind with
@@ -67,39 +68,41 @@ func (s *Settings) IsWorkloadKind(group, kind string) bool {
 	return ok
 }
 
-// validateWorkloadKinds checks settings.workloadKinds. Kinds must be
-// unique by name, not only by group: the cluster's lookups (Cluster.Workload,
-// Cluster.HPAsFor) and an HPA's scaleTargetRef match a target by kind and
-// name within a namespace, and two listed kinds of one name would be
-// judged as one.
-func validateWorkloadKinds(kinds []WorkloadKind) []keyError {
-	var errs []keyError
+// validateWorkloadKinds checks settings.workloadKinds, at path. Kinds must
+// be unique by name, not only by group: the cluster's lookups
+// (Cluster.Workload, Cluster.HPAsFor) and an HPA's scaleTargetRef match a
+// target by kind and name within a namespace, and two listed kinds of one
+// name would be judged as one.
+func validateWorkloadKinds(kinds []WorkloadKind, path *field.Path) field.ErrorList {
+	const example = "e.g. {apiGroup: argoproj.io, version: v1alpha1, kind: Rollout, resource: rollouts}"
+	var errs field.ErrorList
 	seen := map[string]int{}
 	for i, k := range kinds {
-		key := fmt.Sprintf("workloadKinds[%d]", i)
-		example := "e.g. {apiGroup: argoproj.io, version: v1alpha1, kind: Rollout, resource: rollouts}"
-		switch {
+		at := path.Index(i)
+		switch group := at.Child("apiGroup"); {
 		case k.APIGroup == "":
-			errs = append(errs, keyError{key + ".apiGroup", "required: the kind's API group, " + example})
+			errs = append(errs, field.Required(group, "the kind's API group, "+example))
 		case k.APIGroup == appsv1.GroupName || !strings.Contains(k.APIGroup, "."):
-			errs = append(errs, keyError{key + ".apiGroup", fmt.Sprintf("%q is a built-in group: list only custom resources (Deployments and StatefulSets are always judged), %s", k.APIGroup, example)})
+			errs = append(errs, field.Invalid(group, k.APIGroup, "a built-in group: list only custom resources (Deployments and StatefulSets are always judged), "+example))
 		case len(validation.IsDNS1123Subdomain(k.APIGroup)) > 0:
-			errs = append(errs, keyError{key + ".apiGroup", fmt.Sprintf("%q is not an API group (%s)", k.APIGroup, strings.Join(validation.IsDNS1123Subdomain(k.APIGroup), "; "))})
+			errs = append(errs, field.Invalid(group, k.APIGroup, "not an API group: "+strings.Join(validation.IsDNS1123Subdomain(k.APIGroup), "; ")))
 		}
 		if problems := validation.IsDNS1035Label(k.Version); k.Version == "" || len(problems) > 0 {
-			errs = append(errs, keyError{key + ".version", fmt.Sprintf("%q is not an API version: give the served version the objects are read in, %s", k.Version, example)})
+			errs = append(errs, field.Invalid(at.Child("version"), k.Version, "not an API version: give the served version the objects are read in, "+example))
 		}
 		if k.Kind == "" || !isKindName(k.Kind) {
-			errs = append(errs, keyError{key + ".kind", fmt.Sprintf("%q is not a kind: write it as the objects' kind field does (CamelCase), %s", k.Kind, example)})
+			errs = append(errs, field.Invalid(at.Child("kind"), k.Kind, "not a kind: write it as the objects' kind field does (CamelCase), "+example))
 		}
 		if problems := validation.IsDNS1123Label(k.Resource); len(problems) > 0 {
-			errs = append(errs, keyError{key + ".resource", fmt.Sprintf("%q is not a resource name: give the lowercase plural (kubectl api-resources shows it), %s", k.Resource, example)})
+			errs = append(errs, field.Invalid(at.Child("resource"), k.Resource, "not a resource name: give the lowercase plural (kubectl api-resources shows it), "+example))
 		}
 		if k.Kind == KindDeployment || k.Kind == KindStatefulSet {
-			errs = append(errs, keyError{key + ".kind", fmt.Sprintf("%s is the name of a built-in workload kind; an HPA's scaleTargetRef could not tell the two apart", k.Kind)})
+			errs = append(errs, field.Invalid(at.Child("kind"), k.Kind, "the name of a built-in workload kind; an HPA's scaleTargetRef could not tell the two apart"))
 		}
 		if j, dup := seen[k.Kind]; dup && k.Kind != "" {
-			errs = append(errs, keyError{key + ".kind", fmt.Sprintf("%s is listed twice (also workloadKinds[%d]); list each kind once", k.Kind, j)})
+			e := field.Duplicate(at.Child("kind"), k.Kind)
+			e.Detail = fmt.Sprintf("also %s; list each kind once", path.Index(j))
+			errs = append(errs, e)
 		}
 		seen[k.Kind] = i
 	}

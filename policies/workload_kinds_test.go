@@ -27,26 +27,26 @@ func TestWorkloadKindsSettings(t *testing.T) {
 		},
 		"every field missing": {
 			yaml: "workloadKinds: [{}]\n",
-			errs: []string{"workloadKinds[0].apiGroup: required", "workloadKinds[0].version:", "workloadKinds[0].kind:", "workloadKinds[0].resource:", "argoproj.io"},
+			errs: []string{"workloadKinds[0].apiGroup: Required value", "workloadKinds[0].version:", "workloadKinds[0].kind:", "workloadKinds[0].resource:", "argoproj.io"},
 		},
 		"a built-in group": {
 			yaml: "workloadKinds: [{apiGroup: apps, version: v1, kind: ReplicaSet, resource: replicasets}]\n",
-			errs: []string{`workloadKinds[0].apiGroup: "apps" is a built-in group`},
+			errs: []string{`workloadKinds[0].apiGroup: Invalid value: "apps": a built-in group`},
 		},
 		"a kind written as a resource": {
 			yaml: "workloadKinds: [{apiGroup: argoproj.io, version: v1alpha1, kind: rollouts, resource: Rollout}]\n",
-			errs: []string{`workloadKinds[0].kind: "rollouts" is not a kind`, `workloadKinds[0].resource: "Rollout" is not a resource name`},
+			errs: []string{`workloadKinds[0].kind: Invalid value: "rollouts": not a kind`, `workloadKinds[0].resource: Invalid value: "Rollout": not a resource name`},
 		},
 		"a custom kind named like a built-in one": {
 			yaml: "workloadKinds: [{apiGroup: example.com, version: v1, kind: Deployment, resource: deployments}]\n",
-			errs: []string{"workloadKinds[0].kind: Deployment is the name of a built-in workload kind"},
+			errs: []string{`workloadKinds[0].kind: Invalid value: "Deployment": the name of a built-in workload kind`},
 		},
 		"one kind listed twice": {
 			yaml: `workloadKinds:
 - {apiGroup: argoproj.io, version: v1alpha1, kind: Rollout, resource: rollouts}
 - {apiGroup: example.com, version: v1, kind: Rollout, resource: rollouts}
 `,
-			errs: []string{"workloadKinds[1].kind: Rollout is listed twice (also workloadKinds[0])"},
+			errs: []string{`workloadKinds[1].kind: Duplicate value: "Rollout": also workloadKinds[0]; list each kind once`},
 		},
 		"an unknown key": {
 			yaml: "workloadKinds: [{apiGroup: argoproj.io, version: v1alpha1, kind: Rollout, resources: rollouts}]\n",

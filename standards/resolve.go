@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/api/v1alpha1"
@@ -197,20 +198,20 @@ func applyOverride(s policies.Settings, b v1alpha1.OverrideBounds, from string, 
 		s.Rules.MinReplicas.Minimum = *spec.MinReplicas
 	}
 	for _, ra := range spec.Actions {
-		field := fmt.Sprintf("spec.actions[rule=%s].action", ra.Rule)
+		at := fmt.Sprintf("spec.actions[rule=%s].action", ra.Rule)
 		id, a := string(ra.Rule), policies.Action(ra.Action)
-		info, ok := ruleInfo(id)
+		info, ok := policies.Rule(id)
 		if !ok {
 			errs = append(errs, fmt.Errorf("spec.actions[rule=%s]: not a rule (docs/rules.md lists them)", id))
 			continue
 		}
-		if !slices.Contains(info.Actions, a) {
-			errs = append(errs, fmt.Errorf("%s: %s cannot be %q: use one of %s", field, id, a, actionList(info.Actions)))
+		if !info.Allows(a) {
+			errs = append(errs, fmt.Errorf("%s: %s cannot be %q: use one of %s", at, id, a, actionList(info.Actions)))
 			continue
 		}
 		was := s.Action(id)
 		if strictness(a) < strictness(was) && (a == policies.Off || !slices.Contains(b.RelaxableRules, ra.Rule)) {
-			outOf(field, "%s may not go from %s to %s: overrides.relaxableRules does not list it", id, was, a)
+			outOf(at, "%s may not go from %s to %s: overrides.relaxableRules does not list it", id, was, a)
 		}
 		s.SetAction(id, a)
 	}
@@ -222,24 +223,41 @@ func applyOverride(s policies.Settings, b v1alpha1.OverrideBounds, from string, 
 			errs = append(errs, behaviorConsistent(&s)...)
 		}
 	}
-	if err := s.Validate(); err != nil {
-		errs = append(errs, overrideFields(err))
-	}
+	errs = append(errs, overrideFields(s.Validate())...)
 	return s, errors.Join(errs...)
 }
 
-// overrideFields words the settings' validation errors for the fields of
-// a ScalingStandard that set them.
-func overrideFields(err error) error {
-	replacer := strings.NewReplacer(
-		"settings: rules."+policies.BehaviorDefaults+".behavior.", "spec.behavior.",
-		"settings: rules."+policies.MinReplicas+".minimum", "spec.minReplicas",
-		"settings: ", "spec: ")
-	var errs []error
-	for line := range strings.Lines(err.Error()) {
-		errs = append(errs, errors.New(replacer.Replace(strings.TrimRight(line, "\n"))))
+// overrideFields puts the settings' validation errors at the fields of a
+// ScalingStandard that set them. The override changes only the mode, the
+// minimum, actions and the behavior, over settings already valid, so any
+// other path is reported as the settings name it.
+func overrideFields(errs field.ErrorList) []error {
+	if len(errs) == 0 {
+		return nil
 	}
-	return errors.Join(errs...)
+	rules := field.NewPath("rules")
+	behavior := rules.Child(policies.BehaviorDefaults, "behavior").String()
+	at := map[string]string{
+		"mode": "spec.mode",
+		rules.Child(policies.MinReplicas, "minimum").String(): "spec.minReplicas",
+	}
+	for _, r := range policies.Catalogue() {
+		at[rules.Child(r.ID, "action").String()] = fmt.Sprintf("spec.actions[rule=%s].action", r.ID)
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		moved := *e
+		if f, ok := at[e.Field]; ok {
+			moved.Field = f
+		} else if rest, ok := strings.CutPrefix(e.Field, behavior); ok {
+			moved.Field = "spec.behavior" + rest
+		} else {
+			out = append(out, fmt.Errorf("spec: %w", e))
+			continue
+		}
+		out = append(out, &moved)
+	}
+	return out
 }
 
 // behaviorConsistent judges a replacement behavior block as
@@ -271,15 +289,6 @@ func behaviorConsistent(s *policies.Settings) []error {
 		}
 	}
 	return errs
-}
-
-func ruleInfo(id string) (policies.RuleInfo, bool) {
-	for _, r := range policies.Catalogue() {
-		if r.ID == id {
-			return r, true
-		}
-	}
-	return policies.RuleInfo{}, false
 }
 
 func actionList(as []policies.Action) string {

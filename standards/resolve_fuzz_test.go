@@ -52,7 +52,7 @@ func FuzzResolve(f *testing.F) {
 			return
 		}
 		s := e.Settings
-		if verr := s.Validate(); verr != nil {
+		if verr := s.Validate(); len(verr) > 0 {
 			t.Fatalf("accepted override gives invalid settings: %v\n%s", verr, spec)
 		}
 		if s.Rules.MinReplicas.Minimum < 2 || s.Mode != policies.Enforce {

@@ -171,7 +171,7 @@ func TestResolve(t *testing.T) {
 		"a behavior with one direction names the field of the override": {
 			clusters: []string{"default=" + bounded},
 			override: "behavior: {scaleUp: {stabilizationWindowSeconds: 0, selectPolicy: Max, policies: [{type: Pods, value: 4, periodSeconds: 15}]}}",
-			wantErr:  []string{"spec.behavior.scaleDown: missing"},
+			wantErr:  []string{"spec.behavior.scaleDown: Required value"},
 		},
 		"without any cluster standard a namespace may only tighten": {
 			override: "minReplicas: 1",

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -46,13 +45,19 @@ func dropNulls(m map[string]any) {
 	}
 }
 
-// specErrors words ParseSettings' errors ("settings: rules.x: …") for an
-// object ("spec.rules.x: …").
+// specErrors puts ParseSettings' errors under spec: a value that does not
+// validate at its field (spec.rules.x.action), anything else with spec
+// named before it.
 func specErrors(err error) error {
-	var errs []error
-	for line := range strings.Lines(err.Error()) {
-		line = strings.TrimRight(line, "\n")
-		errs = append(errs, fmt.Errorf("spec.%s", strings.TrimPrefix(line, "settings: ")))
+	var invalid *policies.InvalidSettingsError
+	if !errors.As(err, &invalid) {
+		return fmt.Errorf("spec: %w", err)
+	}
+	errs := make([]error, len(invalid.Errs))
+	for i, e := range invalid.Errs {
+		moved := *e
+		moved.Field = "spec." + e.Field
+		errs[i] = &moved
 	}
 	return errors.Join(errs...)
 }

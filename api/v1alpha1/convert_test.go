@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -63,9 +64,13 @@ func TestStandardSettings(t *testing.T) {
 				return s.Mode == policies.WarnOnly && s.IsExemptNamespace("kube-system")
 			},
 		},
+		"a number out of range names the field under spec": {
+			yaml:    "rules: {min-replicas: {minimum: 0}}",
+			wantErr: "spec.rules.min-replicas.minimum: Invalid value: 0: must be at least 1",
+		},
 		"a bad value names the field under spec": {
 			yaml:    "rules: {requests-required: {action: mutate}}",
-			wantErr: `spec.rules.requests-required.action: "mutate" is not allowed`,
+			wantErr: `spec.rules.requests-required.action: Unsupported value: "mutate": supported values: "deny", "warn", "off"`,
 		},
 	}
 	for name, tc := range tests {
@@ -109,5 +114,30 @@ func TestRuleIDEnumIsTheCatalogue(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("RuleID enum %v, catalogue %v", got, want)
+	}
+}
+
+// ScalingStandardSpec.Actions' markers repeat the catalogue too: at most
+// one entry per rule, and mutate only for the rules that can mutate.
+func TestActionsMarkersAreTheCatalogue(t *testing.T) {
+	src, err := os.ReadFile("scalingstandard_types.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, markers, _ := strings.Cut(string(src), "// Actions changes the action of named rules")
+	markers, _, _ = strings.Cut(markers, "Actions []RuleAction")
+	var mutating []string
+	for _, r := range policies.Catalogue() {
+		if r.Allows(policies.Mutate) {
+			mutating = append(mutating, "'"+r.ID+"'")
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("+kubebuilder:validation:MaxItems=%d\n", len(policies.Catalogue())),
+		"a.rule in [" + strings.Join(mutating, ", ") + "]",
+	} {
+		if !strings.Contains(markers, want) {
+			t.Errorf("ScalingStandardSpec.Actions' markers lack %q: edit them to follow the catalogue and run make generate", want)
+		}
 	}
 }

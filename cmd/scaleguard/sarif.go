@@ -68,17 +68,17 @@ func writeSARIF(r manifests.Report, w io.Writer) error {
 // addSARIFRule describes a rule of the catalogue: its summary, the actions
 // it can be set to, and its section of docs/rules.md.
 func addSARIFRule(run *sarif.Run, rule policies.RuleInfo) {
-	doc := rulesDocURI + "#" + rule.ID
+	doc := rulesDocURI + "#" + rule.Anchor()
 	actions := make([]string, len(rule.Actions))
 	for i, a := range rule.Actions {
 		actions[i] = string(a)
 	}
 	text := fmt.Sprintf("%s. Checks %s; actions %s (default %s). See %s",
-		rule.Summary, strings.Join(rule.Kinds, ", "), strings.Join(actions, ", "), rule.Actions[0], doc)
+		rule.Summary, strings.Join(rule.Kinds, ", "), strings.Join(actions, ", "), rule.Default(), doc)
 	markdown := fmt.Sprintf("%s.\n\nChecks %s. Actions: %s (default `%s`).\n\n[docs/rules.md#%s](%s)",
-		rule.Summary, strings.Join(rule.Kinds, ", "), "`"+strings.Join(actions, "`, `")+"`", rule.Actions[0], rule.ID, doc)
-	config := sarif.NewReportingConfiguration().WithLevel(sarifLevel(rule.Actions[0]))
-	if rule.Actions[0] == policies.Off {
+		rule.Summary, strings.Join(rule.Kinds, ", "), "`"+strings.Join(actions, "`, `")+"`", rule.Default(), rule.Anchor(), doc)
+	config := sarif.NewReportingConfiguration().WithLevel(sarifLevel(rule.Default()))
+	if rule.Default() == policies.Off {
 		config.WithEnabled(false)
 	}
 	run.AddRule(rule.ID).

@@ -17,6 +17,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
@@ -96,6 +97,31 @@ func TestSnapshots(t *testing.T) {
 	}
 }
 
+// The schema accepts every action the rule catalogue gives a rule: the
+// chart is rendered with every rule set to its first action, then its
+// second, and so on (values.schema.json's rules are generated from the
+// catalogue, hack/chartschema).
+func TestSchemaAcceptsEveryActionOfTheCatalogue(t *testing.T) {
+	for i := 0; ; i++ {
+		var set []string
+		for _, r := range policies.Catalogue() {
+			if i < len(r.Actions) {
+				set = append(set, "--set", "settings.rules."+r.ID+".action="+string(r.Actions[i]))
+			}
+		}
+		if len(set) == 0 {
+			if i < 3 {
+				t.Fatalf("no rule has a %d. action", i+1)
+			}
+			return
+		}
+		args := append([]string{"template", "sg", chartDir(t)}, set...)
+		if _, stderr, err := helm(t, args...); err != nil {
+			t.Errorf("helm template with each rule's action %d refused it: %v\n%s", i+1, err, stderr)
+		}
+	}
+}
+
 func TestSchemaRejects(t *testing.T) {
 	tests := map[string]struct {
 		set []string
@@ -105,6 +131,8 @@ func TestSchemaRejects(t *testing.T) {
 		"no replicas":                {[]string{"replicaCount=0"}, []string{"/replicaCount"}},
 		"unknown mode":               {[]string{"settings.mode=strict"}, []string{"/settings/mode"}},
 		"unknown rule action":        {[]string{"settings.rules.requests-required.action=mutate"}, []string{"/settings/rules/requests-required/action"}},
+		"an action the rule lacks":   {[]string{"settings.rules.cost-ceiling.action=mutate"}, []string{"/settings/rules/cost-ceiling/action"}},
+		"unknown rule":               {[]string{"settings.rules.request-required.action=deny"}, []string{"additional properties 'request-required' not allowed"}},
 		"TLS 1.1":                    {[]string{"tls.minVersion=1.1"}, []string{"/tls/minVersion"}},
 		"timeout over the API's 30s": {[]string{"webhook.timeoutSeconds=31"}, []string{"/webhook/timeoutSeconds"}},
 		"bad failure policy":         {[]string{"webhook.validating.failurePolicy=Maybe"}, []string{"/webhook/validating/failurePolicy"}},

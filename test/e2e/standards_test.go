@@ -265,7 +265,7 @@ func TestStandardsPerNamespace(t *testing.T) {
 		mustApplyCluster(t, invalid)
 		eventually(t, func() error {
 			got := conditionStatus(t, "get", "clusterscalingstandard", cluster)
-			if !strings.HasPrefix(got, "False/") || !strings.Contains(got, `spec.rules.requests-required.action: "mutate" is not allowed`) {
+			if !strings.HasPrefix(got, "False/") || !strings.Contains(got, `spec.rules.requests-required.action: Unsupported value: "mutate"`) {
 				return fmt.Errorf("Valid/message/observedGeneration = %q", got)
 			}
 			return nil
