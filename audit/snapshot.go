@@ -20,17 +20,9 @@ func Snapshot(objs Objects) *policies.StaticCluster {
 	for i := range objs.Namespaces {
 		c.AddNamespace(objs.Namespaces[i])
 	}
-	for i := range objs.Deployments {
-		w, _ := policies.WorkloadOf(&objs.Deployments[i])
-		c.AddWorkload(w)
-	}
-	for i := range objs.StatefulSets {
-		w, _ := policies.WorkloadOf(&objs.StatefulSets[i])
-		c.AddWorkload(w)
-	}
-	for i := range objs.CustomWorkloads {
-		if objs.CustomWorkloads[i].Err == nil {
-			c.AddWorkload(objs.CustomWorkloads[i].Workload)
+	for i := range objs.Workloads {
+		if objs.Workloads[i].Err == nil {
+			c.AddWorkload(objs.Workloads[i].Workload)
 		}
 	}
 	for i := range objs.HPAs {
