@@ -44,7 +44,7 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Log receives one line per scan and any error.
 	Log logr.Logger
-	// AroundScan, when set, runs each scan (the listing and judging of
+	// AroundScan, when set, runs each scan (the reading and judging of
 	// every object): scaleguard serve lowers the garbage collector's
 	// target while one runs.
 	AroundScan func(scan func())
@@ -154,6 +154,8 @@ func (a *Auditor) Start(ctx context.Context) error {
 				cleared = a.turnOff(ctx)
 			}
 		case !a.source.Synced():
+			// Looked at again within a second: the first scan follows the
+			// sync closely.
 			wait = min(wait, time.Second)
 		default:
 			if last.IsZero() || time.Since(last) >= interval {
@@ -191,7 +193,7 @@ func (a *Auditor) turnOff(ctx context.Context) bool {
 	return true
 }
 
-// ScanOnce lists, scans and publishes once, whatever audit.enabled says.
+// ScanOnce reads, judges and publishes once, whatever audit.enabled says.
 // The gauges are set even when writing the reports fails.
 func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	s := a.settings.Current()

@@ -173,7 +173,8 @@ func TestBothReportKindsOnTestbed(t *testing.T) {
 		if err := c.Update(ctx, fixed); err != nil {
 			t.Fatal(err)
 		}
-		// The reader is the client itself: the next scan sees the fix.
+		// The source reads through the client itself: the next scan sees
+		// the fix.
 		scan(t)
 		shop := bothReports(t, c, "shop")
 		want := []string{

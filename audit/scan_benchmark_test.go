@@ -22,7 +22,7 @@ import (
 const scanGoal = 2 * time.Second
 
 // fleet is a cluster's worth of stored objects: n Deployments over 200
-// namespaces, each scaled by its own HPA, shaped like what a cache holds
+// namespaces, each scaled by its own HPA, shaped like whole stored objects
 // (labels, annotations, managedFields, probes, env, a sidecar on every
 // fourth), with a few percent breaking a rule:
 //

@@ -10,12 +10,11 @@ import (
 )
 
 // Source is everything a scan reads of the cluster, namespace by
-// namespace. It hands over the stored objects as the rules read them, not
-// as API objects: the cluster view keeps only what the rules read, and a
-// typed Deployment rebuilt from that would look whole to the next reader of
-// the audit while its labels, images and status were missing. A Source
-// either keeps these fields or reads whole objects; what it leaves out, no
-// rule reads.
+// namespace. Workloads come as the rules read them (policies.Workload),
+// not as API objects: the cluster view keeps only what the rules read, and
+// a Deployment rebuilt from that would look whole to the next reader of the
+// audit while its labels, images and status were missing. What each method
+// must keep is said on it; anything else may be missing.
 //
 // cluster.View's AuditSource is the Source of `scaleguard serve`;
 // ReaderSource reads whole objects through a client.
