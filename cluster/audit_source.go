@@ -68,7 +68,7 @@ func (s auditSource) Workloads(ctx context.Context, namespace string, kinds []po
 	for _, w := range []struct{ informer, kind string }{{deployments, policies.KindDeployment}, {statefulSets, policies.KindStatefulSet}} {
 		entries, err := s.workloadEntries(ctx, w.informer, namespace)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s in %s: %w", w.informer, namespace, err)
+			return nil, fmt.Errorf("listing %ss in %s: %w", w.kind, namespace, err)
 		}
 		for _, e := range entries {
 			t, err := e.template()
