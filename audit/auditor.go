@@ -10,8 +10,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,26 +30,21 @@ type SettingsSource interface {
 
 // Options are what an Auditor is built from.
 type Options struct {
-	// Reader lists Deployments, StatefulSets and HPAs, and LimitRanges and
-	// Namespaces when Cluster is nil: in a Manager, its cache.
-	Reader client.Reader
+	// Source is what a scan reads of the cluster: in `scaleguard serve`,
+	// the cluster view's AuditSource; SetupWithManager's default is
+	// ReaderSource over the manager's API reader.
+	Source Source
 	// Client writes the reports (PolicyReports, OpenReports' Reports), and
 	// its RESTMapper tells whether their kinds are served: in a Manager,
 	// its client.
 	Client client.Client
-	// Cluster is what the cross-object rules look up: the webhook's
-	// informer-backed view. If it has a Synced() bool method (cluster.View
-	// has), no scan runs before it returns true. Nil means a snapshot of the
-	// listed objects (see Snapshot), which knows no metrics APIs or custom
-	// scale kinds.
-	Cluster policies.Cluster
 	// Settings gives the rules and audit settings, read at every scan.
 	Settings SettingsSource
 	// Registerer receives the audit's gauges.
 	Registerer prometheus.Registerer
 	// Log receives one line per scan and any error.
 	Log logr.Logger
-	// AroundScan, when set, runs each scan (the listing and judging of
+	// AroundScan, when set, runs each scan (the reading and judging of
 	// every object): scaleguard serve lowers the garbage collector's
 	// target while one runs.
 	AroundScan func(scan func())
@@ -62,9 +55,8 @@ type Options struct {
 // elected leader only, so that replicas neither repeat the work nor fight
 // over the reports.
 type Auditor struct {
-	reader   client.Reader
+	source   Source
 	client   client.Client
-	cluster  policies.Cluster
 	settings SettingsSource
 	metrics  *metrics
 	log      logr.Logger
@@ -87,8 +79,8 @@ var (
 // New builds an Auditor and registers its gauges.
 func New(o Options) (*Auditor, error) {
 	var missing []string
-	if o.Reader == nil {
-		missing = append(missing, "Reader")
+	if o.Source == nil {
+		missing = append(missing, "Source")
 	}
 	if o.Client == nil {
 		missing = append(missing, "Client")
@@ -107,18 +99,20 @@ func New(o Options) (*Auditor, error) {
 		return nil, fmt.Errorf("audit: registering metrics: %w", err)
 	}
 	return &Auditor{
-		reader: o.Reader, client: o.Client, cluster: o.Cluster, settings: o.Settings,
+		source: o.Source, client: o.Client, settings: o.Settings,
 		metrics: m, log: o.Log, poll: 10 * time.Second, around: o.AroundScan,
 		served: map[schema.GroupVersionKind]bool{},
 	}, nil
 }
 
-// SetupWithManager builds an Auditor on mgr and adds it to mgr: Reader,
-// Client and Log default to mgr's cache, client and logger. It runs only
-// while mgr holds the leader lease (or always, without leader election).
+// SetupWithManager builds an Auditor on mgr and adds it to mgr: Source,
+// Client and Log default to a ReaderSource over mgr's API reader (never
+// its cache, whose transforms may drop fields), mgr's client and logger.
+// It runs only while mgr holds the leader lease (or always, without leader
+// election).
 func SetupWithManager(mgr manager.Manager, o Options) (*Auditor, error) {
-	if o.Reader == nil {
-		o.Reader = mgr.GetCache()
+	if o.Source == nil {
+		o.Source = ReaderSource(mgr.GetAPIReader())
 	}
 	if o.Client == nil {
 		o.Client = mgr.GetClient()
@@ -159,10 +153,9 @@ func (a *Auditor) Start(ctx context.Context) error {
 			if !cleared {
 				cleared = a.turnOff(ctx)
 			}
-		case !a.clusterSynced():
-			// Judged before the view has synced, every cross-object rule
-			// would come back unchecked and requests-required softened:
-			// not a report worth publishing.
+		case !a.source.Synced():
+			// Looked at again within a second: the first scan follows the
+			// sync closely.
 			wait = min(wait, time.Second)
 		default:
 			if last.IsZero() || time.Since(last) >= interval {
@@ -184,13 +177,6 @@ func (a *Auditor) Start(ctx context.Context) error {
 	}
 }
 
-// clusterSynced reports whether the cluster view can answer, for a view
-// that says (cluster.View does); a view that does not say is taken as ready.
-func (a *Auditor) clusterSynced() bool {
-	v, ok := a.cluster.(interface{ Synced() bool })
-	return !ok || v.Synced()
-}
-
 // turnOff removes what the audit published: with the audit off, old
 // numbers and reports would read as current. It reports whether it is done;
 // if not, Start tries again.
@@ -207,7 +193,7 @@ func (a *Auditor) turnOff(ctx context.Context) bool {
 	return true
 }
 
-// ScanOnce lists, scans and publishes once, whatever audit.enabled says.
+// ScanOnce reads, judges and publishes once, whatever audit.enabled says.
 // The gauges are set even when writing the reports fails.
 func (a *Auditor) ScanOnce(ctx context.Context) (Result, error) {
 	s := a.settings.Current()
@@ -330,23 +316,23 @@ func reportsLog(done map[schema.GroupVersionKind]reportSync) []any {
 }
 
 // scan judges the cluster one namespace at a time. The rules never look
-// beyond an object's namespace, and a scan that listed everything at once
-// held a decoded copy of every workload and HPA of the cluster for its whole
-// length: with 10,000 of each, the process went from 78 MiB after its
-// informers synced to 230 MiB, the Go heap growing to twice that live set.
+// beyond an object's namespace, and a scan that read everything at once
+// would hold a decoded copy of every workload and HPA of the cluster for
+// its whole length.
 func (a *Auditor) scan(ctx context.Context, s *policies.Settings) (Result, error) {
-	var nss corev1.NamespaceList
-	if err := a.reader.List(ctx, &nss, client.UnsafeDisableDeepCopy); err != nil {
-		return Result{}, fmt.Errorf("listing Namespaces: %w", err)
+	nss, err := a.source.Namespaces(ctx)
+	if err != nil {
+		return Result{}, err
 	}
+	cluster := a.source.Cluster()
 	res := Result{Namespaces: map[string]NamespaceSummary{}}
-	for _, ns := range nss.Items {
-		objs, err := a.list(ctx, ns.Name, s)
+	for _, ns := range nss {
+		objs, err := a.read(ctx, ns.Name, s, cluster == nil)
 		if err != nil {
 			return Result{}, err
 		}
 		objs.Namespaces = []corev1.Namespace{ns}
-		r := Scan(objs, a.cluster, a.settingsFor(ns.Name, s))
+		r := Scan(objs, cluster, a.settingsFor(ns.Name, s))
 		res.Findings = append(res.Findings, r.Findings...)
 		res.Scanned += r.Scanned
 		maps.Copy(res.Namespaces, r.Namespaces)
@@ -367,58 +353,34 @@ func (a *Auditor) settingsFor(namespace string, s *policies.Settings) *policies.
 	return s
 }
 
-// list reads the objects of one namespace to judge. The cache's objects
-// are not copied: Scan only reads them, and 20,000 deep copies per scan
-// would be most of its cost.
-func (a *Auditor) list(ctx context.Context, namespace string, s *policies.Settings) (Objects, error) {
-	var (
-		deps   appsv1.DeploymentList
-		sts    appsv1.StatefulSetList
-		hpas   autoscalingv2.HorizontalPodAutoscalerList
-		ranges corev1.LimitRangeList
-	)
-	type listing struct {
-		what string
-		into client.ObjectList
-	}
-	lists := []listing{{"Deployments", &deps}, {"StatefulSets", &sts}, {"HorizontalPodAutoscalers", &hpas}}
-	if a.cluster == nil {
-		lists = append(lists, listing{"LimitRanges", &ranges})
-	}
+// read reads the objects of one namespace to judge, and its LimitRanges
+// when the scan builds its own view of the cluster (snapshot).
+func (a *Auditor) read(ctx context.Context, namespace string, s *policies.Settings, snapshot bool) (Objects, error) {
+	var objs Objects
 	var errs []error
-	for _, l := range lists {
-		if err := a.reader.List(ctx, l.into, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
-			errs = append(errs, fmt.Errorf("listing %s in %s: %w", l.what, namespace, err))
-		}
-	}
-	custom, err := a.listCustomWorkloads(ctx, namespace, s)
-	if err != nil {
+	var err error
+	if objs.Workloads, err = a.source.Workloads(ctx, namespace, s.WorkloadKinds); err != nil {
 		errs = append(errs, err)
+	}
+	if objs.HPAs, err = a.source.HPAs(ctx, namespace); err != nil {
+		errs = append(errs, err)
+	}
+	if snapshot {
+		if objs.LimitRanges, err = a.source.LimitRanges(ctx, namespace); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	objs := Objects{Deployments: deps.Items, StatefulSets: sts.Items, HPAs: hpas.Items, CustomWorkloads: custom, LimitRanges: ranges.Items}
-	// KEDA's ScaledObjects come from the view, which watches them when
-	// the cluster serves them; the reader's cache would fail to list a
-	// kind whose CRD is not installed.
-	if l, ok := a.cluster.(scaledObjectLister); ok {
-		sos, err := l.ScaledObjects(namespace)
-		switch {
-		case errors.Is(err, policies.ErrUnknown):
-			// The view has not asked discovery yet (the first seconds
-			// after start): this scan judges the rest, the next one them.
-			a.log.Info("ScaledObjects not judged in this scan: the view has not looked for them yet")
-		case err != nil:
-			return Objects{}, fmt.Errorf("listing ScaledObjects: %w", err)
-		}
-		objs.ScaledObjects = sos
+	objs.ScaledObjects, err = a.source.ScaledObjects(ctx, namespace)
+	switch {
+	case errors.Is(err, policies.ErrUnknown):
+		// The view has not asked discovery yet (the first seconds after
+		// start): this scan judges the rest, the next one them.
+		a.log.Info("ScaledObjects not judged in this scan: the view has not looked for them yet")
+	case err != nil:
+		return Objects{}, fmt.Errorf("listing ScaledObjects: %w", err)
 	}
 	return objs, nil
-}
-
-// scaledObjectLister lists the ScaledObjects of a namespace; cluster.View
-// is one.
-type scaledObjectLister interface {
-	ScaledObjects(namespace string) ([]*policies.ScaledObject, error)
 }

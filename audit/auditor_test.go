@@ -189,7 +189,7 @@ func TestAuditorOnTestbed(t *testing.T) {
 
 	settings := newSettingsBox(nil)
 	reg := prometheus.NewRegistry()
-	a, err := New(Options{Reader: c, Client: c, Settings: settings, Registerer: reg, Log: testr.New(t)})
+	a, err := New(Options{Source: ReaderSource(c), Client: c, Settings: settings, Registerer: reg, Log: testr.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

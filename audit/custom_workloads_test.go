@@ -13,8 +13,8 @@ import (
 var rollouts = policies.WorkloadKind{APIGroup: "argoproj.io", Version: "v1alpha1", Kind: "Rollout", Resource: "rollouts"}
 
 // rollout reads a stored Rollout "web" in shop whose container requests
-// requests, as listCustomWorkloads reads one.
-func rollout(t *testing.T, requests string) CustomWorkload {
+// requests, as ReaderSource reads one.
+func rollout(t *testing.T, requests string) Workload {
 	t.Helper()
 	var obj map[string]any
 	doc := `
@@ -34,7 +34,7 @@ spec:
 	}
 	w, err := policies.WorkloadFromUnstructured(rollouts, obj)
 	w.Kind = rollouts.Kind
-	return CustomWorkload{APIVersion: rollouts.APIVersion(), Workload: w, Err: err, Namespace: "shop", Name: "web"}
+	return Workload{APIVersion: rollouts.APIVersion(), Workload: w, Err: err, Namespace: "shop", Name: "web"}
 }
 
 func TestScanCustomWorkloads(t *testing.T) {
@@ -48,19 +48,19 @@ func TestScanCustomWorkloads(t *testing.T) {
 			// The missing request is reported once, on the Rollout
 			// (requests-required), and the HPA is denied for it.
 			objs: Objects{
-				CustomWorkloads: []CustomWorkload{rollout(t, "{cpu: 100m}")},
-				HPAs:            []autoscalingv2.HorizontalPodAutoscaler{onRollout},
+				Workloads: []Workload{rollout(t, "{cpu: 100m}")},
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{onRollout},
 			},
 			want: []string{"HorizontalPodAutoscaler shop/web target-requests deny", "Rollout shop/web requests-required deny"},
 		},
 		"a standard Rollout and its HPA pass": {
 			objs: Objects{
-				CustomWorkloads: []CustomWorkload{rollout(t, "{cpu: 100m, memory: 128Mi}")},
-				HPAs:            []autoscalingv2.HorizontalPodAutoscaler{onRollout},
+				Workloads: []Workload{rollout(t, "{cpu: 100m, memory: 128Mi}")},
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{onRollout},
 			},
 		},
 		"a Rollout that cannot be read is unchecked, not passed": {
-			objs: Objects{CustomWorkloads: []CustomWorkload{rollout(t, "{cpu: lots}")}},
+			objs: Objects{Workloads: []Workload{rollout(t, "{cpu: lots}")}},
 			want: []string{"Rollout shop/web requests-required warn unchecked"},
 		},
 	}

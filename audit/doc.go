@@ -7,8 +7,9 @@
 // Scan is the pure part: objects, what is known of the cluster and the
 // settings in, findings out. Auditor is the part that runs in a
 // controller-runtime Manager: on the elected leader only, every
-// audit.intervalSeconds, it lists Deployments, StatefulSets and HPAs from the
-// manager's cache, scans them and publishes the result.
+// audit.intervalSeconds, it reads the stored objects namespace by namespace
+// from its Source (in `scaleguard serve`, the cluster view's informers),
+// scans them and publishes the result.
 //
 // A stored object is judged as the webhook would judge it if it were
 // written now, with three differences that make the audit a report of the

@@ -136,3 +136,13 @@ func writtenWith(apiVersions ...string) func(*autoscalingv2.HorizontalPodAutosca
 		})
 	}
 }
+
+// workloads is the Workloads of Deployments; each one's pod template is
+// ds's own.
+func workloads(ds ...appsv1.Deployment) []Workload {
+	out := make([]Workload, len(ds))
+	for i := range ds {
+		out[i], _ = WorkloadOf(&ds[i])
+	}
+	return out
+}

@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"rule", "namespace", "kind", "action"}),
 		scanned: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scaleguard_audit_objects_scanned",
-			Help: "Objects judged by the last audit scan (Deployments, StatefulSets and HPAs outside exempt namespaces).",
+			Help: "Objects judged by the last audit scan (workloads, HPAs and ScaledObjects outside exempt namespaces).",
 		}),
 		lastScan: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scaleguard_audit_last_scan_timestamp_seconds",

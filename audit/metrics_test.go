@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -17,7 +16,7 @@ func TestMetricsFollowTheScans(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := policies.Defaults()
-	objs := Objects{Deployments: []appsv1.Deployment{deployment("shop", "api", noRequests), deployment("blog", "api", noRequests)}}
+	objs := Objects{Workloads: workloads(deployment("shop", "api", noRequests), deployment("blog", "api", noRequests))}
 	m.publish(Scan(objs, nil, &s), time.Unix(1767225600, 0), 250*time.Millisecond)
 	shop := violationLabels(policies.RequestsRequired, "shop", policies.KindDeployment, policies.Deny)
 	blog := violationLabels(policies.RequestsRequired, "blog", policies.KindDeployment, policies.Deny)
@@ -33,7 +32,7 @@ func TestMetricsFollowTheScans(t *testing.T) {
 		t.Errorf("last scan = %g, want 1767225600", ts)
 	}
 
-	objs.Deployments[0] = deployment("shop", "api")
+	objs.Workloads[0] = workloads(deployment("shop", "api"))[0]
 	m.publish(Scan(objs, nil, &s), time.Unix(1767225900, 0), time.Second)
 	if _, ok := gauge(t, reg, "scaleguard_audit_violations", shop); ok {
 		t.Error("shop's series should be gone once its Deployment is fixed")

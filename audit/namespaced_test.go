@@ -38,7 +38,7 @@ func TestScanJudgesEachNamespaceWithItsStandard(t *testing.T) {
 		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, &d)
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(objs...).Build()
-	a, err := New(Options{Reader: c, Client: c, Settings: namespacedSettings{&global, &sandbox}, Registerer: prometheus.NewRegistry(), Log: testr.New(t)})
+	a, err := New(Options{Source: ReaderSource(c), Client: c, Settings: namespacedSettings{&global, &sandbox}, Registerer: prometheus.NewRegistry(), Log: testr.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

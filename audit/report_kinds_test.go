@@ -125,7 +125,7 @@ func TestBothReportKindsOnTestbed(t *testing.T) {
 
 	settings := newSettingsBox(func(s *policies.Settings) { s.Audit.PolicyReports, s.Audit.OpenReports = true, true })
 	reg := prometheus.NewRegistry()
-	a, err := New(Options{Reader: c, Client: c, Settings: settings, Registerer: reg, Log: logr.Discard()})
+	a, err := New(Options{Source: ReaderSource(c), Client: c, Settings: settings, Registerer: reg, Log: logr.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,8 @@ func TestBothReportKindsOnTestbed(t *testing.T) {
 		if err := c.Update(ctx, fixed); err != nil {
 			t.Fatal(err)
 		}
-		// The reader is the client itself: the next scan sees the fix.
+		// The source reads through the client itself: the next scan sees
+		// the fix.
 		scan(t)
 		shop := bothReports(t, c, "shop")
 		want := []string{
@@ -240,7 +241,7 @@ func TestOnlyServedReportKindsAreWritten(t *testing.T) {
 	settings := newSettingsBox(func(s *policies.Settings) { s.Audit.PolicyReports, s.Audit.OpenReports = true, true })
 	reg := prometheus.NewRegistry()
 	logs := &logLines{}
-	a, err := New(Options{Reader: c, Client: c, Settings: settings, Registerer: reg, Log: logs.logger()})
+	a, err := New(Options{Source: ReaderSource(c), Client: c, Settings: settings, Registerer: reg, Log: logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

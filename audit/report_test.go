@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,13 +26,13 @@ import (
 func TestBuildReports(t *testing.T) {
 	s := policies.Defaults()
 	res := Scan(Objects{
-		Deployments: []appsv1.Deployment{
+		Workloads: workloads(
 			deployment("shop", "api", noRequests),
 			deployment("shop", "web"),
 			deployment("shop", "vendor", noRequests,
 				deploymentMeta(annotated(policies.AnnotationExempt, "*", policies.AnnotationExemptReason, "vendor's chart"))),
 			deployment("blog", "web"),
-		},
+		),
 		HPAs: []autoscalingv2.HorizontalPodAutoscaler{
 			hpa("shop", "web", "web", asDefaulted),
 			hpa("shop", "ghost", "gone"),
@@ -109,11 +108,11 @@ func TestBuildReportsCapsResults(t *testing.T) {
 
 func TestCarryTimestamps(t *testing.T) {
 	s := policies.Defaults()
-	objs := Objects{Deployments: []appsv1.Deployment{deployment("shop", "api", noRequests)}}
+	objs := Objects{Workloads: workloads(deployment("shop", "api", noRequests))}
 	first := buildReports(Scan(objs, nil, &s), metav1.Timestamp{Seconds: 100})["shop"]
 
 	// Later, the same violation and a new one.
-	objs.Deployments = append(objs.Deployments, deployment("shop", "web", noRequests))
+	objs.Workloads = append(objs.Workloads, workloads(deployment("shop", "web", noRequests))...)
 	second := buildReports(Scan(objs, nil, &s), metav1.Timestamp{Seconds: 200})["shop"]
 	carryTimestamps(second, first)
 	if got := second.Results[0].Timestamp.Seconds; got != 100 {
@@ -138,8 +137,8 @@ func TestCarryTimestamps(t *testing.T) {
 func TestReportRoundTrip(t *testing.T) {
 	s := policies.Defaults()
 	res := Scan(Objects{
-		Deployments: []appsv1.Deployment{deployment("shop", "api", noRequests)},
-		HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "api", "api", asDefaulted)},
+		Workloads: workloads(deployment("shop", "api", noRequests)),
+		HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "api", "api", asDefaulted)},
 	}, nil, &s)
 	want := buildReports(res, metav1.Timestamp{Seconds: 1767225600, Nanos: 0})["shop"]
 	want.Omitted = 3
@@ -200,7 +199,7 @@ func TestReportKindNotAskedForNeedsNoRights(t *testing.T) {
 		return c.List(ctx, list, opts...)
 	}
 	c := fake.NewClientBuilder().WithRESTMapper(mapper).WithInterceptorFuncs(interceptor.Funcs{List: forbidden}).Build()
-	a, err := New(Options{Reader: c, Client: c, Settings: newSettingsBox(nil), Registerer: prometheus.NewRegistry(), Log: logr.Discard()})
+	a, err := New(Options{Source: ReaderSource(c), Client: c, Settings: newSettingsBox(nil), Registerer: prometheus.NewRegistry(), Log: logr.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

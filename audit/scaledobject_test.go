@@ -4,7 +4,6 @@ import (
 	"slices"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,7 +36,7 @@ func TestScanJudgesScaledObjects(t *testing.T) {
 		h.OwnerReferences = []metav1.OwnerReference{{APIVersion: "keda.sh/v1alpha1", Kind: "ScaledObject", Name: "api"}}
 	})
 	res := Scan(Objects{
-		Deployments:   []appsv1.Deployment{deployment("shop", "web"), deployment("shop", "api")},
+		Workloads:     workloads(deployment("shop", "web"), deployment("shop", "api")),
 		HPAs:          []autoscalingv2.HorizontalPodAutoscaler{other, owned},
 		ScaledObjects: []*policies.ScaledObject{so("web", "web", 2), so("api", "api", 1)},
 	}, nil, &s)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,16 +11,13 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// Objects are the stored objects one scan judges. The slices are the Items
-// of the lists read from the cluster; Scan never modifies them, so they may
-// be the cache's own objects.
+// Objects are the stored objects one scan judges. Scan never modifies
+// them, so they may be a source's own.
 type Objects struct {
-	Deployments  []appsv1.Deployment
-	StatefulSets []appsv1.StatefulSet
-	HPAs         []autoscalingv2.HorizontalPodAutoscaler
-	// CustomWorkloads are the stored objects of the kinds
-	// settings.workloadKinds lists (see CustomWorkload).
-	CustomWorkloads []CustomWorkload
+	// Workloads are the Deployments, StatefulSets and objects of the kinds
+	// settings.workloadKinds lists.
+	Workloads []Workload
+	HPAs      []autoscalingv2.HorizontalPodAutoscaler
 	// LimitRanges, Namespaces and VPAs are read only when Scan builds its
 	// own view of the cluster (a nil Cluster); see Snapshot. A namespace's
 	// labels say whether it opts out (policies.NamespaceExempt). The
@@ -132,18 +128,8 @@ func Scan(objs Objects, cluster policies.Cluster, s *policies.Settings) Result {
 	enforced.Mode = policies.Enforce
 	sc := scanner{s: &enforced, cluster: newScanCluster(cluster), res: Result{Namespaces: map[string]NamespaceSummary{}}}
 
-	for i := range objs.Deployments {
-		d := &objs.Deployments[i]
-		w, _ := policies.WorkloadOf(d)
-		sc.workload(w, "apps/v1")
-	}
-	for i := range objs.StatefulSets {
-		st := &objs.StatefulSets[i]
-		w, _ := policies.WorkloadOf(st)
-		sc.workload(w, "apps/v1")
-	}
-	for i := range objs.CustomWorkloads {
-		sc.customWorkload(&objs.CustomWorkloads[i])
+	for i := range objs.Workloads {
+		sc.workload(&objs.Workloads[i])
 	}
 	// Namespace by namespace, so that scanCluster holds one namespace's
 	// lookups at a time.
@@ -174,14 +160,24 @@ type scanner struct {
 	res     Result
 }
 
-func (sc *scanner) workload(w policies.Workload, apiVersion string) {
-	if policies.NamespaceExempt(sc.s, sc.cluster, w.Meta.Namespace) {
+// workload judges one workload; one that could not be read is reported as
+// unchecked, with the reason.
+func (sc *scanner) workload(w *Workload) {
+	if policies.NamespaceExempt(sc.s, sc.cluster, w.Namespace) {
+		return
+	}
+	if w.Err != nil {
+		f := policies.Finding{Rule: policies.RequestsRequired, Action: policies.Warn, Path: "spec",
+			Message: "not checked: " + w.Err.Error()}
+		obj := ref(w.APIVersion, w.Workload.Kind, &w.Workload.Meta)
+		obj.Namespace, obj.Name = w.Namespace, w.Name
+		sc.add(obj, nil, policies.Findings{f})
 		return
 	}
 	// No old object: allowExistingViolations softens an update that keeps
 	// an old violation, and an old violation is what the audit reports.
-	fs := policies.EvaluateWorkload(policies.WorkloadReview{Object: w, Cluster: sc.cluster}, sc.s)
-	sc.add(ref(apiVersion, w.Kind, &w.Meta), w.Meta.Annotations, fs)
+	fs := policies.EvaluateWorkload(policies.WorkloadReview{Object: w.Workload, Cluster: sc.cluster}, sc.s)
+	sc.add(ref(w.APIVersion, w.Workload.Kind, &w.Workload.Meta), w.Workload.Meta.Annotations, fs)
 }
 
 func (sc *scanner) hpa(hpa *autoscalingv2.HorizontalPodAutoscaler) {

@@ -22,7 +22,7 @@ import (
 const scanGoal = 2 * time.Second
 
 // fleet is a cluster's worth of stored objects: n Deployments over 200
-// namespaces, each scaled by its own HPA, shaped like what a cache holds
+// namespaces, each scaled by its own HPA, shaped like whole stored objects
 // (labels, annotations, managedFields, probes, env, a sidecar on every
 // fourth), with a few percent breaking a rule:
 //
@@ -34,7 +34,7 @@ const scanGoal = 2 * time.Second
 //     (behavior-consistency warns);
 //   - every 200th HPA was last written as autoscaling/v1.
 func fleet(n int) Objects {
-	objs := Objects{Deployments: make([]appsv1.Deployment, n), HPAs: make([]autoscalingv2.HorizontalPodAutoscaler, n)}
+	objs := Objects{Workloads: make([]Workload, n), HPAs: make([]autoscalingv2.HorizontalPodAutoscaler, n)}
 	created := metav1.NewTime(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	for i := range n {
 		ns := fmt.Sprintf("team-%03d", i%200)
@@ -85,7 +85,7 @@ func fleet(n int) Objects {
 				},
 			},
 		}
-		objs.Deployments[i] = d
+		objs.Workloads[i], _ = WorkloadOf(&d)
 
 		h := hpa(ns, name, name)
 		h.TypeMeta = metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: policies.KindHPA}

@@ -5,14 +5,14 @@ import (
 )
 
 // scanCluster answers a scan's namespace-wide lookups once per namespace.
-// selector-overlap reads every workload and HPA of an HPA's namespace, which
-// the webhook does once per review; a scan judges every HPA of a namespace
-// in turn, and without this would read each namespace's workloads and
-// HPAs once per HPA: 10,000 HPAs in namespaces of 100 made two million
-// decodes per scan. The rules only read what they are given, so one answer
-// serves them all. Only the last namespace's answers are kept (Scan judges
-// the HPAs namespace by namespace): all of them would hold a decoded copy
-// of every workload in the cluster until the scan ends.
+// selector-overlap reads the pods of every workload and the target of every
+// HPA in an HPA's namespace, which the webhook does once per review; a scan
+// judges every HPA of a namespace in turn, and without this would read them
+// once per HPA, a cost that grows with the square of the namespace's size.
+// The rules only read what they are given, so one answer serves them all.
+// Only the last namespace's answers are kept (Scan judges the HPAs
+// namespace by namespace): all of them would hold every workload's pods in
+// the cluster until the scan ends.
 type scanCluster struct {
 	policies.Cluster
 	workloads map[string]namespaceWorkloads

@@ -56,27 +56,28 @@ func TestScan(t *testing.T) {
 	}{
 		"standard objects pass": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web")},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web")},
 			},
 			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 2, Passed: 2}},
 		},
 		"workload without requests is denied": {
-			objs:           Objects{Deployments: []appsv1.Deployment{deployment("shop", "web", noRequests)}},
+			objs:           Objects{Workloads: workloads(deployment("shop", "web", noRequests))},
 			want:           []string{"Deployment shop/web requests-required deny"},
 			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
 		},
 		"StatefulSets are judged too": {
-			objs: Objects{StatefulSets: []appsv1.StatefulSet{func() appsv1.StatefulSet {
+			objs: Objects{Workloads: func() []Workload {
 				d := deployment("db", "pg", noRequests)
-				return appsv1.StatefulSet{ObjectMeta: d.ObjectMeta, Spec: appsv1.StatefulSetSpec{Template: d.Spec.Template}}
-			}()}},
+				w, _ := WorkloadOf(&appsv1.StatefulSet{ObjectMeta: d.ObjectMeta, Spec: appsv1.StatefulSetSpec{Template: d.Spec.Template}})
+				return []Workload{w}
+			}()},
 			want: []string{"StatefulSet db/pg requests-required deny"},
 		},
 		"HPA as the API server stores a minimal one breaks the mutate rules": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
 			},
 			want: []string{
 				"HorizontalPodAutoscaler shop/web min-replicas mutate",
@@ -87,7 +88,7 @@ func TestScan(t *testing.T) {
 		},
 		"min-replicas that cannot be mutated stays a denial": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
+				Workloads: workloads(deployment("shop", "web")),
 				HPAs: []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", func(h *autoscalingv2.HorizontalPodAutoscaler) {
 					h.Spec.MinReplicas, h.Spec.MaxReplicas = ptr.To[int32](1), 1
 				})},
@@ -100,8 +101,8 @@ func TestScan(t *testing.T) {
 		},
 		"the mutate rules set to deny report deny": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
 			},
 			settings: func(s *policies.Settings) {
 				s.Rules.MinReplicas.Action = policies.Deny
@@ -115,32 +116,32 @@ func TestScan(t *testing.T) {
 		},
 		"an HPA owned by KEDA is reported, not as a mutation": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", keda, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](1) })},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", keda, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Spec.MinReplicas = ptr.To[int32](1) })},
 			},
 			want:   []string{"HorizontalPodAutoscaler shop/web min-replicas warn"},
 			wantIn: []string{"ScaledObject", "owns this HPA"},
 		},
 		"warn mode reports the configured action": {
-			objs:      Objects{Deployments: []appsv1.Deployment{deployment("shop", "web", noRequests)}},
+			objs:      Objects{Workloads: workloads(deployment("shop", "web", noRequests))},
 			settings:  func(s *policies.Settings) { s.Mode = policies.WarnOnly },
 			want:      []string{"Deployment shop/web requests-required deny"},
 			wantNotIn: []string{"warn mode"},
 		},
 		"a rule set to warn reports warn": {
-			objs:     Objects{Deployments: []appsv1.Deployment{deployment("shop", "web", noRequests)}},
+			objs:     Objects{Workloads: workloads(deployment("shop", "web", noRequests))},
 			settings: func(s *policies.Settings) { s.Rules.RequestsRequired.Action = policies.Warn },
 			want:     []string{"Deployment shop/web requests-required warn"},
 		},
 		"a rule turned off reports nothing": {
-			objs:           Objects{Deployments: []appsv1.Deployment{deployment("shop", "web", noRequests)}},
+			objs:           Objects{Workloads: workloads(deployment("shop", "web", noRequests))},
 			settings:       func(s *policies.Settings) { s.Rules.RequestsRequired.Action = policies.Off },
 			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1, Passed: 1}},
 		},
 		"exempt namespaces are not scanned": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("kube-system", "dns", noRequests)},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("kube-system", "dns", "dns", asDefaulted)},
+				Workloads: workloads(deployment("kube-system", "dns", noRequests)),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("kube-system", "dns", "dns", asDefaulted)},
 			},
 			wantNamespaces: map[string]NamespaceSummary{},
 		},
@@ -150,8 +151,8 @@ func TestScan(t *testing.T) {
 					namespace("legacy", policies.DefaultOptOutLabel, "true"),
 					namespace("shop", policies.DefaultOptOutLabel, "false"),
 				},
-				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("legacy", "old", "old", asDefaulted)},
+				Workloads: workloads(deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("legacy", "old", "old", asDefaulted)},
 			},
 			want:           []string{"Deployment shop/web requests-required deny"},
 			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
@@ -162,7 +163,7 @@ func TestScan(t *testing.T) {
 					namespace("legacy", "example.com/no-scaleguard", "true"),
 					namespace("shop", policies.DefaultOptOutLabel, "true"),
 				},
-				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+				Workloads: workloads(deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)),
 			},
 			settings:       func(s *policies.Settings) { s.OptOutLabel = "example.com/no-scaleguard" },
 			want:           []string{"Deployment shop/web requests-required deny"},
@@ -170,7 +171,7 @@ func TestScan(t *testing.T) {
 		},
 		"a namespace exempt in the settings is not scanned": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+				Workloads: workloads(deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)),
 			},
 			settings:       func(s *policies.Settings) { s.ExemptNamespaces = append(s.ExemptNamespaces, "legacy") },
 			want:           []string{"Deployment shop/web requests-required deny"},
@@ -178,7 +179,7 @@ func TestScan(t *testing.T) {
 		},
 		"the cluster view's namespace labels opt out too": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)},
+				Workloads: workloads(deployment("legacy", "old", noRequests), deployment("shop", "web", noRequests)),
 			},
 			// The webhook's view: no Namespaces in objs, the labels come
 			// from the cluster the audit is given.
@@ -191,13 +192,13 @@ func TestScan(t *testing.T) {
 			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
 		},
 		"an exemption with a reason is honoured and counted as skipped": {
-			objs: Objects{Deployments: []appsv1.Deployment{deployment("shop", "vendor", noRequests,
-				deploymentMeta(annotated(policies.AnnotationExempt, "requests-required", policies.AnnotationExemptReason, "sized by the vendor")))}},
+			objs: Objects{Workloads: workloads(deployment("shop", "vendor", noRequests,
+				deploymentMeta(annotated(policies.AnnotationExempt, "requests-required", policies.AnnotationExemptReason, "sized by the vendor"))))},
 			wantNamespaces: map[string]NamespaceSummary{"shop": {Objects: 1, Skipped: 1}},
 		},
 		"an exemption without a reason is ignored and reported": {
-			objs: Objects{Deployments: []appsv1.Deployment{deployment("shop", "vendor", noRequests,
-				deploymentMeta(annotated(policies.AnnotationExempt, "requests-required")))}},
+			objs: Objects{Workloads: workloads(deployment("shop", "vendor", noRequests,
+				deploymentMeta(annotated(policies.AnnotationExempt, "requests-required"))))},
 			want: []string{
 				"Deployment shop/vendor requests-required deny",
 				"Deployment shop/vendor exemption-reason warn",
@@ -205,21 +206,21 @@ func TestScan(t *testing.T) {
 		},
 		"an HPA last written as autoscaling/v1": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", writtenWith("autoscaling/v2", "autoscaling/v1"))},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", writtenWith("autoscaling/v2", "autoscaling/v1"))},
 			},
 			want:   []string{"HorizontalPodAutoscaler shop/web hpa-api-version deny"},
 			wantIn: []string{"write apiVersion: autoscaling/v2"},
 		},
 		"an HPA moved from autoscaling/v1 to v2": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", writtenWith("autoscaling/v1", "autoscaling/v2"))},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", writtenWith("autoscaling/v1", "autoscaling/v2"))},
 			},
 		},
 		"cross-object rules see the other objects": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web", withSidecar)},
+				Workloads: workloads(deployment("shop", "web", withSidecar)),
 				HPAs: []autoscalingv2.HorizontalPodAutoscaler{
 					hpa("shop", "web", "web"),
 					hpa("shop", "web-2", "web"),
@@ -239,8 +240,8 @@ func TestScan(t *testing.T) {
 		},
 		"what the cluster view cannot answer is unchecked": {
 			objs: Objects{
-				Deployments: []appsv1.Deployment{deployment("shop", "web")},
-				HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web")},
+				Workloads: workloads(deployment("shop", "web")),
+				HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web")},
 			},
 			cluster: func(o Objects) policies.Cluster { return unknownHPAs{Snapshot(o)} },
 			want: []string{
@@ -249,9 +250,9 @@ func TestScan(t *testing.T) {
 			},
 		},
 		"findings are ordered by namespace, kind and name": {
-			objs: Objects{Deployments: []appsv1.Deployment{
+			objs: Objects{Workloads: workloads(
 				deployment("b", "x", noRequests), deployment("a", "y", noRequests), deployment("a", "x", noRequests),
-			}},
+			)},
 			want: []string{
 				"Deployment a/x requests-required deny",
 				"Deployment a/y requests-required deny",
@@ -295,13 +296,13 @@ func TestScan(t *testing.T) {
 func TestViolationCounts(t *testing.T) {
 	s := policies.Defaults()
 	objs := Objects{
-		Deployments: []appsv1.Deployment{
+		Workloads: workloads(
 			// Two containers without requests: two findings, one object.
 			deployment("shop", "web", noRequests, withSidecar),
 			deployment("shop", "api", noRequests),
 			deployment("blog", "web", noRequests),
 			deployment("blog", "ok"),
-		},
+		),
 		HPAs: []autoscalingv2.HorizontalPodAutoscaler{hpa("blog", "ok", "ok", asDefaulted)},
 	}
 	res := Scan(objs, nil, &s)
@@ -329,15 +330,15 @@ func TestViolationCounts(t *testing.T) {
 func TestScanFixedObjectsDropOut(t *testing.T) {
 	s := policies.Defaults()
 	objs := Objects{
-		Deployments: []appsv1.Deployment{deployment("shop", "web", noRequests), deployment("shop", "api", noRequests)},
-		HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
+		Workloads: workloads(deployment("shop", "web", noRequests), deployment("shop", "api", noRequests)),
+		HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
 	}
 	before := Scan(objs, nil, &s)
 	if n := before.ViolationCounts()[ViolationKey{policies.RequestsRequired, "shop", policies.KindDeployment, policies.Deny}]; n != 2 {
 		t.Fatalf("before the fix: %d Deployments without requests, want 2", n)
 	}
 
-	objs.Deployments[0] = deployment("shop", "web")
+	objs.Workloads[0] = workloads(deployment("shop", "web"))[0]
 	objs.HPAs[0] = hpa("shop", "web", "web")
 	after := Scan(objs, nil, &s)
 	want := []string{"Deployment shop/api requests-required deny"}
@@ -349,16 +350,17 @@ func TestScanFixedObjectsDropOut(t *testing.T) {
 	}
 }
 
-// Scan must not change the objects it reads: they are the cache's own.
+// Scan must not change the objects it reads: they are the source's own.
 func TestScanDoesNotModifyItsInput(t *testing.T) {
 	s := policies.Defaults()
+	deps := []appsv1.Deployment{deployment("shop", "web", noRequests)}
 	objs := Objects{
-		Deployments: []appsv1.Deployment{deployment("shop", "web", noRequests)},
-		HPAs:        []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
+		Workloads: workloads(deps...),
+		HPAs:      []autoscalingv2.HorizontalPodAutoscaler{hpa("shop", "web", "web", asDefaulted)},
 	}
-	wantD, wantH := objs.Deployments[0].DeepCopy(), objs.HPAs[0].DeepCopy()
+	wantD, wantH := deps[0].DeepCopy(), objs.HPAs[0].DeepCopy()
 	Scan(objs, nil, &s)
-	if got := &objs.Deployments[0]; !apiequality.Semantic.DeepEqual(got, wantD) {
+	if got := &deps[0]; !apiequality.Semantic.DeepEqual(got, wantD) {
 		t.Errorf("Deployment changed: %+v", got)
 	}
 	if got := &objs.HPAs[0]; !apiequality.Semantic.DeepEqual(got, wantH) {

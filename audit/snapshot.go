@@ -20,17 +20,9 @@ func Snapshot(objs Objects) *policies.StaticCluster {
 	for i := range objs.Namespaces {
 		c.AddNamespace(objs.Namespaces[i])
 	}
-	for i := range objs.Deployments {
-		w, _ := policies.WorkloadOf(&objs.Deployments[i])
-		c.AddWorkload(w)
-	}
-	for i := range objs.StatefulSets {
-		w, _ := policies.WorkloadOf(&objs.StatefulSets[i])
-		c.AddWorkload(w)
-	}
-	for i := range objs.CustomWorkloads {
-		if objs.CustomWorkloads[i].Err == nil {
-			c.AddWorkload(objs.CustomWorkloads[i].Workload)
+	for i := range objs.Workloads {
+		if objs.Workloads[i].Err == nil {
+			c.AddWorkload(objs.Workloads[i].Workload)
 		}
 	}
 	for i := range objs.HPAs {
@@ -50,8 +42,8 @@ func Snapshot(objs Objects) *policies.StaticCluster {
 // from request.requestKind; for a stored object, managedFields records the
 // version of every write. Only the latest write counts: a file moved to v2
 // stops being reported at its next apply. The status subresource is the
-// HPA controller's and is ignored. A cache that strips managedFields leaves
-// hpa-api-version silent in the audit.
+// HPA controller's and is ignored. Without managedFields hpa-api-version is
+// silent in the audit, which is why a Source keeps that entry (Source.HPAs).
 func writtenAs(hpa *autoscalingv2.HorizontalPodAutoscaler) string {
 	var latest *metav1.ManagedFieldsEntry
 	for i := range hpa.ManagedFields {

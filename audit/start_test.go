@@ -2,65 +2,66 @@ package audit
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-logr/logr/testr"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
 
-// syncingView is a cluster view that is not synced until told.
-type syncingView struct {
-	*policies.StaticCluster
-	synced atomic.Bool
-}
+// The first scan waits for the source to be synced, and follows it within
+// a second. Time is the bubble's: a minute unsynced passes at once, and
+// each check is made once every goroutine has done what it can.
+func TestStartWaitsForTheSource(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		objs := Objects{Workloads: workloads(deployment("shop", "web", noRequests))}
+		src := &memSource{
+			namespaces: []corev1.Namespace{namespace("shop")},
+			objs:       map[string]Objects{"shop": objs},
+			cluster:    Snapshot(objs),
+		}
+		reg := prometheus.NewRegistry()
+		a, err := New(Options{Source: src, Client: fake.NewClientBuilder().Build(), Settings: newSettingsBox(nil), Registerer: reg, Log: testr.New(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Start(ctx) }()
+		start := time.Now()
 
-func (v *syncingView) Synced() bool { return v.synced.Load() }
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if ts, _ := gauge(t, reg, "scaleguard_audit_last_scan_timestamp_seconds", nil); ts != 0 {
+			t.Fatalf("scanned (last at %s) before the source was synced", time.Unix(int64(ts), 0).Sub(start))
+		}
 
-// The first scan waits for the cluster view: judged without it, every
-// cross-object rule would come back unchecked.
-func TestStartWaitsForTheClusterView(t *testing.T) {
-	d := deployment("shop", "web", noRequests)
-	// The audit lists namespace by namespace, as the API server holds them.
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
-	c := fake.NewClientBuilder().WithScheme(scheme.Scheme).WithObjects(ns, &d).Build()
-	view := &syncingView{StaticCluster: policies.NewStaticCluster()}
-	reg := prometheus.NewRegistry()
-	a, err := New(Options{Reader: c, Client: c, Cluster: view, Settings: newSettingsBox(nil), Registerer: reg, Log: testr.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- a.Start(ctx) }()
-	defer func() {
+		src.synced.Store(true)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		ts, _ := gauge(t, reg, "scaleguard_audit_last_scan_timestamp_seconds", nil)
+		if at := time.Unix(int64(ts), 0).Sub(start); ts == 0 || at < time.Minute || at > time.Minute+time.Second {
+			t.Fatalf("last scan timestamp %g, want a scan within a second of the sync at %s", ts, time.Minute)
+		}
+		if n, _ := gauge(t, reg, "scaleguard_audit_violations", violationLabels(policies.RequestsRequired, "shop", policies.KindDeployment, policies.Deny)); n != 1 {
+			t.Errorf("violations once synced = %g, want 1", n)
+		}
+
 		stop()
 		if err := <-done; err != nil {
 			t.Errorf("Start = %v, want nil", err)
 		}
-	}()
-
-	time.Sleep(1500 * time.Millisecond)
-	if ts, _ := gauge(t, reg, "scaleguard_audit_last_scan_timestamp_seconds", nil); ts != 0 {
-		t.Fatal("scanned before the cluster view synced")
-	}
-	view.synced.Store(true)
-	eventually(t, 5*time.Second, "a scan once the view has synced", func() bool {
-		n, _ := gauge(t, reg, "scaleguard_audit_violations", violationLabels(policies.RequestsRequired, "shop", policies.KindDeployment, policies.Deny))
-		return n == 1
 	})
 }
 
 func TestNewNamesMissingOptions(t *testing.T) {
 	_, err := New(Options{})
-	if err == nil || err.Error() != "audit: options [Reader Client Settings Registerer] are required" {
+	if err == nil || err.Error() != "audit: options [Source Client Settings Registerer] are required" {
 		t.Errorf("New(Options{}) = %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -32,9 +31,9 @@ func TestScanReportsHPAVPAConflict(t *testing.T) {
 		h.Spec.Metrics = []autoscalingv2.MetricSpec{utilization(corev1.ResourceCPU, 70), utilization(corev1.ResourceMemory, 80)}
 	})
 	res := Scan(Objects{
-		Deployments: []appsv1.Deployment{deployment("shop", "web"), deployment("shop", "api")},
-		HPAs:        []autoscalingv2.HorizontalPodAutoscaler{h, quiet},
-		VPAs:        []*policies.VPA{vpa("web-vpa", "web", "InPlaceOrRecreate"), vpa("api-vpa", "api", "Off")},
+		Workloads: workloads(deployment("shop", "web"), deployment("shop", "api")),
+		HPAs:      []autoscalingv2.HorizontalPodAutoscaler{h, quiet},
+		VPAs:      []*policies.VPA{vpa("web-vpa", "web", "InPlaceOrRecreate"), vpa("api-vpa", "api", "Off")},
 	}, nil, &s)
 	got := describe(res.Findings)
 	want := []string{

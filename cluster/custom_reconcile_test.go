@@ -19,7 +19,8 @@ import (
 // The custom informers follow the settings: a listed kind whose CRD is
 // absent answers "not served" and is looked for again only after
 // customRediscovery; once served it is watched, and a stored object is
-// found; unlisted, it is no longer watched.
+// found; unlisted, it is no longer watched. The audit reads the same
+// informers, an object the rules cannot read included.
 func TestCustomWorkloadsFollowTheSettings(t *testing.T) {
 	// The fake dynamic client cannot stream a watch list (no initial
 	// events end bookmark): list, then watch, as against older servers.
@@ -29,8 +30,11 @@ func TestCustomWorkloadsFollowTheSettings(t *testing.T) {
 	disco := &fakeDiscovery{lists: map[string]*metav1.APIResourceList{}}
 	rollout := unstructuredOf(t, storedRollout)
 	rollout.SetManagedFields(nil)
+	unreadable := unstructuredOf(t, strings.Replace(storedRollout, "replicas: 4", "replicas: four", 1))
+	unreadable.SetName("bad")
+	unreadable.SetManagedFields(nil)
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{rolloutKind.GroupVersionResource(): "RolloutList"}, rollout)
+		map[schema.GroupVersionResource]string{rolloutKind.GroupVersionResource(): "RolloutList"}, rollout, unreadable)
 	listed := []policies.WorkloadKind{rolloutKind}
 	c := &customWorkloads{dyn: dyn, discover: newScaleDiscoveryWith(disco, time.Minute), listed: func() []policies.WorkloadKind { return listed },
 		direct: &directWorkloads{calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}, log: logr.Discard(), byKind: map[string]*customInformer{}}
@@ -38,8 +42,15 @@ func TestCustomWorkloadsFollowTheSettings(t *testing.T) {
 	if _, err := c.workload("shop", "CloneSet", "web"); err == nil || !strings.Contains(err.Error(), "not CloneSet") {
 		t.Errorf("an unlisted kind: %v", err)
 	}
+	src := auditSource{&View{custom: c}}
+	if ws, err := src.customWorkloads(rolloutKind, "shop"); !errors.Is(err, policies.ErrUnknown) {
+		t.Errorf("the audit, before the view has seen the kind listed: %v, %v; want ErrUnknown", ws, err)
+	}
 	now := time.Now()
 	c.reconcile(ctx, now)
+	if ws, err := src.customWorkloads(rolloutKind, "shop"); ws != nil || err != nil {
+		t.Errorf("the audit, a kind not served: %v, %v; want none", ws, err)
+	}
 	_, err := c.workload("shop", "Rollout", "web")
 	if err == nil || !strings.Contains(err.Error(), "is not served by the API server: install its CRD") || errors.Is(err, policies.ErrUnknown) {
 		t.Errorf("a listed kind whose CRD is absent: %v", err)
@@ -65,6 +76,16 @@ func TestCustomWorkloadsFollowTheSettings(t *testing.T) {
 	ws, err := c.workloads("shop")
 	if err != nil || len(ws) != 1 {
 		t.Errorf("workloads of shop = %d, %v; want the Rollout", len(ws), err)
+	}
+	aws, err := src.customWorkloads(rolloutKind, "shop")
+	if err != nil || len(aws) != 2 {
+		t.Fatalf("the audit's Rollouts of shop: %+v, %v; want bad and web", aws, err)
+	}
+	if bad := aws[0]; bad.Name != "bad" || bad.Namespace != "shop" || bad.Workload.Kind != "Rollout" || bad.Err == nil {
+		t.Errorf("the unreadable Rollout: %+v, want its name, kind and reading error", bad)
+	}
+	if web := aws[1]; web.Name != "web" || web.APIVersion != "argoproj.io/v1alpha1" || web.Err != nil || *web.Workload.Replicas != 4 {
+		t.Errorf("the Rollout: %+v", web)
 	}
 	missing, err := c.workload("shop", "Rollout", "nope")
 	if err != nil || missing != nil {

@@ -91,23 +91,6 @@ func TestTransformCustomWorkload(t *testing.T) {
 		*got.Template.Spec.InitContainers[0].RestartPolicy != "Always" {
 		t.Errorf("the pod template lost what the rules read: %+v", got.Template.Spec)
 	}
-
-	// The audit's reader: the unstructured object it serves decodes to the
-	// same workload.
-	served, err := customObject(customInformer{kind: rolloutKind}, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if served.GetAPIVersion() != "argoproj.io/v1alpha1" || served.GetKind() != "Rollout" || served.GetName() != "web" {
-		t.Errorf("served as %s %s %s", served.GetAPIVersion(), served.GetKind(), served.GetName())
-	}
-	read, err := policies.WorkloadFromUnstructured(rolloutKind, served.Object)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !apiequality.Semantic.DeepEqual(&read, got) {
-		t.Errorf("the reader's object reads as\n%+v\nwant\n%+v", read, *got)
-	}
 }
 
 // A stored object the rules cannot read is kept whole, without its

@@ -13,3 +13,9 @@ func (v *View) Forget(resource, namespace, name string) error {
 	}
 	return store.Delete(obj)
 }
+
+// HoldsAPIService reports whether the APIService informer holds name.
+func (v *View) HoldsAPIService(name string) bool {
+	_, exists, err := v.informers[apiServices].GetStore().GetByKey(name)
+	return exists && err == nil
+}

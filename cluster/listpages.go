@@ -83,15 +83,23 @@ func reducedItems(resource string, list runtime.Object) ([]any, error) {
 	return out, nil
 }
 
-// typedAgain is what transform kept of an object as a typed object again:
-// what the reader's decode gives for an entry.
+// typedAgain is what transform kept of an object as a typed object again,
+// holding only what the entry keeps; the informer's transform turns it back
+// into the same entry.
 func typedAgain(resource string, kept any) (runtime.Object, error) {
-	if e, ok := kept.(*entry); ok {
-		return decode(resource, e)
-	}
-	r, ok := kept.(runtime.Object)
+	e, ok := kept.(*entry)
 	if !ok {
-		return nil, fmt.Errorf("listing %s: kept as %T", resource, kept)
+		r, ok := kept.(runtime.Object)
+		if !ok {
+			return nil, fmt.Errorf("listing %s: kept as %T", resource, kept)
+		}
+		return r, nil
 	}
-	return r, nil
+	switch resource {
+	case deployments:
+		return e.deployment()
+	case statefulSets:
+		return e.statefulSet()
+	}
+	return e.horizontalPodAutoscaler()
 }

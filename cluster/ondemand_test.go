@@ -114,19 +114,7 @@ func TestWorkloadsOnDemand(t *testing.T) {
 	same("Workload of a StatefulSet", func(v *cluster.View) (any, error) { return v.Workload("shop", "StatefulSet", "db") })
 	same("a missing Workload", func(v *cluster.View) (any, error) { return v.Workload("shop", "Deployment", "ghost") })
 	same("WorkloadPods", func(v *cluster.View) (any, error) { return v.WorkloadPods("shop") })
-	same("reader Get", func(v *cluster.View) (any, error) {
-		var d appsv1.Deployment
-		err := v.Reader().Get(ctx, client.ObjectKey{Namespace: "shop", Name: "web"}, &d)
-		return &d, err
-	})
-	same("reader List", func(v *cluster.View) (any, error) {
-		var l appsv1.StatefulSetList
-		err := v.Reader().List(ctx, &l, client.InNamespace("shop"))
-		return l.Items, err
-	})
-	if err := onDemand.Reader().List(ctx, &appsv1.DeploymentList{}, client.MatchingLabels{"app": "web"}); err == nil {
-		t.Error("a label selector on Deployments, whose labels the view drops, was answered")
-	}
+	same("the audit's workloads", func(v *cluster.View) (any, error) { return v.AuditSource().Workloads(ctx, "shop", nil) })
 
 	// A change is read at once.
 	web.Spec.Template.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("250m")

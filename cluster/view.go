@@ -5,7 +5,7 @@
 // reduced to what the rules read, plus the metrics APIServices and API
 // discovery. A View implements
 // policies.Cluster for the webhook, and hands the same informers to the
-// audit as a client.Reader.
+// audit as an audit.Source (AuditSource).
 //
 // A View never makes the webhook wait on its caches: until an informer has
 // synced, the lookups that need it answer policies.ErrUnknown, and the
@@ -29,7 +29,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -82,8 +81,10 @@ type View struct {
 	scale  *scaleDiscovery
 	vpa    *vpaWatch
 	sos    *scaledObjectWatch
-	// mgr hosts leader election and the audit's runnables; its cache holds
-	// only what the audit reads beyond the view's informers.
+	// mgr hosts leader election and the leader-only runnables (the audit,
+	// the conditions sync). Nothing scaleguard reads goes through its cache:
+	// the audit reads the view, and the reports and webhook configurations
+	// are read from the API server.
 	mgr manager.Manager
 	log logr.Logger
 }
@@ -136,8 +137,8 @@ func New(o Options) (*View, error) {
 		Scheme: scheme.Scheme,
 		Logger: o.Log,
 		Cache: cache.Options{
-			// Types the audit reads beyond the view lose their managedFields
-			// at least.
+			// Should a type ever be read through the cache, it loses its
+			// managedFields at least.
 			DefaultTransform: cache.TransformStripManagedFields(),
 		},
 		Metrics:                       metricsserver.Options{BindAddress: "0"},
@@ -235,14 +236,6 @@ func (v *View) ready(name string) error {
 		return fmt.Errorf("%w: %w", err, policies.ErrUnknown)
 	}
 	return nil
-}
-
-// Reader reads from the view's informers (see reader), and from the
-// manager's cache for any other type. Give it to the audit rather than the
-// manager's cache: reading Deployments or HPAs through that cache would
-// start a second set of informers holding the full objects.
-func (v *View) Reader() client.Reader {
-	return &reader{informers: v.informers, custom: v.custom, direct: v.direct.client, other: v.mgr.GetCache()}
 }
 
 // Manager is the manager hosting leader election, for runnables that share

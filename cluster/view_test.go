@@ -17,7 +17,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -163,18 +162,10 @@ func TestView(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = c.Delete(ctx, svc) })
 		eventually(t, func() error {
-			list := &unstructured.UnstructuredList{}
-			list.SetAPIVersion("apiregistration.k8s.io/v1")
-			list.SetKind("APIServiceList")
-			if err := v.Reader().List(ctx, list); err != nil {
-				return err
+			if !v.HoldsAPIService("v1beta1.metrics.k8s.io") {
+				return errors.New("the APIService is not in the cache yet")
 			}
-			for _, s := range list.Items {
-				if s.GetName() == "v1beta1.metrics.k8s.io" {
-					return nil
-				}
-			}
-			return errors.New("the APIService is not in the cache yet")
+			return nil
 		})
 		if ok, err := v.MetricsAPIAvailable("metrics.k8s.io"); ok || err != nil {
 			t.Errorf("metrics.k8s.io registered without endpoints: %v, %v", ok, err)
@@ -190,25 +181,30 @@ func TestView(t *testing.T) {
 			t.Errorf("a group the server does not serve: %v", err)
 		}
 	})
-	t.Run("the reader decodes the reduced objects", func(t *testing.T) {
-		r := v.Reader()
-		var d appsv1.Deployment
-		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "web"}, &d); err != nil {
-			t.Fatal(err)
+	t.Run("the audit reads the reduced objects", func(t *testing.T) {
+		src := v.AuditSource()
+		if !src.Synced() || src.Cluster() != v {
+			t.Errorf("the audit's source: synced %v, cluster %v; want the synced view itself", src.Synced(), src.Cluster())
 		}
-		if d.Spec.Template.Spec.Containers[0].Image != "" || d.ManagedFields != nil || *d.Spec.Replicas != 3 ||
-			policies.ScaleSelector(d.Spec.Selector).String() != "app=web" || d.Spec.Template.Labels["app"] != "web" {
-			t.Errorf("the cached Deployment keeps what no rule reads, or lost what they do: %+v", d)
+		ws, err := src.Workloads(ctx, "shop", nil)
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("workloads of shop: %+v, %v", ws, err)
 		}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "none"}, &d); !apierrors.IsNotFound(err) {
-			t.Errorf("a missing Deployment: %v", err)
+		w := ws[0]
+		if w.APIVersion != "apps/v1" || w.Workload.Kind != "Deployment" || w.Namespace != "shop" || w.Name != "web" || w.Err != nil {
+			t.Errorf("workload %s %s %s/%s (%v), want apps/v1 Deployment shop/web", w.APIVersion, w.Workload.Kind, w.Namespace, w.Name, w.Err)
 		}
-		var hs autoscalingv2.HorizontalPodAutoscalerList
-		if err := r.List(ctx, &hs, client.InNamespace("shop"), client.UnsafeDisableDeepCopy); err != nil {
+		if tpl := w.Workload.Template; tpl.Spec.Containers[0].Image != "" || *w.Workload.Replicas != 3 ||
+			w.Workload.Selector.String() != "app=web" || tpl.Labels["app"] != "web" ||
+			tpl.Spec.Containers[0].Resources.Requests.Cpu().String() != "100m" {
+			t.Errorf("the audit's Deployment keeps what no rule reads, or lost what they do: %+v", w.Workload)
+		}
+		hs, err := src.HPAs(ctx, "shop")
+		if err != nil {
 			t.Fatal(err)
 		}
 		var names []string
-		for _, h := range hs.Items {
+		for _, h := range hs {
 			names = append(names, h.Namespace+"/"+h.Name+"→"+h.Spec.ScaleTargetRef.Name)
 		}
 		if want := []string{"shop/unrelated→api", "shop/web→web", "shop/web-memory→web"}; !slices.Equal(names, want) {
@@ -227,12 +223,16 @@ func TestView(t *testing.T) {
 		if want := []string{"shop/unrelated→Deployment/api", "shop/web-memory→Deployment/web", "shop/web→Deployment/web"}; !slices.Equal(got, want) {
 			t.Errorf("scale targets in shop: %v, want %v", got, want)
 		}
-		var ns corev1.NamespaceList
-		if err := r.List(ctx, &ns, client.MatchingLabels{"kubernetes.io/metadata.name": "other"}); err != nil || len(ns.Items) != 1 {
-			t.Errorf("namespaces by label: %v, %v", ns.Items, err)
+		nss, err := src.Namespaces(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := r.List(ctx, &appsv1.DeploymentList{}, client.MatchingLabels{"app": "web"}); err == nil {
-			t.Error("a label selector on Deployments, whose labels the view drops, was answered")
+		labelled := map[string]string{}
+		for _, ns := range nss {
+			labelled[ns.Name] = ns.Labels["kubernetes.io/metadata.name"]
+		}
+		if labelled["shop"] != "shop" || labelled["other"] != "other" {
+			t.Errorf("namespaces and their labels: %v", labelled)
 		}
 	})
 	t.Run("a cache miss is looked up in the API server", func(t *testing.T) {

@@ -164,7 +164,7 @@ func runServe(args []string, stderr io.Writer) int {
 		// The audit reads the view's own reduced objects, not a second copy
 		// in the manager's cache, and runs on the elected leader only.
 		if _, err := audit.SetupWithManager(view.Manager(), audit.Options{
-			Reader: view.Reader(), Cluster: view, Settings: settings,
+			Source: view.AuditSource(), Settings: settings,
 			Registerer: metrics.Registry, Log: log.WithName("audit"), AroundScan: gc.during,
 		}); err != nil {
 			log.Error(err, "cannot start")

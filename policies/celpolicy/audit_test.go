@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apiserver/pkg/admission"
 
@@ -61,13 +60,8 @@ func TestWhatSkippedWritesLoseTheAuditReports(t *testing.T) {
 	for _, obj := range workloads {
 		w, _ := policies.WorkloadOf(obj)
 		scaler := scalingHPA(w)
-		objs := audit.Objects{HPAs: []autoscalingv2.HorizontalPodAutoscaler{*scaler}}
-		switch o := obj.(type) {
-		case *appsv1.Deployment:
-			objs.Deployments = []appsv1.Deployment{*o}
-		case *appsv1.StatefulSet:
-			objs.StatefulSets = []appsv1.StatefulSet{*o}
-		}
+		stored, _ := audit.WorkloadOf(obj)
+		objs := audit.Objects{Workloads: []audit.Workload{stored}, HPAs: []autoscalingv2.HorizontalPodAutoscaler{*scaler}}
 		cluster := audit.Snapshot(objs)
 		for _, c := range []call{{op: admission.Create, obj: obj}, {op: admission.Update, obj: obj, old: obj}} {
 			if c.matches(t, validateWorkload) {
