@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scaleguard/scaleguard/policies"
@@ -62,8 +63,8 @@ func (sc *scanner) customWorkload(c *CustomWorkload) {
 	if policies.NamespaceExempt(sc.s, sc.cluster, c.Namespace) {
 		return
 	}
-	f := policies.Finding{Rule: policies.RequestsRequired, Action: policies.Warn, Path: "spec",
-		Message: "not checked: " + c.Err.Error()}
+	f := policies.Finding{Rule: policies.RequestsRequired, Action: policies.Warn, Path: field.NewPath("spec"),
+		Message: "not checked: " + c.Err.Error(), Unchecked: true}
 	obj := ref(c.APIVersion, c.Workload.Kind, &c.Workload.Meta)
 	obj.Namespace, obj.Name = c.Namespace, c.Name
 	sc.add(obj, nil, policies.Findings{f})

@@ -43,12 +43,10 @@ type Finding struct {
 	// Finding is the rule's finding. Action is deny or warn as configured
 	// for the rule (mode: warn is not applied), or mutate for a mutate rule
 	// the object breaks: the mutating webhook would change it on its next
-	// write.
+	// write. One that is Unchecked says a rule could not be checked because
+	// the cluster view could not answer: it is not a violation of the
+	// object, and is reported as an error, not counted.
 	policies.Finding
-	// Unchecked marks a finding that says a rule could not be checked
-	// because the cluster view could not answer. It is not a violation of
-	// the object, and is reported as an error, not counted.
-	Unchecked bool
 }
 
 // NamespaceSummary counts the objects judged in one namespace that have no
@@ -222,7 +220,7 @@ func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string
 	switch {
 	case len(fs) > 0:
 		for _, f := range fs {
-			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f, Unchecked: f.Unchecked()})
+			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f})
 		}
 	case annotations[policies.AnnotationExempt] != "":
 		// Had the exemption not been honoured, exemption-reason would have
