@@ -15,7 +15,8 @@ LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./webhook:FuzzHPAMutator ./webhook:FuzzWorkloadValidator ./webhook:FuzzReviewBody \
 	./policies:FuzzParseSettings ./policies/scaling:FuzzFastestPath ./internal/patch:FuzzForDocument \
-	./policies/celpolicy:FuzzConditionsNeverFail ./standards:FuzzResolve ./manifests:FuzzPositions
+	./policies/celpolicy:FuzzConditionsNeverFail ./standards:FuzzResolve ./manifests:FuzzPositions \
+	./internal/fieldpath:FuzzParse
 
 # The test bed's binaries live in a cache folder keyed by their pins; only
 # hack/build-tools.sh computes the key.

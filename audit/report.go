@@ -102,7 +102,7 @@ func buildReports(res Result, now metav1.Timestamp) map[string]*reportContent {
 			Scored:     true,
 			Source:     reportSource,
 			Message:    f.Message,
-			Properties: map[string]string{"path": f.Path, "action": string(f.Action)},
+			Properties: map[string]string{"path": f.Path.String(), "action": string(f.Action)},
 			Resources:  []corev1.ObjectReference{f.Object},
 			Timestamp:  now,
 		}

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -80,9 +81,9 @@ func TestBuildReportsUnchecked(t *testing.T) {
 	res := Result{
 		Namespaces: map[string]NamespaceSummary{"shop": {Objects: 1}},
 		Findings: []Finding{{
-			Object:    corev1.ObjectReference{Kind: policies.KindHPA, Namespace: "shop", Name: "web"},
-			Finding:   policies.Finding{Rule: policies.DuplicateHPA, Action: policies.Warn, Path: "metadata", Message: "not checked: …"},
-			Unchecked: true,
+			Object: corev1.ObjectReference{Kind: policies.KindHPA, Namespace: "shop", Name: "web"},
+			Finding: policies.Finding{Rule: policies.DuplicateHPA, Action: policies.Warn, Path: field.NewPath("metadata"), Message: "not checked: …",
+				Unchecked: true},
 		}},
 	}
 	shop := buildReports(res, metav1.Timestamp{})["shop"]
@@ -97,7 +98,7 @@ func TestBuildReportsCapsResults(t *testing.T) {
 	for i := range n {
 		res.Findings = append(res.Findings, Finding{
 			Object:  corev1.ObjectReference{Kind: policies.KindDeployment, Namespace: "big", Name: fmt.Sprintf("d%04d", i)},
-			Finding: policies.Finding{Rule: policies.RequestsRequired, Action: policies.Deny, Path: "spec", Message: "m"},
+			Finding: policies.Finding{Rule: policies.RequestsRequired, Action: policies.Deny, Path: field.NewPath("spec"), Message: "m"},
 		})
 	}
 	big := buildReports(res, metav1.Timestamp{})["big"]

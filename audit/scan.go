@@ -7,6 +7,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaleguard/scaleguard/policies"
 )
@@ -39,12 +40,10 @@ type Finding struct {
 	// Finding is the rule's finding. Action is deny or warn as configured
 	// for the rule (mode: warn is not applied), or mutate for a mutate rule
 	// the object breaks: the mutating webhook would change it on its next
-	// write.
+	// write. One that is Unchecked says a rule could not be checked because
+	// the cluster view could not answer: it is not a violation of the
+	// object, and is reported as an error, not counted.
 	policies.Finding
-	// Unchecked marks a finding that says a rule could not be checked
-	// because the cluster view could not answer. It is not a violation of
-	// the object, and is reported as an error, not counted.
-	Unchecked bool
 }
 
 // NamespaceSummary counts the objects judged in one namespace that have no
@@ -167,8 +166,8 @@ func (sc *scanner) workload(w *Workload) {
 		return
 	}
 	if w.Err != nil {
-		f := policies.Finding{Rule: policies.RequestsRequired, Action: policies.Warn, Path: "spec",
-			Message: "not checked: " + w.Err.Error()}
+		f := policies.Finding{Rule: policies.RequestsRequired, Action: policies.Warn, Path: field.NewPath("spec"),
+			Message: "not checked: " + w.Err.Error(), Unchecked: true}
 		obj := ref(w.APIVersion, w.Workload.Kind, &w.Workload.Meta)
 		obj.Namespace, obj.Name = w.Namespace, w.Name
 		sc.add(obj, nil, policies.Findings{f})
@@ -218,7 +217,7 @@ func (sc *scanner) add(obj corev1.ObjectReference, annotations map[string]string
 	switch {
 	case len(fs) > 0:
 		for _, f := range fs {
-			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f, Unchecked: f.Unchecked()})
+			sc.res.Findings = append(sc.res.Findings, Finding{Object: obj, Finding: f})
 		}
 	case annotations[policies.AnnotationExempt] != "":
 		// Had the exemption not been honoured, exemption-reason would have

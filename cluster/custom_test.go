@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,7 +85,7 @@ func TestTransformCustomWorkload(t *testing.T) {
 	// What the rules judge is the same.
 	s := policies.Defaults()
 	s.WorkloadKinds = []policies.WorkloadKind{rolloutKind}
-	if a, b := policies.EvaluateWorkload(policies.WorkloadReview{Object: want}, &s), policies.EvaluateWorkload(policies.WorkloadReview{Object: *got}, &s); !apiequality.Semantic.DeepEqual(a, b) {
+	if a, b := policies.EvaluateWorkload(policies.WorkloadReview{Object: want}, &s), policies.EvaluateWorkload(policies.WorkloadReview{Object: *got}, &s); !reflect.DeepEqual(a, b) {
 		t.Errorf("verdicts differ: object %v, entry %v", a, b)
 	}
 	if !apiequality.Semantic.DeepEqual(want.Template.Spec.Containers[0].Resources, got.Template.Spec.Containers[0].Resources) ||

@@ -2,10 +2,11 @@ package manifests
 
 import (
 	"bytes"
-	"strconv"
-	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaleguard/scaleguard/internal/fieldpath"
 )
 
 // Position is where something is written in a file: 1-based line and
@@ -48,7 +49,7 @@ func parseNode(text []byte) *yaml.Node {
 // listItemNodes are the nodes of a List's items, parsed once for them all.
 func listItemNodes(text []byte) []*yaml.Node {
 	if root := parseNode(text); root != nil {
-		if items, _ := child(root, segment{name: "items"}); items != nil && items.Kind == yaml.SequenceNode {
+		if items, _ := child(root, fieldpath.Step{Name: "items"}); items != nil && items.Kind == yaml.SequenceNode {
 			return items.Content
 		}
 	}
@@ -56,25 +57,25 @@ func listItemNodes(text []byte) []*yaml.Node {
 }
 
 // Position returns where d.Locate() says path is written.
-func (d Document) Position(path string) Position {
+func (d Document) Position(path *field.Path) Position {
 	return d.Locate().Position(path)
 }
 
 // Position returns where the field at path (a finding's path, such as
-// "spec.template.spec.containers[0].resources.requests" or
-// "metadata.annotations[scaleguard.io/exempt]") is written in the file: the
+// spec.template.spec.containers[0].resources.requests or
+// metadata.annotations[scaleguard.io/exempt]) is written in the file: the
 // field's key, or the item of a list. A field the document does not write
 // (one a rule wants added, or a v2 field of an HPA written in an older
-// version) points at the deepest parent it does write, and an empty path at
+// version) points at the deepest parent it does write, and a nil path at
 // the object's first field.
-func (l Locator) Position(path string) Position {
+func (l Locator) Position(path *field.Path) Position {
 	if l.root == nil {
 		return Position{Line: l.line, Column: 1}
 	}
 	at := l.root
 	pos := Position{Line: at.Line + l.offset, Column: at.Column}
-	for _, seg := range splitPath(path) {
-		next, key := child(at, seg)
+	for _, step := range fieldpath.Steps(path) {
+		next, key := child(at, step)
 		if next == nil {
 			break
 		}
@@ -89,60 +90,23 @@ func (l Locator) Position(path string) Position {
 	return pos
 }
 
-// segment is one step of a finding's path: a field name, a list index
-// ("[0]") or a map key ("[scaleguard.io/exempt]", as field.Path writes one).
-type segment struct {
-	name    string
-	index   int
-	bracket bool
-}
-
-// splitPath reads the path syntax of k8s.io/apimachinery's field.Path.
-func splitPath(path string) []segment {
-	var out []segment
-	for path != "" {
-		switch path[0] {
-		case '.':
-			path = path[1:]
-		case '[':
-			end := strings.IndexByte(path, ']')
-			if end < 0 {
-				return append(out, segment{name: path[1:], bracket: true})
-			}
-			s := segment{name: path[1:end], bracket: true, index: -1}
-			if i, err := strconv.Atoi(s.name); err == nil {
-				s.index = i
-			}
-			out = append(out, s)
-			path = path[end+1:]
-		default:
-			end := strings.IndexAny(path, ".[")
-			if end < 0 {
-				end = len(path)
-			}
-			out = append(out, segment{name: path[:end]})
-			path = path[end:]
-		}
-	}
-	return out
-}
-
-// child returns the node seg names under n, and the key node when n is a
-// mapping; nil when n does not hold it.
-func child(n *yaml.Node, seg segment) (value, key *yaml.Node) {
+// child returns the node step names under n, and the key node when n is a
+// mapping; nil when n does not hold it. A subscript names a map key or a
+// list item alike, as field.Path writes both in brackets.
+func child(n *yaml.Node, step fieldpath.Step) (value, key *yaml.Node) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == seg.name {
+			if n.Content[i].Value == step.Name {
 				return n.Content[i+1], n.Content[i]
 			}
 		}
 	case yaml.SequenceNode:
-		if seg.bracket && seg.index >= 0 && seg.index < len(n.Content) {
-			return n.Content[seg.index], nil
+		if i, ok := step.Index(); ok && i >= 0 && i < len(n.Content) {
+			return n.Content[i], nil
 		}
 	}
 	return nil, nil

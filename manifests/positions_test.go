@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -21,7 +23,7 @@ func findingsAt(t *testing.T, report Report) []located {
 	var out []located
 	for _, res := range report.Results {
 		for _, f := range res.Findings {
-			out = append(out, located{f.Rule, f.Path, res.Doc.Position(f.Path)})
+			out = append(out, located{f.Rule, f.Path.String(), res.Doc.Position(f.Path)})
 		}
 	}
 	return out
@@ -119,7 +121,7 @@ func TestPositionsFollowTheFile(t *testing.T) {
 				if d.File != Stdin || !strings.HasPrefix(d.Source, Stdin+"#") {
 					t.Errorf("stdin document named %q (%q), want %q", d.File, d.Source, Stdin)
 				}
-				got = append(got, d.Position("spec.minReplicas"))
+				got = append(got, d.Position(field.NewPath("spec", "minReplicas")))
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("spec.minReplicas at %v, want %v", got, tc.want)
@@ -148,22 +150,28 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string]Position{
-		"":                                      {1, 1},
-		"kind":                                  {2, 1},
-		"metadata.annotations[example.com/a.b]": {6, 5},
-		"spec.template.spec.containers[0]":      {11, 9},
-		"spec.template.spec.containers[1]":      {12, 11},
-		"spec.template.spec.containers[1].resources":     {13, 11},
-		"spec.template.spec.containers[1].resources.cpu": {13, 11},
-		"spec.template.spec.containers[2].resources":     {10, 7},
-		"spec.template.spec.containers[name]":            {10, 7},
-		"spec.template.spec.initContainers[0].resources": {9, 5},
-		"status.replicas": {1, 1},
-		"metadata.annotations[example.com/a.b]unexpected": {6, 5},
+	pod := field.NewPath("spec", "template", "spec")
+	annotation := field.NewPath("metadata", "annotations").Key("example.com/a.b")
+	for _, tc := range []struct {
+		path *field.Path
+		want Position
+	}{
+		{nil, Position{1, 1}},
+		{field.NewPath("kind"), Position{2, 1}},
+		{annotation, Position{6, 5}},
+		{pod.Child("containers").Index(0), Position{11, 9}},
+		{pod.Child("containers").Index(1), Position{12, 11}},
+		{pod.Child("containers").Index(1).Child("resources"), Position{13, 11}},
+		{pod.Child("containers").Index(1).Child("resources", "cpu"), Position{13, 11}},
+		{pod.Child("containers").Index(2).Child("resources"), Position{10, 7}},
+		{pod.Child("containers").Key("name"), Position{10, 7}},
+		{pod.Child("initContainers").Index(0).Child("resources"), Position{9, 5}},
+		{field.NewPath("status", "replicas"), Position{1, 1}},
+		// A path is followed by the text it writes, whatever that is.
+		{field.NewPath(annotation.String() + "unexpected"), Position{6, 5}},
 	} {
-		if got := docs[0].Position(path); got != want {
-			t.Errorf("%q at %v, want %v", path, got, want)
+		if got := docs[0].Position(tc.path); got != tc.want {
+			t.Errorf("%s at %v, want %v", tc.path, got, tc.want)
 		}
 	}
 }
@@ -216,8 +224,9 @@ func FuzzPositions(f *testing.F) {
 			return
 		}
 		lines := strings.Count(data, "\n") + 1
+		// field.NewPath(path) writes path as it is: any text a path can write.
 		for _, d := range docs {
-			for _, p := range []string{path, ""} {
+			for _, p := range []*field.Path{field.NewPath(path), nil} {
 				pos := d.Position(p)
 				if pos.Line < 1 || pos.Line > lines || pos.Column < 1 {
 					t.Fatalf("%s: %q at %+v, outside the %d lines of %q", d.Source, p, pos, lines, data)

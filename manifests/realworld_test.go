@@ -57,7 +57,7 @@ func TestCheckJudgesEveryRealDocument(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, f := range res.Findings {
-			key := f.Rule + " " + f.Path
+			key := f.Rule + " " + f.Path.String()
 			if seen[key] {
 				t.Errorf("%s: %s %s has two findings of %s at %s:\n%s", res.Doc.Source, res.Doc.Kind, res.Doc.Name, f.Rule, f.Path, res.Findings.With(f.Action))
 			}

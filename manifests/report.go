@@ -61,7 +61,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 	for res, f := range r.Located() {
 		out.Findings = append(out.Findings, jsonFinding{
 			Rule: f.Rule, Action: string(f.Action), Kind: res.Doc.Kind,
-			Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path, Message: f.Message,
+			Namespace: res.Doc.Namespace, Name: res.Doc.Name, Path: f.Path.String(), Message: f.Message,
 			File: res.Doc.File, Line: f.Line, Column: f.Column,
 		})
 	}

@@ -42,7 +42,7 @@ func TestAPIVersionRule(t *testing.T) {
 			case tc.want == "":
 			case f == nil:
 				t.Fatalf("no finding, want %q", tc.want)
-			case f.Message != tc.want || f.Path != "apiVersion" || f.Action != Deny:
+			case f.Message != tc.want || f.Path.String() != "apiVersion" || f.Action != Deny:
 				t.Errorf("finding\n%s %s %s\nwant deny apiVersion %s", f.Action, f.Path, f.Message, tc.want)
 			}
 		})

@@ -4,36 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/policies/scaling"
 )
 
-const pathScaleTargetRef = "spec.scaleTargetRef"
-
-// notCheckedPrefix starts the message of every notChecked warning.
-const notCheckedPrefix = "not checked: "
-
 // notChecked is the warning given when a rule needs the cluster and the
-// cluster cannot answer: the object is judged without it, and says so.
+// cluster cannot answer: the object is judged without it, and says so. It
+// is about no field, and points at the object's metadata.
 func notChecked(rule, what string, err error) Finding {
-	msg := fmt.Sprintf(notCheckedPrefix+"%s could not be looked up (%v)", what, err)
+	msg := fmt.Sprintf("not checked: %s could not be looked up (%v)", what, err)
 	if errors.Is(err, ErrUnknown) {
-		msg = fmt.Sprintf(notCheckedPrefix+"scaleguard's view of %s is not ready yet", what)
+		msg = fmt.Sprintf("not checked: scaleguard's view of %s is not ready yet", what)
 	}
-	return Finding{Rule: rule, Action: Warn, Path: "metadata", Message: msg}
-}
-
-// Unchecked reports whether f says its rule needed the cluster and could
-// not look it up (see notChecked).
-func (f Finding) Unchecked() bool {
-	return f.Action == Warn && strings.HasPrefix(f.Message, notCheckedPrefix)
+	return Finding{Rule: rule, Action: Warn, Path: pathMetadata, Message: msg, Unchecked: true}
 }
 
 // softened turns denials into warnings that say why.
@@ -87,7 +77,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 			known = err == nil
 		}
 		if known && !scalable {
-			out = append(out, Finding{Rule: ScaleTargetKind, Action: Deny, Path: pathScaleTargetRef + ".kind",
+			out = append(out, Finding{Rule: ScaleTargetKind, Action: Deny, Path: pathScaleTargetRef.Child("kind"),
 				Message: fmt.Sprintf("%s %s has no /scale subresource, so no HPA can scale it; target a Deployment, StatefulSet, ReplicaSet or a custom resource with a scale subresource",
 					ref.APIVersion, ref.Kind)})
 			return out
@@ -109,7 +99,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 		case err != nil:
 			out = append(out, notChecked(TargetExists, "the scale target", err))
 		case target == nil && on(TargetExists):
-			out = append(out, Finding{Rule: TargetExists, Action: Warn, Path: pathScaleTargetRef + ".name",
+			out = append(out, Finding{Rule: TargetExists, Action: Warn, Path: pathScaleTargetRef.Child("name"),
 				Message: c.TargetNotFound(ref.Kind, ns, ref.Name)})
 		}
 	}
@@ -137,7 +127,7 @@ func hpaClusterRules(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster, s *S
 			out = append(out, targetRequestsOfHPA(hpa, target, requestGaps(hpa, target, c))...)
 		}
 		if on(UtilizationReachable) {
-			out = append(out, utilizationReachable(hpa, target)...)
+			out = append(out, utilizationReachable(hpa, target, pathMetrics.Index)...)
 		}
 		if on(CostCeiling) {
 			out = append(out, costCeiling(hpa, target, c, s.Rules.CostCeiling)...)
@@ -181,9 +171,11 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool, r
 		}
 		out = append(out, targetRequestsOfWorkload(&w, gaps, reported.unless(s.Action(TargetRequests)))...)
 	}
+	// Findings about an HPA's needs, seen from the workload, point at the
+	// workload's own fields.
 	for _, hpa := range hpas {
 		if on(UtilizationReachable) {
-			out = append(out, utilizationReachable(hpa, &w)...)
+			out = append(out, utilizationReachable(hpa, &w, func(int) *field.Path { return templateSpecPath })...)
 		}
 	}
 	// The HPA controller scales from the count the workload's /scale reports
@@ -195,7 +187,7 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool, r
 	if on(HPAReplicasConflict) && r.Old != nil && len(hpas) > 0 && r.Object.Replicas != nil &&
 		ptr.Deref(r.Old.Replicas, 1) != *r.Object.Replicas {
 		oldN := ptr.Deref(r.Old.Replicas, 1)
-		f := Finding{Rule: HPAReplicasConflict, Action: Warn, Path: "spec.replicas",
+		f := Finding{Rule: HPAReplicasConflict, Action: Warn, Path: pathReplicas,
 			Message: fmt.Sprintf("spec.replicas changed from %d to %d while HPA %q manages it; every apply or GitOps sync resets the HPA's count — drop spec.replicas from the manifest",
 				oldN, *r.Object.Replicas, hpas[0].Name)}
 		switch s.Action(HPAReplicasConflict) {
@@ -211,13 +203,6 @@ func workloadClusterRules(r WorkloadReview, s *Settings, on func(string) bool, r
 			f.Action = Deny
 		}
 		out = append(out, f)
-	}
-	// Findings about an HPA's needs, seen from the workload, point at the
-	// workload's own fields.
-	for i := range out {
-		if strings.HasPrefix(out[i].Path, "spec.metrics") {
-			out[i].Path = templateSpecPath.String()
-		}
 	}
 	return out, keep
 }
@@ -244,8 +229,9 @@ func countedContainers(spec *corev1.PodSpec) []*corev1.Container {
 // ≥ 100 % can then never scale up: k8s.io/kubernetes v1.37.2
 // pkg/controller/podautoscaler/replica_calculator.go GetResourceReplicas and
 // Tolerances.isWithin, with the tolerance of horizontal.go tolerancesForHpa
-// (behavior.scaleUp.tolerance, else the controller's 0.1).
-func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload) Findings {
+// (behavior.scaleUp.tolerance, else the controller's 0.1). A finding is
+// reported at the path at gives for the metric's index.
+func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, at func(metric int) *field.Path) Findings {
 	var out Findings
 	tol := scaling.TolerancesFor(&hpa.Spec, scaling.Options{}).ScaleUp
 	spec := &w.Template.Spec
@@ -287,7 +273,7 @@ func utilizationReachable(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workloa
 		}
 		needed := float64(*target) * (1 + tol)
 		if needed >= 100 {
-			out = append(out, Finding{Rule: UtilizationReachable, Action: Deny, Path: fmt.Sprintf("spec.metrics[%d]", i),
+			out = append(out, Finding{Rule: UtilizationReachable, Action: Deny, Path: at(i),
 				Message: fmt.Sprintf("a %s target of %d%% scales up only above %.1f%% of requests (tolerance %g), but %s %q limits %s to its request, so usage stays at or below 100%%: set averageUtilization below %d or raise the limits",
 					r, *target, needed, tol, w.Kind, w.Meta.Name, r, int(math.Ceil(100/(1+tol)))-1)})
 		}

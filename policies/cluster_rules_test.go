@@ -404,7 +404,7 @@ func TestUnknownClusterNeverDenies(t *testing.T) {
 		t.Error("no finding: the cross-object rules must say they were not checked")
 	}
 	for _, f := range r.Findings {
-		if !f.Unchecked() {
+		if !f.Unchecked {
 			t.Errorf("unexpected finding %v", f)
 		}
 	}

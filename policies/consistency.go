@@ -5,6 +5,7 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/policies/scaling"
@@ -30,12 +31,14 @@ import (
 // (calculateScaleUpLimitWithScalingRules,
 // calculateScaleDownLimitWithBehaviors), with replica_calculator.go's
 // Tolerances.isWithin; policies/scaling names the function each of its own
-// mirrors. The time bounds are scaleguard's own.
-func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorConsistencySettings) Findings {
+// mirrors. The time bounds are scaleguard's own. The findings point where
+// the object judged writes the HPA's fields (at).
+func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorConsistencySettings, at scaling.Fields) Findings {
 	spec := &hpa.Spec
 	opts := scaling.Options{
 		SyncPeriod:                   time.Duration(s.SyncPeriodSeconds) * time.Second,
 		DownscaleStabilizationWindow: ptr.To(time.Duration(s.DownscaleStabilizationSeconds) * time.Second),
+		Fields:                       at,
 	}
 	minReplicas, maxReplicas := ptr.Deref(spec.MinReplicas, 1), spec.MaxReplicas
 	if maxReplicas < minReplicas || minReplicas < 0 {
@@ -44,23 +47,23 @@ func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorC
 	}
 	var out Findings
 	if minReplicas == maxReplicas {
-		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: pathMaxReplicas,
+		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: at.MaxReplicas,
 			Message: fmt.Sprintf("minReplicas equals maxReplicas (%d), so this HPA can never scale; raise spec.maxReplicas or remove the HPA", maxReplicas)})
 		return out
 	}
 	blocked := map[scaling.Direction]bool{}
 	for _, r := range scaling.Stuck(spec, opts) {
 		blocked[r.Direction] = true
-		path := pathBehavior
+		path := at.Behavior
 		if r.Field != nil {
-			path = r.Field.String()
+			path = r.Field
 		}
 		out = append(out, Finding{Rule: BehaviorConsistency, Action: Deny, Path: path,
 			Message: fmt.Sprintf("this HPA can never %s: %s%s", verb(r.Direction), r.Message, stuckFix(r.Cause))})
 	}
 	// A blocked direction is already denied; its path analysis would only
 	// simulate an HPA that cannot move, so it is not run.
-	check := func(dir scaling.Direction, limitSeconds int32, fastest func(*autoscalingv2.HorizontalPodAutoscalerSpec, scaling.Options) scaling.Path, fieldPath string) {
+	check := func(dir scaling.Direction, limitSeconds int32, fastest func(*autoscalingv2.HorizontalPodAutoscalerSpec, scaling.Options) scaling.Path, fieldPath *field.Path) {
 		if blocked[dir] {
 			return
 		}
@@ -77,11 +80,11 @@ func behaviorConsistency(hpa *autoscalingv2.HorizontalPodAutoscaler, s BehaviorC
 					noun(dir), path.From, path.To, path.Duration, limit)})
 		}
 	}
-	check(scaling.ScaleUp, s.MaxScaleUpSeconds, scaling.FastestScaleUp, pathBehavior+".scaleUp")
-	check(scaling.ScaleDown, s.MaxScaleDownSeconds, scaling.FastestScaleDown, pathBehavior+".scaleDown")
+	check(scaling.ScaleUp, s.MaxScaleUpSeconds, scaling.FastestScaleUp, at.Behavior.Child("scaleUp"))
+	check(scaling.ScaleDown, s.MaxScaleDownSeconds, scaling.FastestScaleDown, at.Behavior.Child("scaleDown"))
 
 	if up, down := windows(spec.Behavior, s.DownscaleStabilizationSeconds); up > down {
-		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: pathBehavior + ".scaleUp.stabilizationWindowSeconds",
+		out = append(out, Finding{Rule: BehaviorConsistency, Action: Warn, Path: at.Behavior.Child("scaleUp", "stabilizationWindowSeconds"),
 			Message: fmt.Sprintf("scale-up waits %ds but scale-down only %ds, so load is answered more slowly than its absence; make the scale-up window the shorter", up, down)})
 	}
 	return out

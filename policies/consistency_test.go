@@ -77,7 +77,7 @@ func TestBehaviorConsistency(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := hpa()
 			tc.edit(h)
-			got := behaviorConsistency(h, s.Rules.BehaviorConsistency)
+			got := behaviorConsistency(h, s.Rules.BehaviorConsistency, hpaFields)
 			assertFindingsMention(t, got, tc.want, tc.mention)
 		})
 	}
@@ -88,7 +88,7 @@ func TestBehaviorConsistencyBoundsAreSettings(t *testing.T) {
 	h.Spec.Behavior.ScaleUp.Policies = []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 1, PeriodSeconds: 120}}
 	s := Defaults().Rules.BehaviorConsistency
 	s.MaxScaleUpSeconds = 2 * 3600
-	if got := behaviorConsistency(h, s); len(got) != 0 {
+	if got := behaviorConsistency(h, s, hpaFields); len(got) != 0 {
 		t.Fatalf("74 minutes is within a 2 h bound, got %v", got)
 	}
 }

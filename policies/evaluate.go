@@ -97,10 +97,10 @@ func EvaluateHPA(r HPAReview, s *Settings) HPAResult {
 		mutate(MemoryTarget, memoryTargetRule(obj, s.Rules.MemoryTarget.AverageUtilization))
 	}
 	if on(BehaviorDefaults) {
-		mutate(BehaviorDefaults, behaviorDefaultsRule(obj, s.Rules.BehaviorDefaults.Behavior))
+		mutate(BehaviorDefaults, behaviorDefaultsRule(obj, s.Rules.BehaviorDefaults.Behavior, pathBehavior))
 	}
 	if on(BehaviorConsistency) && !r.MutationsOnly {
-		findings = append(findings, behaviorConsistency(obj, s.Rules.BehaviorConsistency)...)
+		findings = append(findings, behaviorConsistency(obj, s.Rules.BehaviorConsistency, hpaFields)...)
 	}
 	if !r.MutationsOnly {
 		findings = append(findings, hpaClusterRules(obj, r.Cluster, s, on)...)
@@ -177,7 +177,11 @@ type WorkloadReview struct {
 	Final bool
 }
 
-var templateSpecPath = field.NewPath("spec", "template", "spec")
+// The fields of a workload findings point at.
+var (
+	pathReplicas     = field.NewPath("spec", "replicas")
+	templateSpecPath = field.NewPath("spec", "template", "spec")
+)
 
 // WorkloadResult is the verdict on one workload.
 type WorkloadResult struct {
@@ -263,14 +267,15 @@ func (s *Settings) cap(fs Findings) Findings {
 // softenExisting turns a denial into a warning when the old object was
 // already denied by the same rule at the same place.
 func softenExisting(fs, old Findings) Findings {
-	was := map[string]bool{}
+	type place struct{ rule, path string }
+	was := map[place]bool{}
 	for _, f := range old {
 		if f.Action == Deny {
-			was[f.Rule+"\x00"+f.Path] = true
+			was[place{f.Rule, f.Path.String()}] = true
 		}
 	}
 	for i, f := range fs {
-		if f.Action == Deny && was[f.Rule+"\x00"+f.Path] {
+		if f.Action == Deny && was[place{f.Rule, f.Path.String()}] {
 			fs[i].Action = Warn
 			fs[i].Message = fmt.Sprintf("%s (already so before this update; allowed by allowExistingViolations)", f.Message)
 		}

@@ -12,7 +12,7 @@ const (
 	AnnotationExemptReason = "scaleguard.io/exempt-reason"
 )
 
-const pathExempt = "metadata.annotations[" + AnnotationExempt + "]"
+var pathExempt = pathMetadata.Child("annotations").Key(AnnotationExempt)
 
 // exemptions reads the exemption annotations (exemption-reason): scaleguard's
 // own, with no upstream counterpart. It returns the exempt rule IDs

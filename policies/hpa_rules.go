@@ -6,6 +6,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/policies/scaling"
@@ -15,7 +16,7 @@ import (
 // would change (fix) and changes it when asked (apply). The caller decides,
 // from the rule's action, whether to apply, warn or deny.
 type mutation struct {
-	path string
+	path *field.Path
 	// done says what was changed, for a mutate finding.
 	done string
 	// fix says what to write, for a warn or deny finding.
@@ -23,12 +24,20 @@ type mutation struct {
 	apply func(*autoscalingv2.HorizontalPodAutoscaler)
 }
 
-const (
-	pathMinReplicas = "spec.minReplicas"
-	pathMaxReplicas = "spec.maxReplicas"
-	pathMetrics     = "spec.metrics"
-	pathBehavior    = "spec.behavior"
-	pathAPIVersion  = "apiVersion"
+// The fields of an HPA findings point at. A field.Path is never changed,
+// only extended, so these are shared.
+var (
+	pathAPIVersion     = field.NewPath("apiVersion")
+	pathMetadata       = field.NewPath("metadata")
+	pathScaleTargetRef = field.NewPath("spec", "scaleTargetRef")
+	pathMinReplicas    = field.NewPath("spec", "minReplicas")
+	pathMaxReplicas    = field.NewPath("spec", "maxReplicas")
+	pathMetrics        = field.NewPath("spec", "metrics")
+	pathBehavior       = field.NewPath("spec", "behavior")
+
+	// hpaFields are where an HPA writes the fields the scaling analyses
+	// name: its own.
+	hpaFields = scaling.Fields{MinReplicas: pathMinReplicas, MaxReplicas: pathMaxReplicas, Behavior: pathBehavior}
 )
 
 // minReplicasRule raises minReplicas to the minimum: with one replica, a
@@ -90,12 +99,14 @@ func memoryTargetRule(hpa *autoscalingv2.HorizontalPodAutoscaler, percent int32)
 // server fills in is k8s.io/kubernetes v1.37.2 pkg/apis/autoscaling/v2/
 // defaults.go SetDefaults_HorizontalPodAutoscalerBehavior,
 // GenerateHPAScaleUpRules and GenerateHPAScaleDownRules
-// (scaling.KubernetesScaleUpRules, scaling.KubernetesScaleDownRules).
-func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard autoscalingv2.HorizontalPodAutoscalerBehavior) *mutation {
+// (scaling.KubernetesScaleUpRules, scaling.KubernetesScaleDownRules). The
+// findings point under behavior, where the object judged writes the HPA's
+// behavior.
+func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard autoscalingv2.HorizontalPodAutoscalerBehavior, behavior *field.Path) *mutation {
 	b := hpa.Spec.Behavior
 	if b == nil {
 		return &mutation{
-			path: pathBehavior,
+			path: behavior,
 			done: "added the standard behavior (scale up fast, down slowly)",
 			fix:  "no behavior; add spec.behavior with scaleUp and scaleDown policies (see docs/rules.md#behavior-defaults)",
 			apply: func(h *autoscalingv2.HorizontalPodAutoscaler) {
@@ -109,24 +120,24 @@ func behaviorDefaultsRule(hpa *autoscalingv2.HorizontalPodAutoscaler, standard a
 	if !replaceUp && !replaceDown && !fillWindow {
 		return nil
 	}
-	m := &mutation{path: pathBehavior}
+	m := &mutation{path: behavior}
 	switch {
 	case replaceUp && replaceDown:
 		m.done = "replaced Kubernetes's default scaleUp and scaleDown with the standard's"
 		m.fix = "behavior has only Kubernetes's defaults; set spec.behavior.scaleUp and .scaleDown"
 	case replaceUp:
-		m.path = pathBehavior + ".scaleUp"
+		m.path = behavior.Child("scaleUp")
 		m.done = "replaced Kubernetes's default scaleUp with the standard's"
 		m.fix = "scaleUp has only Kubernetes's defaults; set spec.behavior.scaleUp"
 	case replaceDown:
-		m.path = pathBehavior + ".scaleDown"
+		m.path = behavior.Child("scaleDown")
 		m.done = "replaced Kubernetes's default scaleDown with the standard's"
 		m.fix = "scaleDown has only Kubernetes's defaults; set spec.behavior.scaleDown"
 	}
 	window := ptr.Deref(standard.ScaleDown.StabilizationWindowSeconds, 0)
 	if fillWindow {
 		if m.done == "" {
-			m.path = pathBehavior + ".scaleDown.stabilizationWindowSeconds"
+			m.path = behavior.Child("scaleDown", "stabilizationWindowSeconds")
 			m.done = fmt.Sprintf("set scaleDown.stabilizationWindowSeconds to %d", window)
 			m.fix = fmt.Sprintf("scaleDown.stabilizationWindowSeconds is unset; set it to %d", window)
 		} else {

@@ -190,7 +190,7 @@ func TestHPARules(t *testing.T) {
 			}
 			var got []string
 			for _, f := range r.Findings {
-				got = append(got, string(f.Action)+" "+f.Rule+" "+f.Path)
+				got = append(got, string(f.Action)+" "+f.Rule+" "+f.Path.String())
 				if f.Message == "" {
 					t.Errorf("%s has no message", f.Rule)
 				}

@@ -108,7 +108,7 @@ func TestQuotaCeiling(t *testing.T) {
 			switch {
 			case tc.want == "" && len(got) > 0:
 				t.Errorf("want no finding, got %v", got)
-			case tc.want != "" && (len(got) != 1 || got[0].Action != Warn || got[0].Path != pathMaxReplicas || !strings.Contains(got[0].Message, tc.want)):
+			case tc.want != "" && (len(got) != 1 || got[0].Action != Warn || got[0].Path.String() != "spec.maxReplicas" || !strings.Contains(got[0].Message, tc.want)):
 				t.Errorf("want one warning on %s saying %q, got %v", pathMaxReplicas, tc.want, got)
 			}
 		})
@@ -157,7 +157,7 @@ func TestDrainAtMinimum(t *testing.T) {
 			if tc.blocked != (len(got) == 1) || len(got) > 1 {
 				t.Fatalf("blocked=%v, got %v", tc.blocked, got)
 			}
-			if tc.blocked && (got[0].Action != Warn || got[0].Path != pathMinReplicas || !strings.Contains(got[0].Message, `PodDisruptionBudget "web"`)) {
+			if tc.blocked && (got[0].Action != Warn || got[0].Path.String() != "spec.minReplicas" || !strings.Contains(got[0].Message, `PodDisruptionBudget "web"`)) {
 				t.Errorf("want a warning on %s naming the budget, got %v", pathMinReplicas, got[0])
 			}
 		})
@@ -249,7 +249,7 @@ func TestSelectorOverlap(t *testing.T) {
 				t.Fatalf("want %d findings, got %v", len(tc.want), got)
 			}
 			for i, f := range got {
-				if !strings.Contains(f.Message, tc.want[i]) || (f.Action == Deny) != tc.deny[i] || f.Path != pathScaleTargetRef {
+				if !strings.Contains(f.Message, tc.want[i]) || (f.Action == Deny) != tc.deny[i] || f.Path.String() != "spec.scaleTargetRef" {
 					t.Errorf("finding %d: want %q (denied %v) on %s, got %v", i, tc.want[i], tc.deny[i], pathScaleTargetRef, f)
 				}
 			}

@@ -20,9 +20,9 @@ import (
 //
 // It also returns the requests it reports as missing or zero, by container
 // path and resource (requestKey).
-func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []corev1.ResourceName, limitRanges []corev1.LimitRange) (Findings, map[string]bool) {
+func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []corev1.ResourceName, limitRanges []corev1.LimitRange) (Findings, map[requestKey]bool) {
 	var out Findings
-	gaps := map[string]bool{}
+	gaps := map[requestKey]bool{}
 	podRequests, podLimits := podLevelResources(spec)
 	defaults := limitRangeDefaults(limitRanges)
 	check := func(c *corev1.Container, path *field.Path, kind string) {
@@ -50,9 +50,9 @@ func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []co
 			}
 			missing = append(missing, string(r))
 		}
-		reqPath := path.Child("resources", "requests").String()
+		reqPath := path.Child("resources", "requests")
 		for _, r := range append(missing, zero...) {
-			gaps[requestKey(reqPath, corev1.ResourceName(r))] = true
+			gaps[requestKey{reqPath.String(), corev1.ResourceName(r)}] = true
 		}
 		if len(missing) > 0 {
 			out = append(out, Finding{Rule: RequestsRequired, Action: Deny, Path: reqPath,
@@ -83,9 +83,10 @@ func requestsRequired(spec *corev1.PodSpec, specPath *field.Path, resources []co
 }
 
 // requestKey names one request of one container: the container's
-// resources.requests path and the resource.
-func requestKey(requestsPath string, r corev1.ResourceName) string {
-	return requestsPath + "\x00" + string(r)
+// resources.requests path (as field.Path writes it) and the resource.
+type requestKey struct {
+	requestsPath string
+	resource     corev1.ResourceName
 }
 
 // isSidecar reports whether an init container keeps running beside the app

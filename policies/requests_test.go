@@ -165,7 +165,7 @@ func assertFindings(t *testing.T, got Findings, want, mention []string) {
 		t.Fatalf("got %d findings %v, want %d %v", len(got), got, len(want), want)
 	}
 	for i, f := range got {
-		if s := string(f.Action) + " " + f.Path; s != want[i] {
+		if s := string(f.Action) + " " + f.Path.String(); s != want[i] {
 			t.Errorf("finding %d: got %q, want %q (%s)", i, s, want[i], f.Message)
 		}
 	}

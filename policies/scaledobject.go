@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaleguard/scaleguard/internal/objectjson"
@@ -96,11 +97,16 @@ const (
 )
 
 // Paths of a ScaledObject's fields, for findings.
-const (
-	pathMinReplicaCount = "spec.minReplicaCount"
-	pathMaxReplicaCount = "spec.maxReplicaCount"
-	pathSOBehavior      = "spec.advanced.horizontalPodAutoscalerConfig.behavior"
-	pathTriggers        = "spec.triggers"
+var (
+	pathMinReplicaCount = field.NewPath("spec", "minReplicaCount")
+	pathMaxReplicaCount = field.NewPath("spec", "maxReplicaCount")
+	pathHPAConfig       = field.NewPath("spec", "advanced", "horizontalPodAutoscalerConfig")
+	pathSOBehavior      = pathHPAConfig.Child("behavior")
+	pathTriggers        = field.NewPath("spec", "triggers")
+
+	// scaledObjectFields are where a ScaledObject writes the fields KEDA
+	// builds its HPA's from (newHPAForScaledObject).
+	scaledObjectFields = scaling.Fields{MinReplicas: pathMinReplicaCount, MaxReplicas: pathMaxReplicaCount, Behavior: pathSOBehavior}
 )
 
 // DecodeScaledObject reads a ScaledObject from JSON. Fields the rules do not

@@ -6,6 +6,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // ScaledObjectReview is one KEDA ScaledObject to evaluate.
@@ -40,16 +41,16 @@ func EvaluateScaledObject(r ScaledObjectReview, s *Settings) Findings {
 		findings = append(findings, scaledObjectMinReplicas(so, s)...)
 	}
 	if on(BehaviorDefaults) {
-		if m := behaviorDefaultsRule(hpa, s.Rules.BehaviorDefaults.Behavior); m != nil {
+		if m := behaviorDefaultsRule(hpa, s.Rules.BehaviorDefaults.Behavior, pathSOBehavior); m != nil {
 			findings = append(findings, notMutated(Finding{Rule: BehaviorDefaults, Action: Deny, Path: m.path,
 				Message: m.fix + "; KEDA gives its HPA Kubernetes's defaults otherwise"}, s))
 		}
 	}
 	if on(BehaviorConsistency) {
-		findings = append(findings, behaviorConsistency(hpa, s.Rules.BehaviorConsistency)...)
+		findings = append(findings, behaviorConsistency(hpa, s.Rules.BehaviorConsistency, scaledObjectFields)...)
 	}
 	for i := range findings {
-		findings[i] = onScaledObject(findings[i])
+		findings[i].Message = onScaledObject(findings[i].Message)
 	}
 	if r.Cluster != nil {
 		findings = append(findings, scaledObjectClusterRules(so, hpa, r.Cluster, on)...)
@@ -96,22 +97,17 @@ func notMutated(f Finding, s *Settings) Finding {
 	return f
 }
 
-// scaledObjectFields maps the fields of the HPA KEDA builds to the
-// ScaledObject's fields they are built from (newHPAForScaledObject).
-func scaledObjectFields() *strings.Replacer {
-	return strings.NewReplacer(
-		pathBehavior, pathSOBehavior,
-		pathMinReplicas, pathMinReplicaCount,
-		pathMaxReplicas, pathMaxReplicaCount,
+// onScaledObject rewrites, for the ScaledObject, the message a rule on
+// HPAs wrote about the HPA KEDA builds: the fields it names become the
+// ScaledObject's they are built from (newHPAForScaledObject). The
+// finding's path already points there (scaledObjectFields).
+func onScaledObject(msg string) string {
+	fields := strings.NewReplacer(
+		hpaFields.Behavior.String(), scaledObjectFields.Behavior.String(),
+		hpaFields.MinReplicas.String(), scaledObjectFields.MinReplicas.String(),
+		hpaFields.MaxReplicas.String(), scaledObjectFields.MaxReplicas.String(),
 	)
-}
-
-// onScaledObject moves a finding about the HPA KEDA builds onto the
-// ScaledObject: its path and the fields its message names.
-func onScaledObject(f Finding) Finding {
-	f.Path = scaledObjectFields().Replace(f.Path)
-	f.Message = strings.ReplaceAll(scaledObjectFields().Replace(f.Message), "this HPA", "the HPA KEDA builds from this ScaledObject")
-	return f
+	return strings.ReplaceAll(fields.Replace(msg), "this HPA", "the HPA KEDA builds from this ScaledObject")
 }
 
 // targetGroup is the API group of the scale target: apps when apiVersion
@@ -144,9 +140,9 @@ func scaledObjectClusterRules(so *ScaledObject, hpa *autoscalingv2.HorizontalPod
 		case w != nil:
 			triggers := so.resourceTriggers()
 			out = append(out, targetRequestsOfMetrics(fmt.Sprintf("ScaledObject %q", so.Name), hpa.Spec.Metrics, w, requestGaps(hpa, w, c),
-				func(i int) (string, string) {
-					path := fmt.Sprintf("%s[%d]", pathTriggers, triggers[i].index)
-					return path, path + ".metadata." + kedaContainerName
+				func(i int) (metric, container *field.Path) {
+					trigger := pathTriggers.Index(triggers[i].index)
+					return trigger, trigger.Child("metadata", kedaContainerName)
 				})...)
 		}
 	}
@@ -166,9 +162,9 @@ func scaledObjectDuplicates(so *ScaledObject, kind, name string, c Cluster) Find
 		if so.OwnsHPA(h) || so.transfersHPA(h.Name) {
 			continue
 		}
-		out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: "spec.scaleTargetRef",
-			Message: fmt.Sprintf("HPA %q already scales %s %q, and KEDA would build a second HPA (%s) beside it; two autoscalers on one target fight over its replicas — delete the HPA, or let KEDA adopt it: annotate %s: \"true\" and set %s.name: %s",
-				h.Name, kind, name, so.HPAName(), kedaTransferHPAOwnership, strings.TrimSuffix(pathSOBehavior, ".behavior"), h.Name)})
+		out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: pathScaleTargetRef,
+			Message: fmt.Sprintf("HPA %q already scales %s %q, and KEDA would build a second HPA (%s) beside it; two autoscalers on one target fight over its replicas — delete the HPA, or let KEDA adopt it: annotate %s: \"true\" and set %s: %s",
+				h.Name, kind, name, so.HPAName(), kedaTransferHPAOwnership, pathHPAConfig.Child("name"), h.Name)})
 		break
 	}
 	sos, err := c.ScaledObjectsFor(so.Namespace, kind, name)
@@ -179,7 +175,7 @@ func scaledObjectDuplicates(so *ScaledObject, kind, name string, c Cluster) Find
 		if o.Name == so.Name {
 			continue
 		}
-		out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: "spec.scaleTargetRef",
+		out = append(out, Finding{Rule: DuplicateHPA, Action: Deny, Path: pathScaleTargetRef,
 			Message: fmt.Sprintf("ScaledObject %q already scales %s %q; two ScaledObjects on one target fight over its replicas — put all triggers in one ScaledObject",
 				o.Name, kind, name)})
 		break
@@ -224,8 +220,8 @@ func scaledObjectsOfHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, c Cluster) F
 // (ScaledObjectFieldOf).
 func NotMutatedNote(owner, rule string) string {
 	where := "it"
-	if field := ScaledObjectFieldOf(rule); field != "" && strings.HasPrefix(owner, KEDAOwnerPrefix) {
-		where = field
+	if at := ScaledObjectFieldOf(rule); at != nil && strings.HasPrefix(owner, KEDAOwnerPrefix) {
+		where = at.String()
 	}
 	return " (not mutated: " + owner + " owns this HPA and would revert it; set " + where + " there)"
 }
@@ -236,8 +232,8 @@ const KEDAOwnerPrefix = ScaledObjectGroup + " " + KindScaledObject + " "
 // ScaledObjectFieldOf is the ScaledObject field KEDA builds the HPA field
 // a mutate rule changes from (newHPAForScaledObject): minReplicas from
 // minReplicaCount, the metrics from the triggers, the behavior from
-// advanced.horizontalPodAutoscalerConfig.behavior; "" for other rules.
-func ScaledObjectFieldOf(rule string) string {
+// advanced.horizontalPodAutoscalerConfig.behavior; nil for other rules.
+func ScaledObjectFieldOf(rule string) *field.Path {
 	switch rule {
 	case MinReplicas:
 		return pathMinReplicaCount
@@ -246,5 +242,5 @@ func ScaledObjectFieldOf(rule string) string {
 	case BehaviorDefaults:
 		return pathSOBehavior
 	}
-	return ""
+	return nil
 }

@@ -218,7 +218,7 @@ func TestEvaluateScaledObject(t *testing.T) {
 			got := EvaluateScaledObject(ScaledObjectReview{Object: so, Cluster: c}, &s)
 			var keys []string
 			for _, f := range got {
-				keys = append(keys, f.Rule+" "+string(f.Action)+" "+f.Path)
+				keys = append(keys, f.Rule+" "+string(f.Action)+" "+f.Path.String())
 			}
 			if strings.Join(keys, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("findings\n%s\nwant\n%s\n(%v)", strings.Join(keys, "\n"), strings.Join(tc.want, "\n"), got)

@@ -6,6 +6,7 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // requestGap is one request an HPA's Utilization metric divides by and its
@@ -19,7 +20,7 @@ type requestGap struct {
 	container string
 	absent    bool
 	// requestsPath is the container's resources.requests in the workload.
-	requestsPath string
+	requestsPath *field.Path
 	resource     corev1.ResourceName
 	// podLevel: the pod has pod-level requests, which do not count for a
 	// metric that names a container.
@@ -108,18 +109,18 @@ func requestGaps(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, c Clus
 
 // containerRequestsPath is the resources.requests path of a container of
 // spec.
-func containerRequestsPath(spec *corev1.PodSpec, ctr *corev1.Container) string {
+func containerRequestsPath(spec *corev1.PodSpec, ctr *corev1.Container) *field.Path {
 	for i := range spec.Containers {
 		if &spec.Containers[i] == ctr {
-			return templateSpecPath.Child("containers").Index(i).Child("resources", "requests").String()
+			return templateSpecPath.Child("containers").Index(i).Child("resources", "requests")
 		}
 	}
 	for i := range spec.InitContainers {
 		if &spec.InitContainers[i] == ctr {
-			return templateSpecPath.Child("initContainers").Index(i).Child("resources", "requests").String()
+			return templateSpecPath.Child("initContainers").Index(i).Child("resources", "requests")
 		}
 	}
-	return templateSpecPath.String()
+	return templateSpecPath
 }
 
 const podLevelWhy = " (pod-level requests do not count: for a named container the HPA controller reads that container's own request)"
@@ -127,9 +128,9 @@ const podLevelWhy = " (pod-level requests do not count: for a named container th
 // targetRequestsOfHPA reports the gaps on the HPA: one finding per metric,
 // naming every container the metric lacks a request in.
 func targetRequestsOfHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload, gaps []requestGap) Findings {
-	return targetRequestsOfMetrics(fmt.Sprintf("HPA %q", hpa.Name), hpa.Spec.Metrics, w, gaps, func(i int) (string, string) {
-		path := fmt.Sprintf("spec.metrics[%d]", i)
-		return path, path + ".containerResource.container"
+	return targetRequestsOfMetrics(fmt.Sprintf("HPA %q", hpa.Name), hpa.Spec.Metrics, w, gaps, func(i int) (metric, container *field.Path) {
+		metric = pathMetrics.Index(i)
+		return metric, metric.Child("containerResource", "container")
 	})
 }
 
@@ -137,7 +138,7 @@ func targetRequestsOfHPA(hpa *autoscalingv2.HorizontalPodAutoscaler, w *Workload
 // names (`HPA "web"`): one finding per metric, at the path paths gives for
 // the metric's index, or at the field naming its container when the target
 // has no such container.
-func targetRequestsOfMetrics(who string, metrics []autoscalingv2.MetricSpec, w *Workload, gaps []requestGap, paths func(int) (metric, container string)) Findings {
+func targetRequestsOfMetrics(who string, metrics []autoscalingv2.MetricSpec, w *Workload, gaps []requestGap, paths func(int) (metric, container *field.Path)) Findings {
 	var out Findings
 	for i, m := range metrics {
 		var containers []string
@@ -176,13 +177,13 @@ func targetRequestsOfMetrics(who string, metrics []autoscalingv2.MetricSpec, w *
 // reportedRequests is what requests-required reported on a workload: the
 // requests it found missing or zero (requestKey), under its action.
 type reportedRequests struct {
-	gaps   map[string]bool
+	gaps   map[requestKey]bool
 	action Action
 }
 
 // unless returns the requests target-requests, under action, need not
 // report again: those requests-required reported at least as strictly.
-func (r reportedRequests) unless(action Action) map[string]bool {
+func (r reportedRequests) unless(action Action) map[requestKey]bool {
 	if r.action == Deny || (r.action == Warn && action == Warn) {
 		return r.gaps
 	}
@@ -193,9 +194,10 @@ func (r reportedRequests) unless(action Action) map[string]bool {
 // itself: one finding per container, at its resources.requests, unless
 // requests-required already says the same (reported), and one for the
 // containers HPAs name that w does not have.
-func targetRequestsOfWorkload(w *Workload, gaps []requestGap, reported map[string]bool) Findings {
+func targetRequestsOfWorkload(w *Workload, gaps []requestGap, reported map[requestKey]bool) Findings {
 	type byContainer struct {
-		path, container string
+		path            *field.Path
+		container       string
 		hpas, resources []string
 		podLevel        bool
 	}
@@ -208,14 +210,14 @@ func targetRequestsOfWorkload(w *Workload, gaps []requestGap, reported map[strin
 			absent = appendNew(absent, fmt.Sprintf("%q", g.container))
 			continue
 		}
-		if reported[requestKey(g.requestsPath, g.resource)] {
+		if reported[requestKey{g.requestsPath.String(), g.resource}] {
 			continue
 		}
-		b, ok := groups[g.requestsPath]
+		b, ok := groups[g.requestsPath.String()]
 		if !ok {
 			b = &byContainer{path: g.requestsPath, container: g.container}
-			groups[g.requestsPath] = b
-			order = append(order, g.requestsPath)
+			groups[g.requestsPath.String()] = b
+			order = append(order, g.requestsPath.String())
 		}
 		b.hpas = appendNew(b.hpas, fmt.Sprintf("%q", g.hpa))
 		b.resources = appendNew(b.resources, string(g.resource))
@@ -234,7 +236,7 @@ func targetRequestsOfWorkload(w *Workload, gaps []requestGap, reported map[strin
 				b.container, w.Kind, w.Meta.Name, strings.Join(b.resources, " or "), why, strings.Join(b.resources, " and ."))})
 	}
 	if len(absent) > 0 {
-		out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: templateSpecPath.String(),
+		out = append(out, Finding{Rule: TargetRequests, Action: Deny, Path: templateSpecPath,
 			Message: fmt.Sprintf("%s %s %s, which %s %q does not have; name one of its containers",
 				plural("HPA", "HPAs", absentHPAs), agree(len(absentHPAs), "measures", "measure"),
 				plural("container", "containers", absent), w.Kind, w.Meta.Name)})

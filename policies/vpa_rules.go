@@ -5,7 +5,11 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
+
+// pathResourcePolicy is the field of a VPA findings point at.
+var pathResourcePolicy = field.NewPath("spec", "resourcePolicy")
 
 // vpaConflict is one HPA metric on a resource a VPA sets for the same
 // target: the VPA raises the requests as usage grows, the utilization the
@@ -66,16 +70,16 @@ func (c vpaConflict) fix() string {
 
 // hpaFinding is the conflict seen from the HPA.
 func (c vpaConflict) hpaFinding(kind, name string) Finding {
-	return Finding{Rule: HPAVPAConflict, Action: Deny, Path: fmt.Sprintf("spec.metrics[%d]", c.metric),
+	return Finding{Rule: HPAVPAConflict, Action: Deny, Path: pathMetrics.Index(c.metric),
 		Message: fmt.Sprintf("HPA %q scales on %s, which VerticalPodAutoscaler %q (updateMode %s) also sets for %s %q; the two fight over the pods' requests — %s",
 			c.hpa.Name, c.what(), c.vpa.Name, c.vpa.UpdateMode(), kind, name, c.fix())}
 }
 
 // vpaFinding is the conflict seen from the VPA.
 func (c vpaConflict) vpaFinding(kind, name string) Finding {
-	return Finding{Rule: HPAVPAConflict, Action: Deny, Path: "spec.resourcePolicy",
-		Message: fmt.Sprintf("VerticalPodAutoscaler %q (updateMode %s) sets %s for %s %q, which HPA %q scales on (spec.metrics[%d]); the two fight over the pods' requests — %s",
-			c.vpa.Name, c.vpa.UpdateMode(), c.what(), kind, name, c.hpa.Name, c.metric, c.fix())}
+	return Finding{Rule: HPAVPAConflict, Action: Deny, Path: pathResourcePolicy,
+		Message: fmt.Sprintf("VerticalPodAutoscaler %q (updateMode %s) sets %s for %s %q, which HPA %q scales on (%s); the two fight over the pods' requests — %s",
+			c.vpa.Name, c.vpa.UpdateMode(), c.what(), kind, name, c.hpa.Name, pathMetrics.Index(c.metric), c.fix())}
 }
 
 // containerNames are the names of the containers a VPA resizes (the pod

@@ -168,7 +168,7 @@ func TestHPAVPAConflict(t *testing.T) {
 				t.Errorf("from the VPA: %v, want %d findings", fromVPA, len(tc.want))
 			}
 			for _, f := range fromVPA {
-				if f.Action != Deny || f.Path != "spec.resourcePolicy" || !strings.Contains(f.Message, `HPA "web"`) {
+				if f.Action != Deny || f.Path.String() != "spec.resourcePolicy" || !strings.Contains(f.Message, `HPA "web"`) {
 					t.Errorf("from the VPA: %v", f)
 				}
 			}
@@ -182,7 +182,7 @@ func assertConflictPaths(t *testing.T, got Findings, want []string) {
 		t.Fatalf("got %v, want findings at %v", got, want)
 	}
 	for i, f := range got {
-		if f.Path != want[i] || f.Action != Deny {
+		if f.Path.String() != want[i] || f.Action != Deny {
 			t.Errorf("finding %d: %v, want a denial at %s", i, f, want[i])
 		}
 	}
@@ -232,7 +232,7 @@ func TestHPAVPAConflictSettings(t *testing.T) {
 func TestHPAVPAConflictUnknownCluster(t *testing.T) {
 	s := Defaults()
 	got := EvaluateVPA(VPAReview{Object: vpaFrom(t, vpaJSON("")), Cluster: unknownCluster{}}, &s)
-	if len(got) != 1 || !got[0].Unchecked() {
+	if len(got) != 1 || !got[0].Unchecked {
 		t.Errorf("want one not-checked warning, got %v", got)
 	}
 	if got := EvaluateVPA(VPAReview{Object: vpaFrom(t, vpaJSON(""))}, &s); got != nil {

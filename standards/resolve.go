@@ -285,7 +285,7 @@ func behaviorConsistent(s *policies.Settings) []error {
 	for _, f := range policies.EvaluateHPA(policies.HPAReview{Object: hpa, Final: true}, &check).Findings {
 		if f.Rule == policies.BehaviorConsistency {
 			errs = append(errs, fmt.Errorf("spec.behavior: fails behavior-consistency between %d and %d replicas: %s", lo, 10*lo,
-				strings.TrimPrefix(f.Path+": "+f.Message, "spec.behavior.")))
+				strings.TrimPrefix(f.Path.String()+": "+f.Message, "spec.behavior.")))
 		}
 	}
 	return errs

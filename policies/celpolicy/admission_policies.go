@@ -7,6 +7,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -416,7 +417,9 @@ func Exported(f policies.Finding) bool {
 	case f.Action == policies.Mutate:
 		return false
 	case f.Rule == policies.BehaviorConsistency:
-		return f.Path != "spec.behavior.scaleUp" && f.Path != "spec.behavior.scaleDown"
+		behavior := field.NewPath("spec", "behavior")
+		at := f.Path.String()
+		return at != behavior.Child("scaleUp").String() && at != behavior.Child("scaleDown").String()
 	}
 	d := policies.Defaults()
 	for _, r := range exportedRules(&d) {

@@ -24,6 +24,8 @@ type Controller struct {
 	// uses the flag without rounding it to whole seconds.
 	legacyWindow time.Duration
 	tolerances   Tolerances
+	// fields are where the reasons the analyses give point.
+	fields Fields
 
 	// recommendations is nil until the first Step, mirroring the
 	// controller's recordInitialRecommendation.
@@ -64,6 +66,7 @@ func NewController(spec *autoscalingv2.HorizontalPodAutoscalerSpec, opts Options
 	c := &Controller{
 		legacyWindow: o.downscaleStabilization,
 		tolerances:   TolerancesFor(spec, opts),
+		fields:       opts.Fields.resolve(),
 	}
 	c.minReplicas, c.maxReplicas = replicaBounds(spec)
 	if spec == nil || spec.Behavior == nil {

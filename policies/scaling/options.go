@@ -41,6 +41,9 @@ type Options struct {
 	// Horizon bounds the simulated time of FastestScaleUp/FastestScaleDown;
 	// zero or negative means DefaultHorizon, values above a year are capped.
 	Horizon time.Duration
+	// Fields are where the fields the analyses' reasons name
+	// (StuckReason.Field) are written; the zero value is the HPA's own.
+	Fields Fields
 }
 
 // resolvedOptions are Options with every default applied.

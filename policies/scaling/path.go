@@ -79,7 +79,7 @@ func fastestPath(spec *autoscalingv2.HorizontalPodAutoscalerSpec, opts Options, 
 	}
 	p.Final = p.From
 	p.Points = []PathPoint{{Replicas: p.From}}
-	if reasons := boundsReasons(spec); reasons != nil {
+	if reasons := boundsReasons(spec, opts.Fields.resolve()); reasons != nil {
 		p.Stuck = reasons
 		return p
 	}
@@ -99,7 +99,7 @@ func fastestPath(spec *autoscalingv2.HorizontalPodAutoscalerSpec, opts Options, 
 	var at time.Duration
 	for steps := 0; ; steps++ {
 		if at > o.horizon || steps >= maxAnalysisSteps {
-			p.Stuck = []StuckReason{tooSlow(dir, current, p.To, o.horizon, steps)}
+			p.Stuck = []StuckReason{c.tooSlow(dir, current, p.To, o.horizon, steps)}
 			break
 		}
 		d := c.StepUsageRatio(analysisEpoch.Add(at), current, ratio)
@@ -152,14 +152,14 @@ func (c *Controller) stuckAt(dir Direction, replicas int32) []StuckReason {
 		Message: fmt.Sprintf("no further %s possible at %d replicas", dirWord(dir), replicas)}}
 }
 
-func tooSlow(dir Direction, replicas, to int32, horizon time.Duration, steps int) StuckReason {
+func (c *Controller) tooSlow(dir Direction, replicas, to int32, horizon time.Duration, steps int) StuckReason {
 	msg := fmt.Sprintf("still at %d of %d replicas after %s", replicas, to, horizon)
 	if steps >= maxAnalysisSteps {
 		msg = fmt.Sprintf("still at %d of %d replicas after %d syncs", replicas, to, steps)
 	}
-	f := scaleUpPath
+	f := c.fields.scaleUp()
 	if dir == ScaleDown {
-		f = scaleDownPath
+		f = c.fields.scaleDown()
 	}
 	return StuckReason{Direction: dir, Cause: CauseTooSlow, Field: f, Replicas: replicas, Message: msg}
 }

@@ -77,7 +77,7 @@ func bruteForcePath(spec *autoscalingv2.HorizontalPodAutoscalerSpec, opts Option
 		from, to, ratio = maxReplicas, minReplicas, 0
 	}
 	got := []PathPoint{{Replicas: from}}
-	if boundsReasons(spec) != nil || from == to {
+	if boundsReasons(spec, hpaFields) != nil || from == to {
 		return got, from == to
 	}
 	steady := 1.0
@@ -135,7 +135,7 @@ func TestFastestPathsMatchBruteForce(t *testing.T) {
 
 			blocked := hasDirection(stuck, dir)
 			fixedPointAtStart := !fast.Reached && fast.Final == fast.From && len(fast.Stuck) > 0 && fast.Stuck[0].Cause != CauseTooSlow
-			if boundsReasons(spec) == nil && blocked != fixedPointAtStart {
+			if boundsReasons(spec, hpaFields) == nil && blocked != fixedPointAtStart {
 				t.Fatalf("case %d %s %s: Stuck says %v but the path says %v (%v)", i, dir, describe(spec, opts),
 					stuck, fast.Stuck, fast.Points)
 			}

@@ -52,23 +52,12 @@ func (r StuckReason) String() string {
 	return r.Field.String() + ": " + r.Message
 }
 
-var (
-	specPath               = field.NewPath("spec")
-	behaviorPath           = specPath.Child("behavior")
-	scaleUpPath            = behaviorPath.Child("scaleUp")
-	scaleDownPath          = behaviorPath.Child("scaleDown")
-	minReplicasPath        = specPath.Child("minReplicas")
-	maxReplicasPath        = specPath.Child("maxReplicas")
-	scaleUpTolerancePath   = scaleUpPath.Child("tolerance")
-	scaleDownTolerancePath = scaleDownPath.Child("tolerance")
-)
-
 // Stuck reports, without simulating, why spec can never scale from
 // minReplicas up to maxReplicas or from maxReplicas down to minReplicas,
 // however high or low the load. It returns nil when both bounds are
 // reachable (or equal, which pins the replica count on purpose).
 func Stuck(spec *autoscalingv2.HorizontalPodAutoscalerSpec, opts Options) []StuckReason {
-	if reasons := boundsReasons(spec); reasons != nil {
+	if reasons := boundsReasons(spec, opts.Fields.resolve()); reasons != nil {
 		return reasons
 	}
 	minReplicas, maxReplicas := replicaBounds(spec)
@@ -81,14 +70,14 @@ func Stuck(spec *autoscalingv2.HorizontalPodAutoscalerSpec, opts Options) []Stuc
 
 // boundsReasons rejects bounds the analyses cannot start from. The API server
 // rejects them too, but offline manifests have not met it.
-func boundsReasons(spec *autoscalingv2.HorizontalPodAutoscalerSpec) []StuckReason {
+func boundsReasons(spec *autoscalingv2.HorizontalPodAutoscalerSpec, at Fields) []StuckReason {
 	minReplicas, maxReplicas := replicaBounds(spec)
 	switch {
 	case minReplicas < 0:
-		return []StuckReason{{Cause: CauseInvalidBounds, Field: minReplicasPath, Replicas: minReplicas,
+		return []StuckReason{{Cause: CauseInvalidBounds, Field: at.MinReplicas, Replicas: minReplicas,
 			Message: fmt.Sprintf("minReplicas %d is negative", minReplicas)}}
 	case maxReplicas < minReplicas:
-		return []StuckReason{{Cause: CauseInvalidBounds, Field: maxReplicasPath, Replicas: minReplicas,
+		return []StuckReason{{Cause: CauseInvalidBounds, Field: at.MaxReplicas, Replicas: minReplicas,
 			Message: fmt.Sprintf("maxReplicas %d is below minReplicas %d", maxReplicas, minReplicas)}}
 	}
 	return nil
@@ -98,32 +87,32 @@ func boundsReasons(spec *autoscalingv2.HorizontalPodAutoscalerSpec) []StuckReaso
 // once its history has expired; nil means it can.
 func (c *Controller) stuckUp(replicas int32) []StuckReason {
 	if c.tolerances.Within(math.Inf(1)) {
-		return []StuckReason{{Direction: ScaleUp, Cause: CauseTolerance, Field: scaleUpTolerancePath, Replicas: replicas,
+		return []StuckReason{{Direction: ScaleUp, Cause: CauseTolerance, Field: c.fields.scaleUp().Child("tolerance"), Replicas: replicas,
 			Message: "scale-up tolerance is infinite: never scales up"}}
 	}
 	if c.behavior == nil {
 		if legacyScaleUpLimit(replicas) > replicas {
 			return nil
 		}
-		return []StuckReason{{Direction: ScaleUp, Cause: CauseNoProgress, Field: maxReplicasPath, Replicas: replicas,
+		return []StuckReason{{Direction: ScaleUp, Cause: CauseNoProgress, Field: c.fields.MaxReplicas, Replicas: replicas,
 			Message: fmt.Sprintf("cannot scale above %d replicas", replicas)}}
 	}
 	rules := c.behavior.ScaleUp
 	if selectPolicy(rules) == autoscalingv2.DisabledPolicySelect {
-		return []StuckReason{{Direction: ScaleUp, Cause: CauseDisabled, Field: scaleUpPath.Child("selectPolicy"), Replicas: replicas,
+		return []StuckReason{{Direction: ScaleUp, Cause: CauseDisabled, Field: c.fields.scaleUp().Child("selectPolicy"), Replicas: replicas,
 			Message: fmt.Sprintf("scale-up is Disabled: stays at %d replicas", replicas)}}
 	}
 	if scaleUpLimit(analysisEpoch, replicas, nil, nil, rules) > replicas {
 		return nil
 	}
-	return []StuckReason{explainNoChange(rules, scaleUpPath, replicas, ScaleUp)}
+	return []StuckReason{explainNoChange(rules, c.fields.scaleUp(), replicas, ScaleUp)}
 }
 
 // stuckDown explains why zero demand cannot move the HPA below replicas once
 // its history has expired; nil means it can.
 func (c *Controller) stuckDown(replicas int32) []StuckReason {
 	if c.tolerances.Within(0) {
-		return []StuckReason{{Direction: ScaleDown, Cause: CauseTolerance, Field: scaleDownTolerancePath, Replicas: replicas,
+		return []StuckReason{{Direction: ScaleDown, Cause: CauseTolerance, Field: c.fields.scaleDown().Child("tolerance"), Replicas: replicas,
 			Message: fmt.Sprintf("scale-down tolerance %g >= 1: usage can never fall below the band, stays at %d replicas",
 				c.tolerances.ScaleDown, replicas)}}
 	}
@@ -132,13 +121,13 @@ func (c *Controller) stuckDown(replicas int32) []StuckReason {
 	}
 	rules := c.behavior.ScaleDown
 	if selectPolicy(rules) == autoscalingv2.DisabledPolicySelect {
-		return []StuckReason{{Direction: ScaleDown, Cause: CauseDisabled, Field: scaleDownPath.Child("selectPolicy"), Replicas: replicas,
+		return []StuckReason{{Direction: ScaleDown, Cause: CauseDisabled, Field: c.fields.scaleDown().Child("selectPolicy"), Replicas: replicas,
 			Message: fmt.Sprintf("scale-down is Disabled: stays at %d replicas", replicas)}}
 	}
 	if scaleDownLimit(analysisEpoch, replicas, nil, nil, rules) < replicas {
 		return nil
 	}
-	return []StuckReason{explainNoChange(rules, scaleDownPath, replicas, ScaleDown)}
+	return []StuckReason{explainNoChange(rules, c.fields.scaleDown(), replicas, ScaleDown)}
 }
 
 // explainNoChange names the policy problem behind a rate limit that allows no

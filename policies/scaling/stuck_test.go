@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestStuck(t *testing.T) {
@@ -55,6 +56,15 @@ func TestStuck(t *testing.T) {
 		"cluster tolerance 1 without behavior": {spec: &autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 5},
 			opts: Options{Tolerance: ptrTo(1.0)},
 			want: []want{{ScaleDown, CauseTolerance, "spec.behavior.scaleDown.tolerance", 5}}},
+		// An HPA built from another object (KEDA's from a ScaledObject) is
+		// fixed where that object writes its fields.
+		"fields of the object the HPA is built from": {spec: specWith(ptrTo[int32](2), 5, &autoscalingv2.HPAScalingRules{
+			Policies: []autoscalingv2.HPAScalingPolicy{pods(0, 60)}}, nil),
+			opts: Options{Fields: Fields{Behavior: field.NewPath("spec", "advanced", "horizontalPodAutoscalerConfig", "behavior")}},
+			want: []want{{ScaleUp, CauseNonPositivePolicy, "spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.policies[0].value", 2}}},
+		"bounds of the object the HPA is built from": {spec: specWith(ptrTo[int32](3), 2, nil, nil),
+			opts: Options{Fields: Fields{MaxReplicas: field.NewPath("spec", "maxReplicaCount")}},
+			want: []want{{"", CauseInvalidBounds, "spec.maxReplicaCount", 3}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

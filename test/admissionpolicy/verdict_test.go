@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/scaleguard/scaleguard/internal/fieldpath"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -150,7 +151,7 @@ func splitFindings(list string) []string {
 func parse(s string, action policies.Action) policies.Finding {
 	rule, rest, _ := strings.Cut(strings.TrimPrefix(s, "["), "] ")
 	path, msg, _ := strings.Cut(rest, ": ")
-	return policies.Finding{Rule: rule, Action: action, Path: path, Message: msg}
+	return policies.Finding{Rule: rule, Action: action, Path: fieldpath.Parse(path), Message: msg}
 }
 
 // byRule groups findings by their rule.

@@ -60,7 +60,7 @@ func mutatedPaths(t *testing.T) []string {
 	res := policies.EvaluateHPA(policies.HPAReview{Object: typed(t, obj), MutationsOnly: true}, &standard)
 	var paths []string
 	for _, f := range res.Findings.With(policies.Mutate) {
-		paths = append(paths, f.Path)
+		paths = append(paths, f.Path.String())
 	}
 	slices.Sort(paths)
 	return paths
