@@ -16,11 +16,13 @@ import (
 // request whose bearer token the API server at cfg authenticates
 // (TokenReview) and whose user it authorizes for the request's verb on its
 // path, a non-resource URL (SubjectAccessReview). It answers 401 without a
-// valid token, 403 without the permission, 500 when the API server cannot
-// be asked. It caches answers: a token for a minute, an allowed access for
-// five, a denied one for 30 s, so a scrape every 30 s costs about one
-// TokenReview a minute and one SubjectAccessReview every five per token and
-// pod.
+// token, 403 without the permission, and 500 when the API server cannot be
+// asked or rejects the token: the TokenReview's status then carries an
+// error, which the filter treats as a failure. It caches a token's review
+// for a minute, an allowed access for five and a denied one for 30 s, so a
+// scrape every 30 s costs about one TokenReview a minute and one
+// SubjectAccessReview every five per token and pod; a rejected token is
+// not cached, and costs a TokenReview each time.
 func newMetricsAuth(cfg *rest.Config) (metricsserver.Filter, error) {
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
