@@ -17,9 +17,9 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/scaleguard/scaleguard/internal/metricsauth"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -76,7 +76,7 @@ type Options struct {
 	// KeyName, reloaded on renewal; TLSMinVersion and EnableHTTP2 apply,
 	// ClientCAFile does not), and only to a caller whose bearer token this
 	// API server authenticates and authorizes for get on the non-resource
-	// URL /metrics (see newMetricsAuth). Nil serves plain HTTP to anyone who
+	// URL /metrics (internal/metricsauth). Nil serves plain HTTP to anyone who
 	// reaches the port. The probes stay plain HTTP on ProbeAddr either way:
 	// the kubelet probes without a token.
 	MetricsAuth *rest.Config
@@ -178,7 +178,7 @@ type Server struct {
 	log      logr.Logger
 	webhooks ctrlwebhook.Server
 	// metricsAuth guards /metrics when Options.MetricsAuth is set.
-	metricsAuth metricsserver.Filter
+	metricsAuth *metricsauth.Filter
 	// stopping turns /readyz red as soon as shutdown starts, so the
 	// endpoint is dropped while requests in flight drain.
 	stopping atomic.Bool
@@ -196,8 +196,8 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 	}
 	s := &Server{opts: o, settings: src, metrics: m, log: log}
 	if o.MetricsAuth != nil {
-		if s.metricsAuth, err = newMetricsAuth(o.MetricsAuth); err != nil {
-			return nil, err
+		if s.metricsAuth, err = metricsauth.NewForConfig(o.MetricsAuth, log.WithName("metrics")); err != nil {
+			return nil, fmt.Errorf("metrics authentication: %w", err)
 		}
 	}
 	tlsOpts := []func(*tls.Config){o.configureTLS}
