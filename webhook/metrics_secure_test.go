@@ -18,8 +18,9 @@ import (
 // without an API server to ask: it speaks only TLS, with the webhook's
 // certificate and its renewals, and refuses a scrape without a token, or
 // one it cannot check, before any series is written. The answers of a real
-// API server (403 without the permission, 200 with it) are checked in
-// test/chart, TestSecureMetricsThroughTheAPIServer.
+// API server (401 for a forged token, 403 without the permission, 200 with
+// it) are checked in test/chart, TestSecureMetricsThroughTheAPIServer, and
+// the filter's own in internal/metricsauth.
 func TestSecureMetrics(t *testing.T) {
 	// Port 1 on loopback refuses connections: no TokenReview can succeed.
 	ts := startServer(t, Options{MetricsAuth: &rest.Config{Host: "https://127.0.0.1:1"}}, nil)
