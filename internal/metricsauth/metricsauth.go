@@ -10,7 +10,7 @@
 // authorizer, which brought 255 packages (gRPC, OpenTelemetry, CEL among
 // them) into every build of scaleguard, the flag on or off. The -trimpath
 // binary grew from 52.0 to 94.3 MB and an idle `scaleguard serve
-// --cluster-view=false` from 34–36 to 50–51 MiB resident; with this
+// --cluster-view=false` from 34–36 to 49–51 MiB resident; with this
 // package they are 52.1 MB and 32–33 MiB, because it only calls the
 // client-go clients the binary already has (docs/operations.md, "Securing
 // /metrics"). It also answers a token the API server rejects with 401,
