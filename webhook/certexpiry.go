@@ -45,12 +45,16 @@ func notAfter(path string) (int64, error) {
 	return cert.NotAfter.Unix(), nil
 }
 
-// servingCertPath is where the webhook server reads its certificate,
-// controller-runtime's default folder when none is given.
-func servingCertPath(o Options) string {
-	dir := o.CertDir
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
+// servingCertPath and servingKeyPath are where the webhook server reads
+// its certificate and key, in controller-runtime's default folder when none
+// is given.
+func servingCertPath(o Options) string { return filepath.Join(servingCertDir(o), o.CertName) }
+
+func servingKeyPath(o Options) string { return filepath.Join(servingCertDir(o), o.KeyName) }
+
+func servingCertDir(o Options) string {
+	if o.CertDir == "" {
+		return filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs")
 	}
-	return filepath.Join(dir, o.CertName)
+	return o.CertDir
 }

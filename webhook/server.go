@@ -14,10 +14,12 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/scaleguard/scaleguard/internal/metricsauth"
 	"github.com/scaleguard/scaleguard/policies"
 )
 
@@ -66,9 +68,18 @@ type Options struct {
 	// ProbeAddr serves /healthz and /readyz over plain HTTP, ":8081" by
 	// default; "0" turns the probes off.
 	ProbeAddr string
-	// MetricsAddr serves /metrics over plain HTTP, ":8080" by default; "0"
-	// turns it off.
+	// MetricsAddr serves /metrics, over plain HTTP unless MetricsAuth is
+	// set, ":8080" by default; "0" turns it off.
 	MetricsAddr string
+	// MetricsAuth, when set, secures MetricsAddr: /metrics is served over
+	// HTTPS with the webhook's serving certificate (CertDir, CertName,
+	// KeyName, reloaded on renewal; TLSMinVersion and EnableHTTP2 apply,
+	// ClientCAFile does not), and only to a caller whose bearer token this
+	// API server authenticates and authorizes for get on the non-resource
+	// URL /metrics (internal/metricsauth). Nil serves plain HTTP to anyone who
+	// reaches the port. The probes stay plain HTTP on ProbeAddr either way:
+	// the kubelet probes without a token.
+	MetricsAuth *rest.Config
 	// PprofAddr serves Go's profiles (/debug/pprof/) over plain HTTP
 	// without authentication; "" or "0", the default, turns it off. Bind it
 	// to localhost and reach it with kubectl port-forward.
@@ -166,6 +177,8 @@ type Server struct {
 	metrics  *Metrics
 	log      logr.Logger
 	webhooks ctrlwebhook.Server
+	// metricsAuth guards /metrics when Options.MetricsAuth is set.
+	metricsAuth *metricsauth.Filter
 	// stopping turns /readyz red as soon as shutdown starts, so the
 	// endpoint is dropped while requests in flight drain.
 	stopping atomic.Bool
@@ -182,6 +195,11 @@ func NewServer(o Options, src SettingsSource, m *Metrics, log logr.Logger) (*Ser
 		m = NewMetrics()
 	}
 	s := &Server{opts: o, settings: src, metrics: m, log: log}
+	if o.MetricsAuth != nil {
+		if s.metricsAuth, err = metricsauth.NewForConfig(o.MetricsAuth, log.WithName("metrics")); err != nil {
+			return nil, fmt.Errorf("metrics authentication: %w", err)
+		}
+	}
 	tlsOpts := []func(*tls.Config){o.configureTLS}
 	if o.ClientCAFile != "" {
 		cas, err := newClientCAs(o.ClientCAFile, log.WithName("client-ca"))
@@ -275,7 +293,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	metrics, err := s.listen("metrics", s.opts.MetricsAddr, s.metricsHandler())
+	// The metrics port's certificate watch ends with Start.
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
+	metrics, err := s.listenMetrics(watchCtx)
 	if err != nil {
 		probe.close()
 		return err
@@ -298,7 +319,7 @@ func (s *Server) Start(ctx context.Context) error {
 		a.serve(auxDone)
 	}
 	s.log.Info("serving", "host", s.opts.Host, "port", s.opts.Port, "probeAddr", s.opts.ProbeAddr,
-		"metricsAddr", s.opts.MetricsAddr, "tlsMinVersion", tls.VersionName(s.opts.TLSMinVersion), "http2", s.opts.EnableHTTP2)
+		"metricsAddr", s.opts.MetricsAddr, "metricsScheme", s.metricsScheme(), "tlsMinVersion", tls.VersionName(s.opts.TLSMinVersion), "http2", s.opts.EnableHTTP2)
 
 	select {
 	case <-ctx.Done():

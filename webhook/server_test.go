@@ -35,6 +35,7 @@ type testServer struct {
 	ca                   *testCA
 	certDir              string
 	webhookAddr          string
+	metricsAddr          string
 	probeURL, metricsURL string
 	cancel               context.CancelFunc
 	done                 chan error
@@ -69,6 +70,7 @@ func startServer(t *testing.T, o Options, certs func(t *testing.T, dir string, c
 	ts := &testServer{
 		Server: srv, ca: ca, certDir: dir, initialSerial: serial,
 		webhookAddr: net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
+		metricsAddr: o.MetricsAddr,
 		probeURL:    "http://" + o.ProbeAddr,
 		metricsURL:  "http://" + o.MetricsAddr,
 		cancel:      cancel,
@@ -76,6 +78,9 @@ func startServer(t *testing.T, o Options, certs func(t *testing.T, dir string, c
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: ca.pool, ServerName: "localhost"},
 		}},
+	}
+	if o.MetricsAuth != nil {
+		ts.metricsURL = "https://" + o.MetricsAddr
 	}
 	go func() { ts.done <- srv.Start(ctx) }()
 	t.Cleanup(func() {

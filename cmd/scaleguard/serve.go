@@ -46,8 +46,12 @@ func runServe(args []string, stderr io.Writer) int {
 	enableHTTP2 := fs.Bool("enable-http2", false, "offer HTTP/2 (off by default because of CVE-2023-44487 and CVE-2023-39325)")
 	probeAddr := fs.String("probe-addr", webhook.DefaultProbeAddr, "address serving /healthz and /readyz, or 0 for none")
 	metricsAddr := fs.String("metrics-addr", webhook.DefaultMetricsAddr, "address serving /metrics, or 0 for none")
+	// Off by default, so that installs and scrapers that read plain HTTP
+	// keep working; the chart's metrics.secure turns it on.
+	metricsSecure := fs.Bool("metrics-secure", false, "serve /metrics over HTTPS with the webhook's serving certificate (--cert-dir), and only to callers whose bearer token the API server authenticates (TokenReview) "+
+		"and authorizes for get on the non-resource URL /metrics (SubjectAccessReview); needs RBAC create on tokenreviews and subjectaccessreviews (default: plain HTTP to anyone who reaches the port)")
 	pprofAddr := fs.String("pprof-addr", "0", "address serving Go's profiles at /debug/pprof/, unauthenticated: bind it to localhost (e.g. 127.0.0.1:6060); 0 for none")
-	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the cluster view (default: $KUBECONFIG when set, else the in-cluster service account, else ~/.kube/config)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the cluster view and the reviews of --metrics-secure (default: $KUBECONFIG when set, else the in-cluster service account, else ~/.kube/config)")
 	clusterView := fs.Bool("cluster-view", true, "judge objects against the cluster (workloads, HPAs, LimitRanges, metrics APIs from informer caches; needs the ClusterRole). "+
 		"Turn off to run without API server access, or to save the caches' memory: the rules that need the cluster are then skipped")
 	watchWorkloads := fs.Bool("watch-workloads", false, "keep the cluster's Deployments and StatefulSets in the cluster view's informers: a watch event to every replica on every workload write, and memory for each workload. "+
@@ -78,6 +82,9 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	if err == nil && *manageConditions && !*clusterView && isSet(fs, "manage-webhook-conditions") {
 		err = errors.New("--manage-webhook-conditions needs --cluster-view: it writes through the same API server connection")
+	}
+	if err == nil && *metricsSecure && *metricsAddr == "0" {
+		err = errors.New("--metrics-secure with --metrics-addr=0: there is no metrics port to secure")
 	}
 	var zl *zap.Logger
 	if err == nil {
@@ -145,15 +152,21 @@ func runServe(args []string, stderr io.Writer) int {
 		MetricsAddr:   *metricsAddr,
 		PprofAddr:     *pprofAddr,
 	}
+	var cfg *rest.Config
+	if *clusterView || *metricsSecure {
+		if cfg, err = restConfig(*kubeconfig); err != nil {
+			log.Error(err, "cannot start")
+			return exitFailure
+		}
+	}
+	if *metricsSecure {
+		opts.MetricsAuth = cfg
+	}
 	if *clusterView {
 		// The view watches the custom workload kinds of the settings in
 		// force, following each reload.
 		kinds := func() []policies.WorkloadKind { return settings.Current().WorkloadKinds }
-		var cfg *rest.Config
-		cfg, err = restConfig(*kubeconfig)
-		if err == nil {
-			view, err = newClusterView(cfg, *leaderElect, *leaderNamespace, !*watchWorkloads, kinds, log.WithName("cluster"))
-		}
+		view, err = newClusterView(cfg, *leaderElect, *leaderNamespace, !*watchWorkloads, kinds, log.WithName("cluster"))
 		if err != nil {
 			log.Error(err, "cannot start")
 			return exitFailure
@@ -225,7 +238,7 @@ func runServe(args []string, stderr io.Writer) int {
 
 // restConfig is the API server connection of --kubeconfig, or else of
 // $KUBECONFIG, the in-cluster service account or ~/.kube/config, in that
-// order.
+// order. The cluster view and the metrics port's reviews share it.
 func restConfig(kubeconfig string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
@@ -235,7 +248,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		cfg, err = ctrlconfig.GetConfig()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cluster view: no API server to watch (%w); give --kubeconfig, or run with --cluster-view=false", err)
+		return nil, fmt.Errorf("no API server to connect to (%w): give --kubeconfig. The cluster view needs one (--cluster-view=false turns it off), and so does --metrics-secure", err)
 	}
 	cfg.UserAgent = "scaleguard/" + version
 	if cfg.QPS == 0 {

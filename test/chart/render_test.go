@@ -48,6 +48,8 @@ var combos = map[string][]string{
 		"--set", "priorityClassName=system-cluster-critical"},
 	"warn-mode-tls12":   {"--set", "settings.mode=warn", "--set", "tls.minVersion=1.2", "--set", "webhook.validating.failurePolicy=Ignore"},
 	"external-endpoint": {"--set", "certManager.enabled=false", "--set", "webhook.url=https://203.0.113.7:9443", "--set", "tls.extraIPAddresses={203.0.113.7}"},
+	"secure-metrics": {"--set", "metrics.secure=true", "--set", "metrics.serviceMonitor.enabled=true",
+		"--set-json", `metrics.readers=[{"kind":"ServiceAccount","name":"prometheus-k8s","namespace":"monitoring"}]`},
 	"webhook-overrides": {"--set", "webhook.timeoutSeconds=10", "--set", "webhook.mutating.failurePolicy=Fail", "--set", "webhook.excludeNamespaces={team-a,kube-system}", "--set", "webhook.optOutLabel=example.com/no-scaleguard"},
 }
 
@@ -146,6 +148,12 @@ func TestSchemaRejects(t *testing.T) {
 		"scale-up policy period > 1800":         {[]string{"settings.rules.behavior-defaults.behavior.scaleUp.policies[0].periodSeconds=3600"}, []string{"periodSeconds"}},
 		"dashboard label not a label key":       {[]string{"metrics.grafanaDashboard.label=grafana dashboard"}, []string{"/metrics/grafanaDashboard/label"}},
 		"dashboard namespace not a name":        {[]string{"metrics.grafanaDashboard.namespace=Monitoring"}, []string{"/metrics/grafanaDashboard/namespace"}},
+		"secure metrics not a boolean":          {[]string{"metrics.secure=yes"}, []string{"/metrics/secure"}},
+		"skip verify not a boolean":             {[]string{"metrics.serviceMonitor.insecureSkipVerify=1"}, []string{"/metrics/serviceMonitor/insecureSkipVerify"}},
+		"token Secret without a key":            {[]string{"metrics.serviceMonitor.bearerTokenSecret.name=prometheus-token"}, []string{"/metrics/serviceMonitor/bearerTokenSecret", "'key' required"}},
+		"metrics reader of an unknown kind":     {[]string{"metrics.readers[0].kind=Pod", "metrics.readers[0].name=prometheus"}, []string{"/metrics/readers/0/kind"}},
+		"ServiceAccount reader, no namespace":   {[]string{"metrics.readers[0].kind=ServiceAccount", "metrics.readers[0].name=prometheus"}, []string{"/metrics/readers/0", "namespace"}},
+		"metrics readers not a list":            {[]string{"metrics.readers=prometheus"}, []string{"/metrics/readers"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

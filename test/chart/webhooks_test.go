@@ -30,6 +30,7 @@ var installs = map[string]install{
 	"warn-mode-tls12":   {validating: admissionregistrationv1.Ignore},
 	"external-endpoint": {noCertManager: true, url: "https://203.0.113.7:9443"},
 	"webhook-overrides": {timeoutSeconds: 10, mutating: admissionregistrationv1.Fail},
+	"secure-metrics":    {},
 }
 
 // options are the generator's options for release sg in scaleguard-system

@@ -58,7 +58,11 @@ type Scaleguard struct {
 	Port int
 	// CABundle is the PEM CA that signed the serving certificate.
 	CABundle []byte
-	// ProbeAddr and MetricsAddr are the plain-HTTP endpoints.
+	// ProbeAddr and MetricsAddr are the plain-HTTP endpoints. With
+	// --metrics-secure in Args the metrics port speaks HTTPS and wants a
+	// token, which WaitMetric and MetricSum do not send: start such a
+	// process without a Kubeconfig (give --kubeconfig in Args), since
+	// Restart waits for the cluster view through /metrics.
 	ProbeAddr, MetricsAddr string
 	// Kubeconfig is the cluster the process watches; empty runs it with
 	// --cluster-view=false.
