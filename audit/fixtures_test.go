@@ -80,10 +80,6 @@ func deploymentMeta(f func(*metav1.ObjectMeta)) func(*appsv1.Deployment) {
 	return func(d *appsv1.Deployment) { f(&d.ObjectMeta) }
 }
 
-func hpaMeta(f func(*metav1.ObjectMeta)) func(*autoscalingv2.HorizontalPodAutoscaler) {
-	return func(h *autoscalingv2.HorizontalPodAutoscaler) { f(&h.ObjectMeta) }
-}
-
 func utilization(r corev1.ResourceName, percent int32) autoscalingv2.MetricSpec {
 	return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
 		Name: r, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(percent)}}}

@@ -64,7 +64,7 @@ func bubbleConfig(t *testing.T, cfg *rest.Config, now time.Time) *rest.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offset := now.Sub(time.Now())
+	offset := time.Until(now)
 	tlsConfig.Time = func() time.Time { return time.Now().Add(offset) }
 	out := rest.CopyConfig(cfg)
 	out.TLSClientConfig = rest.TLSClientConfig{}

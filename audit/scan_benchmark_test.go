@@ -47,7 +47,7 @@ func fleet(n int) Objects {
 				Annotations: map[string]string{"argocd.argoproj.io/tracking-id": ns + ":apps/" + kind + ":" + ns + "/" + name},
 				ManagedFields: []metav1.ManagedFieldsEntry{{
 					Manager: "argocd-controller", Operation: metav1.ManagedFieldsOperationApply, APIVersion: "apps/v1",
-					Time: &created, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:template":{}}}`)},
+					Time: &created, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:template":{}}}`),
 				}},
 			}
 		}

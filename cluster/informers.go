@@ -48,6 +48,7 @@ func newInformers(cs kubernetes.Interface, dyn dynamic.Interface, log logr.Logge
 	typed := func(c rest.Interface, resource string, obj runtime.Object, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
 		lw := toolscache.NewListWatchFromClient(c, resource, corev1.NamespaceAll, fields.Everything())
 		lw.ListWithContextFunc = listReduced(resource, lw.ListWithContextFunc)
+		//nolint:staticcheck // kept in step for callers of the context-free List
 		lw.ListFunc = func(o metav1.ListOptions) (runtime.Object, error) {
 			return lw.ListWithContextFunc(context.Background(), o)
 		}

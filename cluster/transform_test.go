@@ -233,7 +233,7 @@ func TestHPAKeepsItsLastWriteVersion(t *testing.T) {
 	at := func(sec int64) *metav1.Time { return ptr.To(metav1.Unix(sec, 0)) }
 	write := func(version string, sec int64, subresource string) metav1.ManagedFieldsEntry {
 		return metav1.ManagedFieldsEntry{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: version,
-			Time: at(sec), Subresource: subresource, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}
+			Time: at(sec), Subresource: subresource, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)}
 	}
 	for name, tc := range map[string]struct {
 		fields []metav1.ManagedFieldsEntry

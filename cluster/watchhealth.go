@@ -136,9 +136,11 @@ func (h *watchHealth) track(lw *toolscache.ListWatch) {
 			return e, true
 		}), nil
 	}
+	//nolint:staticcheck // kept in step for callers of the context-free List and Watch
 	lw.ListFunc = func(o metav1.ListOptions) (runtime.Object, error) {
 		return lw.ListWithContextFunc(context.Background(), o)
 	}
+	//nolint:staticcheck // as above
 	lw.WatchFunc = func(o metav1.ListOptions) (watch.Interface, error) {
 		return lw.WatchFuncWithContext(context.Background(), o)
 	}

@@ -60,8 +60,7 @@ func TestWatchHealth(t *testing.T) {
 	if _, err := lw.ListWithContextFunc(ctx, metav1.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	w, err := lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "10"})
-	if err != nil {
+	if _, err := lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "10"}); err != nil {
 		t.Fatal(err)
 	}
 	current(true, "listed and watching")
@@ -75,7 +74,8 @@ func TestWatchHealth(t *testing.T) {
 	// The API server is back: the watch resumes, then its new watch cache
 	// finds the resourceVersion too old.
 	watchErr = nil
-	if w, err = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "10"}); err != nil {
+	w, err := lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "10"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	current(false, "watch resumed, nothing heard on it yet")
@@ -95,7 +95,7 @@ func TestWatchHealth(t *testing.T) {
 	current(true, "streamed list ended")
 
 	// A plain re-list: a failed one keeps it stale, a returned one ends it.
-	watchErr = apierrors.NewGone("gone")
+	watchErr = apierrors.NewResourceExpired("gone")
 	_, _ = lw.WatchFuncWithContext(ctx, metav1.ListOptions{ResourceVersion: "30"})
 	listErr = apierrors.NewServiceUnavailable("starting")
 	if _, err := lw.ListWithContextFunc(ctx, metav1.ListOptions{}); err == nil {

@@ -127,7 +127,7 @@ func TestWorkloadMutatorKeepsReplicas(t *testing.T) {
 			if !resp.Allowed {
 				t.Fatalf("mutator must not deny: %+v", resp.Result)
 			}
-			if got := opsJSON(t, resp.Patches); got != tc.patch && !(tc.patch == "[]" && got == "null") {
+			if got := opsJSON(t, resp.Patches); got != tc.patch && (tc.patch != "[]" || got != "null") {
 				t.Errorf("patch %s, want %s", got, tc.patch)
 			}
 			if w := strings.Join(resp.Warnings, "\n"); !strings.Contains(w, tc.warn) || (tc.warn == "" && w != "") {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics are scaleguard's own Prometheus series. They live in a registry
@@ -49,7 +50,7 @@ func NewMetrics() *Metrics {
 		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(m.decisions, m.reviews, m.latency, m.refusals.counter, m.SettingsReloads,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -333,7 +333,7 @@ func (s *Server) Start(ctx context.Context) error {
 	case err = <-auxDone:
 		s.stopping.Store(true)
 		stopWebhooks()
-		<-webhookDone
+		<-webhookDone //nolint:errcheck // the aux server's error is the one returned
 	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auxShutdownTimeout)

@@ -79,10 +79,7 @@ func writes(t *testing.T, full bool) []write {
 	if !full {
 		workloads, hpas = oddWorkloads(), append(oddHPAs(), consistencyHPAs()...)
 	}
-	var odd []runtime.Object
-	for _, o := range oddWorkloads() {
-		odd = append(odd, o)
-	}
+	odd := oddWorkloads()
 	for _, h := range append(oddHPAs(), consistencyHPAs()...) {
 		odd = append(odd, h)
 	}

@@ -65,7 +65,11 @@ func TestPoliciesJudgeAsTheWebhookDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sg.Stop()
+	defer func() {
+		if err := sg.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
 	hooks := harness.NewWebhookConfigs(&settings)
 	if err := hooks.PointAt(sg.URL(), sg.CABundle); err != nil {
 		t.Fatal(err)
@@ -544,7 +548,9 @@ func documentedDifferences(t *testing.T, s *policies.Settings, tc testCase, web 
 func containerIndex(f string) int {
 	var i int
 	if _, rest, ok := strings.Cut(f, "containers["); ok {
-		fmt.Sscanf(rest, "%d", &i)
+		if _, err := fmt.Sscanf(rest, "%d", &i); err != nil {
+			return -1
+		}
 	}
 	return i
 }

@@ -154,16 +154,6 @@ func parse(s string, action policies.Action) policies.Finding {
 	return policies.Finding{Rule: rule, Action: action, Path: fieldpath.Parse(path), Message: msg}
 }
 
-// byRule groups findings by their rule.
-func byRule(fs []string) map[string][]string {
-	out := map[string][]string{}
-	for _, f := range fs {
-		r := parse(f, policies.Deny).Rule
-		out[r] = append(out[r], f)
-	}
-	return out
-}
-
 func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)

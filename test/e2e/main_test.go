@@ -46,7 +46,11 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer bed.Stop()
+	defer func() {
+		if err := bed.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the test bed:", err)
+		}
+	}()
 	dir, err := os.MkdirTemp("", "scaleguard-e2e-")
 	if err != nil {
 		return 0, err
@@ -64,7 +68,11 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer sg.Stop()
+	defer func() {
+		if err := sg.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping scaleguard:", err)
+		}
+	}()
 	standard := policies.Defaults()
 	webhooks := harness.NewWebhookConfigs(&standard)
 	if err := webhooks.PointAt(sg.URL(), sg.CABundle); err != nil {

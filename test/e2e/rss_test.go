@@ -76,7 +76,11 @@ func TestClusterViewMemory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer sg.Stop()
+		defer func() {
+			if err := sg.Stop(); err != nil {
+				t.Error(err)
+			}
+		}()
 		ready := time.Since(started)
 		m := memory{ready: ready, afterSync: readMemory(t, sg.PID())}
 		// The Go runtime returns freed pages to the OS over minutes; the

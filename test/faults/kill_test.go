@@ -117,8 +117,8 @@ func (c *caller) HandleWarningHeader(_ int, _ string, text string) {
 	c.mu.Unlock()
 }
 
-// create creates obj and returns the error and the warnings it got.
-func (c *caller) create(ctx context.Context, obj client.Object, opts ...client.CreateOption) (error, []string) {
+// create creates obj and returns the warnings it got and the error.
+func (c *caller) create(ctx context.Context, obj client.Object, opts ...client.CreateOption) ([]string, error) {
 	c.mu.Lock()
 	c.warnings = nil
 	c.mu.Unlock()
@@ -127,13 +127,13 @@ func (c *caller) create(ctx context.Context, obj client.Object, opts ...client.C
 	err := c.client.Create(ctx, obj, opts...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return err, slices.Clone(c.warnings)
+	return slices.Clone(c.warnings), err
 }
 
 // answered probes with a dry-run create of a violating Deployment: did
 // scaleguard answer through the API server, and did it deny?
 func (c *caller) answered(ctx context.Context, ns string) (answered, denies bool) {
-	err, warnings := c.create(ctx, harness.Deployment(ns, "probe", false), client.DryRunAll)
+	warnings, err := c.create(ctx, harness.Deployment(ns, "probe", false), client.DryRunAll)
 	switch {
 	case err != nil && strings.Contains(err.Error(), denied):
 		return true, true
@@ -153,7 +153,7 @@ func waitForPolicy(t *testing.T, sg *harness.Scaleguard, c *caller, ns string, p
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err, _ := c.create(ctx, harness.Deployment(ns, "policy-probe", false), client.DryRunAll)
+		_, err := c.create(ctx, harness.Deployment(ns, "policy-probe", false), client.DryRunAll)
 		if (policy == admissionregistrationv1.Fail && err != nil && strings.Contains(err.Error(), unreachable)) ||
 			(policy == admissionregistrationv1.Ignore && err == nil) {
 			break
@@ -282,7 +282,7 @@ func killLoop(t *testing.T, cfg *rest.Config, sg *harness.Scaleguard, probe *cal
 		c := newCaller(t, cfg)
 		creates.Go(func() {
 			for i := range work {
-				err, warnings := c.create(context.Background(), harness.Deployment(ns, fmt.Sprintf("app-%04d", i), compliantAt(i)))
+				warnings, err := c.create(context.Background(), harness.Deployment(ns, fmt.Sprintf("app-%04d", i), compliantAt(i)))
 				o := outcome{compliant: compliantAt(i), err: err}
 				if j := slices.IndexFunc(warnings, func(w string) bool { return strings.Contains(w, softened) }); err == nil && j >= 0 {
 					o.softened = warnings[j]

@@ -54,7 +54,7 @@ func TestPanicMeetsTheFailurePolicy(t *testing.T) {
 			}
 
 			start := time.Now()
-			created, _ := c.create(ctx, harness.Deployment(ns, panicking, false))
+			_, created := c.create(ctx, harness.Deployment(ns, panicking, false))
 			took := time.Since(start)
 			switch policy {
 			case admissionregistrationv1.Fail:
@@ -79,7 +79,7 @@ func TestPanicMeetsTheFailurePolicy(t *testing.T) {
 			t.Logf("failurePolicy %s: answered after %s (error: %v); %v panic(s) counted", policy, took.Round(time.Millisecond), created, after-before)
 
 			// Only the named object panics: scaleguard still judges the rest.
-			if err, _ := c.create(ctx, harness.Deployment(ns, "judged", false)); err == nil || !strings.Contains(err.Error(), denied) {
+			if _, err := c.create(ctx, harness.Deployment(ns, "judged", false)); err == nil || !strings.Contains(err.Error(), denied) {
 				t.Errorf("another violating Deployment: want scaleguard's denial, got %v", err)
 			}
 		})

@@ -15,8 +15,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/scaleguard/scaleguard/test/stock"
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/stock"
 	"github.com/scaleguard/scaleguard/webhook"
 )
 

@@ -112,7 +112,7 @@ func finish(obj interface {
 	managed := func(manager string, op metav1.ManagedFieldsOperationType, sub string, fields any) metav1.ManagedFieldsEntry {
 		raw, _ := json.Marshal(fields)
 		e := metav1.ManagedFieldsEntry{Manager: manager, Operation: op, APIVersion: "v1", Time: &created,
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(string(raw))}
 		if sub != "" {
 			e.Subresource = sub
 		}

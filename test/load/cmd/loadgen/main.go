@@ -94,7 +94,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer sg.Stop()
+	defer func() {
+		if err := sg.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping scaleguard:", err)
+		}
+	}()
 	if err := ca.WriteServing(stockDir, 3); err != nil {
 		return err
 	}

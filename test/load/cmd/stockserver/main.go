@@ -23,9 +23,9 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/scaleguard/scaleguard/test/stock"
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/load"
+	"github.com/scaleguard/scaleguard/test/stock"
 )
 
 func main() {
