@@ -181,8 +181,8 @@ func (doc *workloadDocument) workload(kind metav1.GroupVersionKind, field string
 
 // specPatch returns the patch from before to after, two values of an
 // object's spec type, fitted to object, the JSON they were decoded from.
-// Diffing the spec alone keeps the walk small; the paths come out under
-// /spec because both sides are wrapped the same way.
+// Both sides are wrapped the same way, so the paths come out under /spec
+// and the rest of the object (metadata, status) is never diffed.
 func specPatch[T any](object []byte, before, after T) ([]patch.Operation, error) {
 	type wrapped struct {
 		Spec T `json:"spec"`

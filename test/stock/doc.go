@@ -7,8 +7,10 @@
 // defaulter change it in place and answers
 // PatchResponseFromRaw(raw, json.Marshal(typed)): a diff of the whole
 // document the API server sent against the typed object re-encoded.
-// scaleguard's mutator (package webhook) diffs two typed objects instead and
-// fits the patch to the document (internal/patch). What differs:
+// scaleguard's mutator (package webhook) makes its patch with the same
+// jsonpatch.CreatePatch, but only over the spec's members that changed, and
+// drops every operation the type alone causes (internal/patch). What
+// differs:
 //
 //   - Fields the Go types do not know (a newer API server's) are missing on
 //     the re-encoded side, so the raw diff removes them. The patch used to

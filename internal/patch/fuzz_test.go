@@ -2,7 +2,6 @@ package patch
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
@@ -81,18 +80,4 @@ func FuzzForDocument(f *testing.F) {
 			t.Fatalf("unknown fields lost: %s\nops %s", out, opsJSON)
 		}
 	})
-}
-
-// TestForDocumentUnsupported: a type the walk does not handle is an error,
-// not a patch computed some other way.
-func TestForDocumentUnsupported(t *testing.T) {
-	type object struct {
-		Spec struct {
-			Done chan int `json:"done"`
-		} `json:"spec"`
-	}
-	ops, err := ForDocument([]byte(`{}`), object{}, object{})
-	if !errors.Is(err, errUnsupported) || ops != nil {
-		t.Fatalf("ForDocument = %v, %v; want errUnsupported", ops, err)
-	}
 }
