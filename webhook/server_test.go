@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,11 +57,31 @@ func startServer(t *testing.T, o Options, certs func(t *testing.T, dir string, c
 	}
 	certs(t, dir, cert, key)
 
+	// Ports are picked free and then bound by the server: a process of
+	// another test package may take one in between, so a server that
+	// cannot bind is started again on new ones.
+	for attempt := 1; ; attempt++ {
+		ts, err := tryStartServer(t, o, ca, dir, serial)
+		if err == nil {
+			return ts
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 3 {
+			t.Fatalf("server stopped: %v", err)
+		}
+		t.Logf("attempt %d: %v; again on other ports", attempt, err)
+	}
+}
+
+// tryStartServer starts a Server on free ports and waits until /readyz
+// says it serves; the error is Start's when it stops before that.
+func tryStartServer(t *testing.T, o Options, ca *testCA, dir string, serial *big.Int) (*testServer, error) {
+	t.Helper()
+	ports := freePorts(t, 3)
 	o.Host = "127.0.0.1"
-	o.Port = freePort(t)
+	o.Port = ports[0]
 	o.CertDir = dir
-	o.ProbeAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	o.MetricsAddr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	o.ProbeAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
+	o.MetricsAddr = "127.0.0.1:" + strconv.Itoa(ports[2])
 	d := policies.Defaults()
 	srv, err := NewServer(o, StaticSettings{&d}, NewMetrics(), testr.New(t))
 	if err != nil {
@@ -83,6 +104,19 @@ func startServer(t *testing.T, o Options, certs func(t *testing.T, dir string, c
 		ts.metricsURL = "https://" + o.MetricsAddr
 	}
 	go func() { ts.done <- srv.Start(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.get(t, ts.probeURL+"/readyz") != http.StatusOK {
+		select {
+		case err := <-ts.done:
+			cancel()
+			return nil, err
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("readyz: not ready after 10s")
+		}
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -94,15 +128,7 @@ func startServer(t *testing.T, o Options, certs func(t *testing.T, dir string, c
 			t.Error("server did not stop within 30s")
 		}
 	})
-	eventually(t, 10*time.Second, "readyz", func() bool {
-		select {
-		case err := <-ts.done:
-			t.Fatalf("server stopped: %v", err)
-		default:
-		}
-		return ts.get(t, ts.probeURL+"/readyz") == http.StatusOK
-	})
-	return ts
+	return ts, nil
 }
 
 func writeInPlace(t *testing.T, dir string, cert, key []byte) {
@@ -117,12 +143,23 @@ func writeInPlace(t *testing.T, dir string, cert, key []byte) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freePorts(t, 1)[0]
+}
+
+// freePorts picks n distinct free ports: each stays bound until all are
+// picked, so that the kernel cannot hand out one twice.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 func (ts *testServer) get(t *testing.T, url string) int {

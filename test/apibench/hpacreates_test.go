@@ -32,14 +32,7 @@ func TestHPACreatesBesideAThousand(t *testing.T) {
 	const n = 1000
 	bed := testbed.Start(t, testbed.Options{})
 	ctx := context.Background()
-	root, err := testbed.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := harness.Build(ctx, root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bin := harness.BuildForTest(t)
 	ports, err := harness.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)

@@ -43,15 +43,8 @@ const releaseNamespace = "scaleguard-system"
 func TestInstallUpgradeUninstall(t *testing.T) {
 	ctx := context.Background()
 	bed := testbed.Start(t, testbed.Options{})
-	root, err := testbed.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bin := harness.BuildForTest(t)
 	dir := t.TempDir()
-	bin, err := harness.Build(ctx, root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ports, err := harness.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)

@@ -37,15 +37,8 @@ import (
 func TestSecureMetricsThroughTheAPIServer(t *testing.T) {
 	ctx := context.Background()
 	bed := testbed.Start(t, testbed.Options{})
-	root, err := testbed.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bin := harness.BuildForTest(t)
 	dir := t.TempDir()
-	bin, err := harness.Build(ctx, root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	chart := filepath.Join(root, "charts", "scaleguard")
 	helm := func(args ...string) {
 		t.Helper()

@@ -19,12 +19,30 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
+
+	"github.com/scaleguard/scaleguard/test/testbed"
 )
 
 // Build compiles cmd/scaleguard into dir and returns the binary's path.
 func Build(ctx context.Context, root, dir string) (string, error) {
 	return BuildCommand(ctx, root, dir, "./cmd/scaleguard")
+}
+
+// BuildForTest compiles cmd/scaleguard into a folder of the test's and
+// returns the repository's root and the binary, failing the test when
+// either cannot be had.
+func BuildForTest(t testing.TB) (root, bin string) {
+	t.Helper()
+	root, err := testbed.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bin, err = Build(t.Context(), root, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	return root, bin
 }
 
 // BuildCommand compiles the main package pkg (e.g. "./cmd/scaleguard") of
