@@ -79,10 +79,12 @@ generate: chart-docs chart-schema ## Regenerate every generated file: the CRDs a
 test: lint tools unit fuzz-short oracle-short promrules gitops ## Everything CI runs: lint, unit, handler and end-to-end tests, short fuzzing, the short differential against the real HPA controller, the dashboard and alerts checked with Prometheus's own code, the GitOps diffs.
 
 .PHONY: lint
-lint: $(BIN)/golangci-lint ## gofmt, go vet and golangci-lint (the linters of .golangci.yml, pinned in hack/tools/golangci-lint).
+lint: $(BIN)/golangci-lint ## gofmt, go vet, golangci-lint (the linters of .golangci.yml, pinned in hack/tools/golangci-lint) and tidy go.mod files.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/golangci-lint run ./...
+	@# The test modules require this one: a change to its go.mod is theirs too.
+	@for m in . test/oracle test/promrules test/gitops; do (cd $$m && GOWORK=off $(GO) mod tidy -diff >/dev/null) || { echo "go.mod of $$m is not tidy: cd $$m && GOWORK=off go mod tidy"; exit 1; }; done
 
 # Rebuilt when its pin moves; the Go build cache makes an unchanged one quick.
 $(BIN)/golangci-lint: hack/tools/golangci-lint/go.mod hack/tools/golangci-lint/go.sum
