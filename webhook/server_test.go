@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 // testServer is a Server running on loopback ports with a test CA.
@@ -146,18 +147,12 @@ func freePort(t *testing.T) int {
 	return freePorts(t, 1)[0]
 }
 
-// freePorts picks n distinct free ports: each stays bound until all are
-// picked, so that the kernel cannot hand out one twice.
+// freePorts picks n distinct free ports (harness.FreePorts).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	ports, err := harness.FreePorts(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }
