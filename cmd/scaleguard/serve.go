@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/zapr"
@@ -137,7 +138,8 @@ func runServe(args []string, stderr io.Writer) int {
 		}
 		return view.NamespaceLabels(ns)
 	})
-	gc := newGCBursts()
+	gc := newGCTarget()
+	go gc.followLiveHeap(ctx, time.Second)
 	opts := webhook.Options{
 		Host:          *bindAddress,
 		ShutdownDelay: *shutdownDelay,
