@@ -13,7 +13,10 @@ type member struct {
 	value []byte
 }
 
-var errNotObject = errors.New("not a JSON object")
+var (
+	errNotObject = errors.New("not a JSON object")
+	errNotArray  = errors.New("not a JSON array")
+)
 
 // members lists the members of a JSON object, in order, without decoding
 // their values. It does not check syntax: the object is the output of
@@ -64,6 +67,35 @@ func members(obj []byte) ([]member, error) {
 			return nil, errNotObject
 		}
 		i = space(obj, i+1)
+	}
+}
+
+// elements lists the elements of a JSON array, in order, without decoding
+// them. Like members, it does not check syntax.
+func elements(arr []byte) ([][]byte, error) {
+	i := space(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return nil, errNotArray
+	}
+	var out [][]byte
+	i = space(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return out, nil
+	}
+	for {
+		end := valueEnd(arr, i)
+		if end < 0 {
+			return nil, errNotArray
+		}
+		out = append(out, arr[i:end])
+		i = space(arr, end)
+		if i < len(arr) && arr[i] == ']' {
+			return out, nil
+		}
+		if i >= len(arr) || arr[i] != ',' {
+			return nil, errNotArray
+		}
+		i = space(arr, i+1)
 	}
 }
 

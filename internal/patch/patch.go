@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
@@ -122,13 +123,18 @@ func objectPatch(ops []Operation, path string, md, mb, ma []member, levels int) 
 				continue
 			}
 		}
-		memberOps, err := memberPatch(vd, vb, m.value)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+		if inB {
+			if ed, eb, ea, ok := arrays(vd, vb, m.value); ok {
+				var err error
+				if ops, err = arrayPatch(ops, p, ed, eb, ea); err != nil {
+					return nil, err
+				}
+				continue
+			}
 		}
-		for _, op := range memberOps {
-			op.Path = p + op.Path
-			ops = append(ops, op)
+		var err error
+		if ops, err = appendMemberPatch(ops, p, vd, vb, m.value); err != nil {
+			return nil, err
 		}
 	}
 	// A member before wrote and after leaves out (an emptied omitempty
@@ -140,6 +146,53 @@ func objectPatch(ops []Operation, path string, md, mb, ma []member, levels int) 
 		if _, inD := find(md, m.name); inD {
 			ops = append(ops, Operation{Operation: "remove", Path: path + "/" + pointerEscaper.Replace(string(m.name))})
 		}
+	}
+	return ops, nil
+}
+
+// arrays splits the document's, before's and after's values of a member
+// into their elements, when all three are arrays and before has as many
+// as the document (it was decoded from it).
+func arrays(doc, before, after []byte) (ed, eb, ea [][]byte, ok bool) {
+	var errD, errB, errA error
+	ed, errD = elements(doc)
+	eb, errB = elements(before)
+	ea, errA = elements(after)
+	return ed, eb, ea, errD == nil && errB == nil && errA == nil && len(eb) == len(ed)
+}
+
+// arrayPatch appends the operations that turn the array at path from the
+// document's elements into after's, as CreatePatch does for an array:
+// index by index, the elements past the end of the shorter one removed
+// (from the last) or added, and each element both have diffed. Diffing
+// element by element, with before's alongside, decodes only the elements
+// whose bytes changed: a mutation that adds a metric decodes none.
+func arrayPatch(ops []Operation, path string, doc, before, after [][]byte) ([]Operation, error) {
+	n := min(len(doc), len(after))
+	for i := len(doc) - 1; i >= n; i-- {
+		ops = append(ops, Operation{Operation: "remove", Path: path + "/" + strconv.Itoa(i)})
+	}
+	for i := n; i < len(after); i++ {
+		ops = append(ops, Operation{Operation: "add", Path: path + "/" + strconv.Itoa(i), Value: json.RawMessage(after[i])})
+	}
+	for i := range n {
+		var err error
+		if ops, err = appendMemberPatch(ops, path+"/"+strconv.Itoa(i), doc[i], before[i], after[i]); err != nil {
+			return nil, err
+		}
+	}
+	return ops, nil
+}
+
+// appendMemberPatch appends memberPatch's operations for the value at path.
+func appendMemberPatch(ops []Operation, path string, doc, before, after []byte) ([]Operation, error) {
+	memberOps, err := memberPatch(doc, before, after)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, op := range memberOps {
+		op.Path = path + op.Path
+		ops = append(ops, op)
 	}
 	return ops, nil
 }
