@@ -14,6 +14,12 @@ type spec struct {
 	Behavior *behavior          `json:"behavior,omitempty"`
 	Target   *resource.Quantity `json:"target,omitempty"`
 	Extra    extra              `json:"extra,omitzero"`
+	Items    []item             `json:"items,omitempty"`
+}
+
+type item struct {
+	Name   string             `json:"name"`
+	Target *resource.Quantity `json:"target,omitempty"`
 }
 
 type extra struct {
@@ -120,6 +126,31 @@ func TestForDocument(t *testing.T) {
 			want:   `[{"op":"add","path":"/spec/labels/a~1b~0c","value":"v"}]`,
 			result: `{"spec":{"labels":{"a/b~c":"v","x":"y"}}}`,
 		},
+		"an element appended to an array is added and the others are not diffed": {
+			doc:    `{"spec":{"items":[{"name":"a","future":1}]}}`,
+			before: object{spec{Items: []item{{Name: "a"}}}}, after: object{spec{Items: []item{{Name: "a"}, {Name: "b"}}}},
+			want:   `[{"op":"add","path":"/spec/items/1","value":{"name":"b"}}]`,
+			result: `{"spec":{"items":[{"name":"a","future":1},{"name":"b"}]}}`,
+		},
+		"an element changed in an array is diffed inside it": {
+			doc:    `{"spec":{"items":[{"name":"a"},{"name":"b","future":1}]}}`,
+			before: object{spec{Items: []item{{Name: "a"}, {Name: "b"}}}}, after: object{spec{Items: []item{{Name: "a"}, {Name: "c"}}}},
+			want:   `[{"op":"replace","path":"/spec/items/1/name","value":"c"}]`,
+			result: `{"spec":{"items":[{"name":"a"},{"name":"c","future":1}]}}`,
+		},
+		"elements past the new end are removed, the last first": {
+			doc:    `{"spec":{"items":[{"name":"a"},{"name":"b"},{"name":"c"}]}}`,
+			before: object{spec{Items: []item{{Name: "a"}, {Name: "b"}, {Name: "c"}}}}, after: object{spec{Items: []item{{Name: "a"}}}},
+			want:   `[{"op":"remove","path":"/spec/items/2"},{"op":"remove","path":"/spec/items/1"}]`,
+			result: `{"spec":{"items":[{"name":"a"}]}}`,
+		},
+		"an element the type writes in another form is left as written": {
+			doc:    `{"spec":{"items":[{"name":"a","target":"0.5"}]}}`,
+			before: object{spec{Items: []item{{Name: "a", Target: quantity("0.5")}}}},
+			after:  object{spec{Items: []item{{Name: "a", Target: quantity("0.5")}, {Name: "b"}}}},
+			want:   `[{"op":"add","path":"/spec/items/1","value":{"name":"b"}}]`,
+			result: `{"spec":{"items":[{"name":"a","target":"0.5"},{"name":"b"}]}}`,
+		},
 		"a name the document escapes is the same name": {
 			doc: "{\"sp\\u0065c\" : {\"min\":1, \"future\":1}}", before: object{spec{Min: new(int)}}, after: object{spec{Min: &two}},
 			want:   `[{"op":"replace","path":"/spec/min","value":2}]`,
@@ -180,6 +211,33 @@ func TestForDocumentErrors(t *testing.T) {
 				t.Fatalf("ForDocument = %v, %v; want an error saying %q", ops, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestElements(t *testing.T) {
+	for arr, want := range map[string]string{
+		`[]`:                           ``,
+		` [ ] `:                        ``,
+		`[1,"a]",{"b":[2,3]},[],null]`: `1|"a]"|{"b":[2,3]}|[]|null`,
+		"[ true ,\n\"x\" ]":            `true|"x"`,
+	} {
+		es, err := elements([]byte(arr))
+		if err != nil {
+			t.Errorf("elements(%s): %v", arr, err)
+			continue
+		}
+		var got []string
+		for _, e := range es {
+			got = append(got, string(e))
+		}
+		if g := strings.Join(got, "|"); g != want {
+			t.Errorf("elements(%s) = %s, want %s", arr, g, want)
+		}
+	}
+	for _, arr := range []string{``, `{}`, `[`, `[1`, `[1,]`, `[1 2]`, `["a]`, `[,1]`} {
+		if es, err := elements([]byte(arr)); err == nil {
+			t.Errorf("elements(%s) = %q, want an error", arr, es)
+		}
 	}
 }
 
