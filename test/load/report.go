@@ -11,6 +11,8 @@ import (
 type Machine struct {
 	Date, GoVersion, CPU, Revision string
 	NProc, GOMAXPROCS              int
+	// GeneratorGOGC is the load generator's own collector target.
+	GeneratorGOGC int
 }
 
 // Markdown renders a sweep as the "Load" section of docs/PERFORMANCE.md:
@@ -28,7 +30,8 @@ func Markdown(steps []Step, costs []Cost, reviews []*Review, m Machine, o SweepO
 	w("servers are separate processes on the machine that runs the load generator; at each concurrency they take turns\n")
 	w("(%d rounds of %v each, in ABBA order) so that they share its noise. scaleguard runs with `--cluster-view=false`:\n", o.Rounds, o.Duration)
 	w("neither server has a cluster to look things up in.\n\n")
-	w("Measured %s on %d CPUs (%s), %s, GOMAXPROCS %d, scaleguard %s.\n\n", m.Date, m.NProc, m.CPU, m.GoVersion, m.GOMAXPROCS, m.Revision)
+	w("Measured %s on %d CPUs (%s), %s, GOMAXPROCS %d, scaleguard %s; the load generator's collector at GOGC=%d.\n\n",
+		m.Date, m.NProc, m.CPU, m.GoVersion, m.GOMAXPROCS, m.Revision, m.GeneratorGOGC)
 	w("| callers | %s reviews/s | p50 | p99 | CPU/review | %s reviews/s | p50 | p99 | CPU/review | rate ratio | CPU ratio | errors | wrong |\n", a, b)
 	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, st := range steps {

@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +44,29 @@ func run() error {
 	warmup := flag.Duration("warmup", time.Second, "warm-up run per server before the sweep")
 	inProcess := flag.Bool("in-process", true, "also benchmark each review through both servers' handlers in this process")
 	doc := flag.String("doc", "", "markdown file whose \"## Load\" section is replaced with the result (e.g. docs/PERFORMANCE.md)")
+	gcPercent := flag.Int("gc-percent", 400, "the load generator's own collector target (GOGC); 100 is Go's default. Its live heap is a few MiB, so at 100 its collector "+
+		"runs dozens of times a second on the cores the servers it measures run on")
+	cpuProfile := flag.String("cpuprofile", "", "write the load generator's CPU profile to this file")
+	sgPprof := flag.String("scaleguard-pprof", "", "serve scaleguard's profiles on this address (--pprof-addr), e.g. 127.0.0.1:6061, to profile it under load")
+	bBinary := flag.String("b", "", "also load this scaleguard binary (e.g. built from another commit) as scaleguard-b, in the same rounds: an A/B comparison, printed and not written to -doc")
+	bEnv := flag.String("b-env", "", "extra environment of scaleguard-b, space-separated NAME=value (e.g. GOGC=100); with it and no -b, scaleguard-b is the binary built here")
 	flag.Parse()
+	debug.SetGCPercent(*gcPercent)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	abTest := *bBinary != "" || *bEnv != ""
+	if abTest && *doc != "" {
+		return fmt.Errorf("-b and -b-env compare two builds; their figures are not written to -doc")
+	}
 	// controller-runtime's webhook logs through its global logger; the
 	// in-process handlers have nothing to say that matters here.
 	ctrllog.SetLogger(logr.Discard())
@@ -90,7 +114,11 @@ func run() error {
 			return err
 		}
 	}
-	sg, err := harness.StartWith(ctx, sgBin, sgDir, harness.Options{CA: ca.PEM, Cert: certPEM, Key: keyPEM})
+	var sgArgs []string
+	if *sgPprof != "" {
+		sgArgs = []string{"--pprof-addr=" + *sgPprof}
+	}
+	sg, err := harness.StartWith(ctx, sgBin, sgDir, harness.Options{CA: ca.PEM, Cert: certPEM, Key: keyPEM, Args: sgArgs})
 	if err != nil {
 		return err
 	}
@@ -121,6 +149,26 @@ func run() error {
 		{Target: load.Target{Name: "scaleguard", BaseURL: sg.URL(), RootCAs: ca.Pool()}, PID: sg.PID()},
 		{Target: load.Target{Name: "stock", BaseURL: "https://127.0.0.1:" + strconv.Itoa(st.Port), RootCAs: ca.Pool()}, PID: st.PID()},
 	}
+	if abTest {
+		bin := sgBin
+		if *bBinary != "" {
+			bin = *bBinary
+		}
+		bDir := filepath.Join(dir, "scaleguard-b-run")
+		if err := os.Mkdir(bDir, 0o700); err != nil {
+			return err
+		}
+		sb, err := harness.StartWith(ctx, bin, bDir, harness.Options{CA: ca.PEM, Cert: certPEM, Key: keyPEM, Env: strings.Fields(*bEnv)})
+		if err != nil {
+			return fmt.Errorf("scaleguard-b: %w", err)
+		}
+		defer func() {
+			if err := sb.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "stopping scaleguard-b:", err)
+			}
+		}()
+		servers = append(servers, load.Server{Target: load.Target{Name: "scaleguard-b", BaseURL: sb.URL(), RootCAs: ca.Pool()}, PID: sb.PID()})
+	}
 	o := load.SweepOptions{Concurrency: levels, Duration: *duration, MaxReviews: *maxReviews, Rounds: *rounds, Warmup: *warmup}
 	steps, err := load.Sweep(ctx, servers, reviews, o, os.Stderr)
 	if err != nil {
@@ -137,7 +185,9 @@ func run() error {
 			return err
 		}
 	}
-	md := load.Markdown(steps, costs, reviews, machine(root), o, "make bench-load", "scaleguard", "stock")
+	m := machine(root)
+	m.GeneratorGOGC = *gcPercent
+	md := load.Markdown(steps, costs, reviews, m, o, "make bench-load", "scaleguard", "stock")
 	fmt.Println(md)
 	if *doc != "" {
 		if err := load.WriteSection(*doc, "## Load", md); err != nil {
