@@ -178,6 +178,10 @@ kyverno: ## Build the pinned Kyverno admission controller and copy its CRDs, for
 ##@ Measure
 
 # `make bench-load LOAD_FLAGS='-c 8 -duration 5s'` for one level, longer.
+# A change against a build without it, in the same rounds (printed, not
+# written to the docs): `go run ./test/load/cmd/loadgen -c 8 -rounds 6
+# -duration 3s -in-process=false -b OTHER_SCALEGUARD_BINARY` (or -b-env
+# GOGC=100 for this build with other settings; -help lists the rest).
 LOAD_FLAGS ?=
 
 .PHONY: bench-load
