@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 // gcPercent reads the collector's target (SetGCPercent returns the old one).
@@ -37,12 +39,8 @@ func TestGCTargetBursts(t *testing.T) {
 	var synced atomic.Bool
 	done := make(chan struct{})
 	go func() { g.untilSynced(context.Background(), synced.Load); close(done) }()
-	for deadline := time.Now().Add(2 * time.Second); gcPercent() != burstGCPercent && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := gcPercent(); got != burstGCPercent {
-		t.Errorf("while the view lists: GOGC %d, want %d", got, burstGCPercent)
-	}
+	harness.Eventually(t, 2*time.Second, "GOGC at the burst's while the view lists",
+		harness.Holds(func() bool { return gcPercent() == burstGCPercent }))
 	synced.Store(true)
 	<-done
 	if got := gcPercent(); got != 100 {
@@ -59,6 +57,10 @@ func TestGCTargetLeavesAGOGCSetAlone(t *testing.T) {
 			t.Errorf("GOGC=200 set, a burst made it %d", got)
 		}
 	})
+	g.follow(1 << 20)
+	if got := gcPercent(); got != 200 {
+		t.Errorf("GOGC=200 set, following a 1 MiB live heap made it %d", got)
+	}
 }
 
 func TestSteadyGCPercent(t *testing.T) {
@@ -121,22 +123,8 @@ func TestGCTargetFollowsTheLiveHeap(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { g.followLiveHeap(ctx, 10*time.Millisecond); close(done) }()
-	for deadline := time.Now().Add(5 * time.Second); gcPercent() == 100 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	harness.Eventually(t, 5*time.Second, "GOGC above 100 for this process's live heap",
+		harness.Holds(func() bool { return gcPercent() > 100 }))
 	cancel()
 	<-done
-	if got := gcPercent(); got <= 100 {
-		t.Errorf("following this process's live heap: GOGC %d, want more than 100", got)
-	}
-}
-
-func TestGCTargetLeavesAGOGCSetAloneWhenFollowing(t *testing.T) {
-	t.Setenv("GOGC", "150")
-	defer debug.SetGCPercent(debug.SetGCPercent(150))
-	g := newGCTarget()
-	g.follow(1 << 20)
-	if got := gcPercent(); got != 150 {
-		t.Errorf("GOGC=150 set, following a 1 MiB live heap made it %d", got)
-	}
 }
