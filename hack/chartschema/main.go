@@ -28,6 +28,10 @@ import (
 // rulesPath is where settings.rules sits in the schema.
 var rulesPath = []string{"properties", "settings", "properties", "rules"}
 
+// relaxablePath is where standard.overrides.relaxableRules sits: rule IDs,
+// which the ClusterScalingStandard's CRD checks too (api/v1alpha1.RuleID).
+var relaxablePath = []string{"properties", "standard", "properties", "overrides", "properties", "relaxableRules"}
+
 func main() {
 	chart := flag.String("chart", "charts/scaleguard", "chart folder")
 	check := flag.Bool("check", false, "fail if values.schema.json is stale instead of writing it")
@@ -52,19 +56,29 @@ func run(chart string, check bool) error {
 		return nil
 	}
 	if check {
-		return fmt.Errorf("%s is stale: its settings.rules no longer follows the rule catalogue (policies/rules.go); run `make generate`", path)
+		return fmt.Errorf("%s is stale: its settings.rules or standard.overrides.relaxableRules no longer follows the rule catalogue (policies/rules.go); run `make generate`", path)
 	}
 	return os.WriteFile(path, updated, 0o644)
 }
 
-// Generate returns schema with settings.rules written from the catalogue,
-// indented as the surrounding file (two spaces a level).
+// Generate returns schema with settings.rules and
+// standard.overrides.relaxableRules written from the catalogue, indented as
+// the surrounding file (two spaces a level).
 func Generate(schema []byte) ([]byte, error) {
-	start, end, err := valueSpan(schema, rulesPath)
+	schema, err := replaceValue(schema, rulesPath, rulesSchema)
 	if err != nil {
 		return nil, err
 	}
-	rules, err := rulesSchema(schema[start:end])
+	return replaceValue(schema, relaxablePath, relaxableSchema)
+}
+
+// replaceValue replaces the value at path with what generate makes of it.
+func replaceValue(schema []byte, path []string, generate func(json.RawMessage) (json.RawMessage, error)) ([]byte, error) {
+	start, end, err := valueSpan(schema, path)
+	if err != nil {
+		return nil, err
+	}
+	value, err := generate(schema[start:end])
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +88,7 @@ func Generate(schema []byte) ([]byte, error) {
 	indent := line[:len(line)-len(bytes.TrimLeft(line, " "))]
 	var out bytes.Buffer
 	out.Write(schema[:start])
-	if err := json.Indent(&out, rules, string(indent), "  "); err != nil {
+	if err := json.Indent(&out, value, string(indent), "  "); err != nil {
 		return nil, err
 	}
 	out.Write(schema[end:])
@@ -220,6 +234,28 @@ func rulesSchema(current json.RawMessage) (json.RawMessage, error) {
 		member{"properties", object(rules...)}), nil
 }
 
+// relaxableSchema is the compact JSON of standard.overrides.relaxableRules:
+// a list of the catalogue's rule IDs, so that Helm refuses a misspelt one
+// before the API server would.
+func relaxableSchema(current json.RawMessage) (json.RawMessage, error) {
+	top, err := members(current)
+	if err != nil {
+		return nil, fmt.Errorf("standard.overrides.relaxableRules: %w", err)
+	}
+	if err := onlyKeys("standard.overrides.relaxableRules", top, "type", "items"); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, r := range policies.Catalogue() {
+		ids = append(ids, r.ID)
+	}
+	return object(
+		member{"type", str("array")},
+		member{"items", object(
+			member{"type", str("string")},
+			member{"enum", enum(ids)})}), nil
+}
+
 // handWritten is the schema of rule id's settings other than its action,
 // as the file has them; none for a rule the file does not have yet.
 func handWritten(where string, old []member, id string) ([]member, error) {
@@ -312,11 +348,12 @@ func str(s string) json.RawMessage {
 	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
-// enum is the JSON array of a rule's actions, in the catalogue's order.
-func enum(actions []policies.Action) json.RawMessage {
-	items := make([][]byte, len(actions))
-	for i, a := range actions {
-		items[i] = str(string(a))
+// enum is the JSON array of values (a rule's actions, the rule IDs), in the
+// catalogue's order.
+func enum[S ~string](values []S) json.RawMessage {
+	items := make([][]byte, len(values))
+	for i, v := range values {
+		items[i] = str(string(v))
 	}
 	return append(append([]byte{'['}, bytes.Join(items, []byte{','})...), ']')
 }

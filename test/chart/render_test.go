@@ -135,6 +135,7 @@ func TestSchemaRejects(t *testing.T) {
 		"unknown rule action":        {[]string{"settings.rules.requests-required.action=mutate"}, []string{"/settings/rules/requests-required/action"}},
 		"an action the rule lacks":   {[]string{"settings.rules.cost-ceiling.action=mutate"}, []string{"/settings/rules/cost-ceiling/action"}},
 		"unknown rule":               {[]string{"settings.rules.request-required.action=deny"}, []string{"additional properties 'request-required' not allowed"}},
+		"misspelt relaxable rule":    {[]string{"standard.overrides.relaxableRules={request-required}"}, []string{"/standard/overrides/relaxableRules/0"}},
 		"TLS 1.1":                    {[]string{"tls.minVersion=1.1"}, []string{"/tls/minVersion"}},
 		"timeout over the API's 30s": {[]string{"webhook.timeoutSeconds=31"}, []string{"/webhook/timeoutSeconds"}},
 		"bad failure policy":         {[]string{"webhook.validating.failurePolicy=Maybe"}, []string{"/webhook/validating/failurePolicy"}},
