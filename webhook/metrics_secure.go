@@ -16,10 +16,13 @@ import (
 // ends), so a scraper verifies it against the same CA as the API server
 // does.
 func (s *Server) listenMetrics(ctx context.Context) (*auxServer, error) {
-	if s.metricsAuth == nil || s.opts.MetricsAddr == "0" {
-		return s.listen("metrics", s.opts.MetricsAddr, s.metricsHandler())
-	}
 	mux := http.NewServeMux()
+	if s.metricsAuth == nil || s.opts.MetricsAddr == "0" {
+		// Plain HTTP serves /metrics alone, like the secured port: any
+		// other path is a 404, not the metrics again.
+		mux.Handle("/metrics", s.metricsHandler())
+		return s.listen("metrics", s.opts.MetricsAddr, mux)
+	}
 	mux.Handle("/metrics", s.metricsAuth.Wrap(s.metricsHandler()))
 	certs, err := certwatcher.New(servingCertPath(s.opts), servingKeyPath(s.opts))
 	if err != nil {

@@ -320,6 +320,15 @@ func TestServerAnswersEachPath(t *testing.T) {
 
 	t.Run("metrics count the reviews", func(t *testing.T) {
 		body := ts.scrape(t)
+		// /metrics alone: another path on the metrics port is not found.
+		if resp, err := http.Get(ts.metricsURL + "/"); err != nil {
+			t.Error(err)
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET / on the metrics port: %d, want 404", resp.StatusCode)
+			}
+		}
 		for _, want := range []string{
 			`scaleguard_admission_reviews_total{handler="hpa-mutate",result="patched"} 1`,
 			`scaleguard_admission_reviews_total{handler="workload-mutate",result="allowed"} 1`,
