@@ -134,10 +134,18 @@ func SetupWithManager(mgr manager.Manager, o Options) (*Auditor, error) {
 // leader scans.
 func (a *Auditor) NeedLeaderElection() bool { return true }
 
+// notReadyRetry is how soon a scan that found a part of the cluster view
+// not ready is tried again.
+const notReadyRetry = 5 * time.Second
+
 // Start implements manager.Runnable. It scans at once, then every
 // audit.intervalSeconds as the settings say at the time, until ctx ends.
 // A failed scan is logged and retried at the next interval: the audit never
-// stops the manager, which also serves admission.
+// stops the manager, which also serves admission. A scan that could not
+// read a part of the view not ready yet (policies.ErrUnknown: a custom
+// workload kind just added to the settings, its informer still listing) is
+// retried after notReadyRetry instead; the reports keep the last complete
+// scan meanwhile.
 func (a *Auditor) Start(ctx context.Context) error {
 	a.log.Info("audit running on this replica")
 	var last time.Time
@@ -162,7 +170,12 @@ func (a *Auditor) Start(ctx context.Context) error {
 				cleared = false
 				last = time.Now()
 				if _, err := a.ScanOnce(ctx); err != nil && ctx.Err() == nil {
-					a.log.Error(err, "audit incomplete; retrying at the next interval")
+					if errors.Is(err, policies.ErrUnknown) && interval > notReadyRetry {
+						a.log.Info("audit incomplete: a part of the cluster view is not ready yet; retrying soon", "reason", err.Error(), "after", notReadyRetry)
+						last = last.Add(notReadyRetry - interval)
+					} else {
+						a.log.Error(err, "audit incomplete; retrying at the next interval")
+					}
 				}
 			}
 			wait = min(wait, max(time.Until(last.Add(interval)), 0))

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -64,4 +66,59 @@ func TestNewNamesMissingOptions(t *testing.T) {
 	if err == nil || err.Error() != "audit: options [Source Client Settings Registerer] are required" {
 		t.Errorf("New(Options{}) = %v", err)
 	}
+}
+
+// notReadySource fails its first reads of workloads as the view does for a
+// custom kind it is not watching yet.
+type notReadySource struct {
+	*memSource
+	notReady atomic.Int32
+}
+
+func (s *notReadySource) Workloads(ctx context.Context, ns string, kinds []policies.WorkloadKind) ([]Workload, error) {
+	if s.notReady.Add(-1) >= 0 {
+		return nil, fmt.Errorf("argoproj.io/v1alpha1 rollouts not watched yet: %w", policies.ErrUnknown)
+	}
+	return s.memSource.Workloads(ctx, ns, kinds)
+}
+
+// A scan that finds a part of the view not ready is tried again within
+// notReadyRetry, not at the next interval (five minutes here); any other
+// failure waits for the interval.
+func TestStartRetriesSoonWhenTheViewIsNotReady(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		objs := Objects{Workloads: workloads(deployment("shop", "web", noRequests))}
+		src := &notReadySource{memSource: &memSource{
+			namespaces: []corev1.Namespace{namespace("shop")},
+			objs:       map[string]Objects{"shop": objs},
+			cluster:    Snapshot(objs),
+		}}
+		src.synced.Store(true)
+		src.notReady.Store(2)
+		reg := prometheus.NewRegistry()
+		settings := newSettingsBox(func(s *policies.Settings) { s.Audit.IntervalSeconds = 300 })
+		a, err := New(Options{Source: src, Client: fake.NewClientBuilder().Build(), Settings: settings, Registerer: reg, Log: testr.New(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- a.Start(ctx) }()
+		start := time.Now()
+
+		// Two scans fail (at 0 and 5 s); the third, at 10 s, completes.
+		time.Sleep(2*notReadyRetry + time.Second)
+		synctest.Wait()
+		ts, _ := gauge(t, reg, "scaleguard_audit_last_scan_timestamp_seconds", nil)
+		if at := time.Unix(int64(ts), 0).Sub(start); ts == 0 || at != 2*notReadyRetry {
+			t.Fatalf("last scan timestamp %g (%s after the start), want a scan at %s", ts, at, 2*notReadyRetry)
+		}
+		if n, _ := gauge(t, reg, "scaleguard_audit_violations", violationLabels(policies.RequestsRequired, "shop", policies.KindDeployment, policies.Deny)); n != 1 {
+			t.Errorf("violations once the view was ready = %g, want 1", n)
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Start = %v, want nil", err)
+		}
+	})
 }
