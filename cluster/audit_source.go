@@ -136,6 +136,9 @@ func (s auditSource) customWorkloads(k policies.WorkloadKind, namespace string) 
 	case !ci.informer.HasSynced():
 		return nil, fmt.Errorf("%s not synced yet: %w", k.Resource, policies.ErrUnknown)
 	}
+	if err := ci.health.current(); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, policies.ErrUnknown)
+	}
 	objs, err := ci.informer.GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s in %s: %w", k.Resource, namespace, err)

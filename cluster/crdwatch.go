@@ -26,7 +26,8 @@ import (
 // informer is started when the resource appears and stopped when it goes,
 // and installing the CRD later needs no restart. Until discovery has
 // answered once, or while a started informer has not synced, lookups
-// answer policies.ErrUnknown; when the resource is not served, they answer
+// answer policies.ErrUnknown, as they do while its watch is interrupted
+// (watchHealth: an API server restarting); when the resource is not served, they answer
 // "none" and ask for an early check (at most every crdRecheck), so that
 // objects applied right after the CRD are judged together within seconds,
 // not after a whole interval.
@@ -48,6 +49,8 @@ type crdWatch struct {
 	// served.
 	answered bool
 	informer toolscache.SharedIndexInformer
+	// health says whether the running informer's store is current.
+	health *watchHealth
 	// stop ends the running informer.
 	stop context.CancelFunc
 }
@@ -90,14 +93,14 @@ func (w *crdWatch) check(ctx context.Context) {
 	switch {
 	case served && w.informer == nil:
 		w.log.Info("the resource is served; watching it")
-		w.informer = w.newInformer()
+		w.informer, w.health = w.newInformer()
 		var informerCtx context.Context
 		informerCtx, w.stop = context.WithCancel(ctx)
 		go w.informer.RunWithContext(informerCtx)
 	case !served && w.informer != nil:
 		w.log.Info("the resource is no longer served; forgetting its objects")
 		w.stop()
-		w.informer, w.stop = nil, nil
+		w.informer, w.health, w.stop = nil, nil, nil
 	}
 }
 
@@ -118,7 +121,7 @@ func (w *crdWatch) served() (bool, error) {
 	return false, nil
 }
 
-func (w *crdWatch) newInformer() toolscache.SharedIndexInformer {
+func (w *crdWatch) newInformer() (toolscache.SharedIndexInformer, *watchHealth) {
 	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return w.dyn.Resource(w.gvr).List(ctx, o)
@@ -127,20 +130,22 @@ func (w *crdWatch) newInformer() toolscache.SharedIndexInformer {
 			return w.dyn.Resource(w.gvr).Watch(ctx, o)
 		},
 	}
+	health := newWatchHealth(w.gvr.Resource, w.log)
+	health.track(lw)
 	// The client says whether it can stream the first list as watch events
 	// (client-go's fake cannot, and the informer would wait for them).
 	i := toolscache.NewSharedIndexInformer(toolscache.ToListWatcherWithWatchListSemantics(lw, w.dyn),
 		&unstructured.Unstructured{}, 0, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
 	// SetTransform fails only on a started informer; this one is new.
 	_ = i.SetTransform(w.transform)
-	return i
+	return i, health
 }
 
 // inNamespace returns the objects of namespace as the transform kept them;
 // nil and no error when the resource is not served.
 func (w *crdWatch) inNamespace(namespace string) ([]any, error) {
 	w.mu.Lock()
-	answered, informer, checkedAt := w.answered, w.informer, w.checkedAt
+	answered, informer, health, checkedAt := w.answered, w.informer, w.health, w.checkedAt
 	w.mu.Unlock()
 	switch {
 	case !answered:
@@ -155,6 +160,9 @@ func (w *crdWatch) inNamespace(namespace string) ([]any, error) {
 		return nil, nil
 	case !informer.HasSynced():
 		return nil, fmt.Errorf("%s not synced yet: %w", w.gvr.Resource, policies.ErrUnknown)
+	}
+	if err := health.current(); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, policies.ErrUnknown)
 	}
 	if namespace == metav1.NamespaceAll {
 		return informer.GetStore().List(), nil

@@ -54,7 +54,9 @@ type customWorkloads struct {
 type customInformer struct {
 	kind     policies.WorkloadKind
 	informer toolscache.SharedIndexInformer
-	stop     context.CancelFunc
+	// health says whether the informer's store is current (watchHealth).
+	health *watchHealth
+	stop   context.CancelFunc
 	// lookedUp is when discovery was last asked about an unserved kind.
 	lookedUp time.Time
 }
@@ -114,13 +116,13 @@ func (c *customWorkloads) reconcile(ctx context.Context, now time.Time) {
 			c.log.Info("not watching a listed custom workload kind: the API server does not serve it", "kind", k.APIVersion()+"/"+k.Kind, "reason", err.Error())
 			continue
 		}
-		informer, err := c.newInformer(k)
+		informer, health, err := c.newInformer(k)
 		if err != nil {
 			c.log.Error(err, "cannot watch a listed custom workload kind", "kind", k.APIVersion()+"/"+k.Kind)
 			continue
 		}
 		ictx, stop := context.WithCancel(ctx)
-		ci.informer, ci.stop = informer, stop
+		ci.informer, ci.health, ci.stop = informer, health, stop
 		go informer.RunWithContext(ictx)
 		c.log.Info("watching a listed custom workload kind", "kind", k.APIVersion()+"/"+k.Kind, "resource", k.Resource)
 	}
@@ -140,20 +142,23 @@ func (c *customWorkloads) served(k policies.WorkloadKind) error {
 	return fmt.Errorf("%s serves no resource %s of kind %s", k.APIVersion(), k.Resource, k.Kind)
 }
 
-func (c *customWorkloads) newInformer(k policies.WorkloadKind) (toolscache.SharedIndexInformer, error) {
+func (c *customWorkloads) newInformer(k policies.WorkloadKind) (toolscache.SharedIndexInformer, *watchHealth, error) {
 	resource := c.dyn.Resource(k.GroupVersionResource())
-	informer := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{
+	lw := &toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return resource.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return resource.Watch(ctx, o)
 		},
-	}, &unstructured.Unstructured{}, 0, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
-	if err := informer.SetTransform(transformCustomWorkload(k)); err != nil {
-		return nil, err
 	}
-	return informer, nil
+	health := newWatchHealth(k.Resource, c.log)
+	health.track(lw)
+	informer := toolscache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+	if err := informer.SetTransform(transformCustomWorkload(k)); err != nil {
+		return nil, nil, err
+	}
+	return informer, health, nil
 }
 
 // state is what the view knows of kind: ci is nil when the kind is not
@@ -170,7 +175,8 @@ func (c *customWorkloads) state(kind string) (ci customInformer, listed bool) {
 
 // ready returns the informer of a listed, served and synced kind, or why
 // there is none: an error saying the kind is not listed or not served, or
-// policies.ErrUnknown until its informer has synced.
+// policies.ErrUnknown until its informer has synced and while its watch is
+// interrupted.
 func (c *customWorkloads) ready(kind string) (customInformer, error) {
 	ci, listed := c.state(kind)
 	switch {
@@ -180,6 +186,9 @@ func (c *customWorkloads) ready(kind string) (customInformer, error) {
 		return ci, fmt.Errorf("%s %s is not served by the API server: install its CRD, or remove it from settings.workloadKinds", ci.kind.APIVersion(), kind)
 	case !ci.informer.HasSynced():
 		return ci, fmt.Errorf("%s not synced yet: %w", ci.kind.Resource, policies.ErrUnknown)
+	}
+	if err := ci.health.current(); err != nil {
+		return ci, fmt.Errorf("%w: %w", err, policies.ErrUnknown)
 	}
 	return ci, nil
 }

@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,9 +13,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 // The custom informers follow the settings: a listed kind whose CRD is
@@ -97,4 +102,55 @@ func TestCustomWorkloadsFollowTheSettings(t *testing.T) {
 	if _, ok := c.state("Rollout"); ok {
 		t.Errorf("an unlisted kind is still watched")
 	}
+}
+
+// While the watch of a custom workload kind is interrupted, its lookups and
+// the audit's reads answer ErrUnknown; once the watch is back, they answer.
+func TestCustomWorkloadsWatchInterrupted(t *testing.T) {
+	t.Setenv("KUBE_FEATURE_WatchListClient", "false")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	disco := &fakeDiscovery{lists: map[string]*metav1.APIResourceList{"argoproj.io/v1alpha1": rollouts(true)}}
+	rollout := unstructuredOf(t, storedRollout)
+	rollout.SetManagedFields(nil)
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{rolloutKind.GroupVersionResource(): "RolloutList"}, rollout)
+	var down atomic.Bool
+	down.Store(true)
+	dyn.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
+		if down.Load() {
+			return true, nil, errors.New("connection refused")
+		}
+		return false, nil, nil
+	})
+	c := &customWorkloads{dyn: dyn, discover: newScaleDiscoveryWith(disco, time.Minute),
+		listed: func() []policies.WorkloadKind { return []policies.WorkloadKind{rolloutKind} },
+		direct: &directWorkloads{calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}, log: logr.Discard(), byKind: map[string]*customInformer{}}
+	src := auditSource{&View{custom: c}}
+	c.reconcile(ctx, time.Now())
+
+	interrupted := func(what string, err error) error {
+		if !errors.Is(err, policies.ErrUnknown) || !strings.Contains(err.Error(), "interrupted") {
+			return fmt.Errorf("%s answered %v, want ErrUnknown saying the watch is interrupted", what, err)
+		}
+		return nil
+	}
+	harness.Eventually(t, 5*time.Second, "the Rollout watch marked interrupted", func() error {
+		_, err := c.workload("shop", "Rollout", "web")
+		if err := interrupted("the lookup", err); err != nil {
+			return err
+		}
+		_, err = src.customWorkloads(rolloutKind, "shop")
+		return interrupted("the audit", err)
+	})
+	down.Store(false)
+	harness.Eventually(t, 10*time.Second, "the Rollout watch current again", func() error {
+		if w, err := c.workload("shop", "Rollout", "web"); err != nil || w == nil {
+			return fmt.Errorf("the lookup answered %v, %v; want the Rollout", w, err)
+		}
+		if ws, err := src.customWorkloads(rolloutKind, "shop"); err != nil || len(ws) != 1 {
+			return fmt.Errorf("the audit answered %v, %v; want the Rollout", ws, err)
+		}
+		return nil
+	})
 }

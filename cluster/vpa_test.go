@@ -3,6 +3,9 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,9 +15,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/scaleguard/scaleguard/policies"
+	"github.com/scaleguard/scaleguard/test/harness"
 )
 
 // vpaDiscovery answers for autoscaling.k8s.io/v1 as a cluster with or
@@ -123,4 +129,42 @@ func TestTransformVPAKeepsWhatTheRuleReads(t *testing.T) {
 	if err != nil || odd.(*policies.VPA).Spec.TargetRef != nil {
 		t.Errorf("an unreadable VPA: %+v, %v; want one that targets nothing", odd, err)
 	}
+}
+
+// While the watch of a served custom resource is interrupted (an API
+// server restarting), its lookups answer ErrUnknown, as the fixed
+// informers' do, and they answer again once the watch is back.
+func TestVPAWatchInterrupted(t *testing.T) {
+	scheme := runtime.NewScheme()
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{vpaGVR: "VerticalPodAutoscalerList"},
+		storedVPA("web-vpa", "web", nil))
+	var down atomic.Bool
+	down.Store(true)
+	dyn.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
+		if down.Load() {
+			return true, nil, errors.New("connection refused")
+		}
+		return false, nil, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newVPAWatch(dyn, vpaDiscovery{served: true}, time.Hour, logr.Discard())
+	w.check(ctx)
+
+	// Listed, so synced, but its watch fails.
+	harness.Eventually(t, 5*time.Second, "the VPA watch marked interrupted", func() error {
+		_, err := w.vpasFor("shop", "Deployment", "web")
+		if err == nil || !errors.Is(err, policies.ErrUnknown) || !strings.Contains(err.Error(), "interrupted") {
+			return fmt.Errorf("lookup answered %v, want ErrUnknown saying the watch is interrupted", err)
+		}
+		return nil
+	})
+	down.Store(false)
+	harness.Eventually(t, 10*time.Second, "the VPA watch current again", func() error {
+		got, err := w.vpasFor("shop", "Deployment", "web")
+		if err != nil || len(got) != 1 {
+			return fmt.Errorf("lookup answered %v, %v; want web-vpa", got, err)
+		}
+		return nil
+	})
 }
