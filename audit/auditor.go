@@ -386,13 +386,12 @@ func (a *Auditor) read(ctx context.Context, namespace string, s *policies.Settin
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	objs.ScaledObjects, err = a.source.ScaledObjects(ctx, namespace)
-	switch {
-	case errors.Is(err, policies.ErrUnknown):
-		// The view has not asked discovery yet (the first seconds after
-		// start): this scan judges the rest, the next one them.
-		a.log.Info("ScaledObjects not judged in this scan: the view has not looked for them yet")
-	case err != nil:
+	// A view that does not know yet whether ScaledObjects are served
+	// (its first seconds) or whose watch of them is interrupted answers
+	// policies.ErrUnknown: the scan fails, Start tries again shortly, and
+	// the reports keep the last complete scan rather than losing the
+	// ScaledObjects' findings for one.
+	if objs.ScaledObjects, err = a.source.ScaledObjects(ctx, namespace); err != nil {
 		return Objects{}, fmt.Errorf("listing ScaledObjects: %w", err)
 	}
 	return objs, nil

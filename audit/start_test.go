@@ -68,27 +68,42 @@ func TestNewNamesMissingOptions(t *testing.T) {
 	}
 }
 
-// notReadySource fails its first reads of workloads as the view does for a
-// custom kind it is not watching yet.
+// notReadySource fails its first reads of workloads, as the view does for
+// a custom kind it is not watching yet, or of ScaledObjects, as it does
+// before discovery has answered.
 type notReadySource struct {
 	*memSource
-	notReady atomic.Int32
+	scaledObjects bool // fail the ScaledObjects, not the workloads
+	notReady      atomic.Int32
 }
 
 func (s *notReadySource) Workloads(ctx context.Context, ns string, kinds []policies.WorkloadKind) ([]Workload, error) {
-	if s.notReady.Add(-1) >= 0 {
+	if !s.scaledObjects && s.notReady.Add(-1) >= 0 {
 		return nil, fmt.Errorf("argoproj.io/v1alpha1 rollouts not watched yet: %w", policies.ErrUnknown)
 	}
 	return s.memSource.Workloads(ctx, ns, kinds)
+}
+
+func (s *notReadySource) ScaledObjects(ctx context.Context, ns string) ([]*policies.ScaledObject, error) {
+	if s.scaledObjects && s.notReady.Add(-1) >= 0 {
+		return nil, fmt.Errorf("discovery of scaledobjects not answered yet: %w", policies.ErrUnknown)
+	}
+	return s.memSource.ScaledObjects(ctx, ns)
 }
 
 // A scan that finds a part of the view not ready is tried again within
 // notReadyRetry, not at the next interval (five minutes here); any other
 // failure waits for the interval.
 func TestStartRetriesSoonWhenTheViewIsNotReady(t *testing.T) {
+	for name, scaledObjects := range map[string]bool{"a custom kind": false, "ScaledObjects": true} {
+		t.Run(name, func(t *testing.T) { testStartRetriesSoon(t, scaledObjects) })
+	}
+}
+
+func testStartRetriesSoon(t *testing.T, scaledObjects bool) {
 	synctest.Test(t, func(t *testing.T) {
 		objs := Objects{Workloads: workloads(deployment("shop", "web", noRequests))}
-		src := &notReadySource{memSource: &memSource{
+		src := &notReadySource{scaledObjects: scaledObjects, memSource: &memSource{
 			namespaces: []corev1.Namespace{namespace("shop")},
 			objs:       map[string]Objects{"shop": objs},
 			cluster:    Snapshot(objs),
