@@ -16,6 +16,26 @@ import (
 	"github.com/scaleguard/scaleguard/policies"
 )
 
+// startAuditor runs an Auditor of src with settings in the bubble; stop
+// ends it and checks that Start returned nil.
+func startAuditor(t *testing.T, src Source, settings *settingsBox) (reg *prometheus.Registry, stop func()) {
+	t.Helper()
+	reg = prometheus.NewRegistry()
+	a, err := New(Options{Source: src, Client: fake.NewClientBuilder().Build(), Settings: settings, Registerer: reg, Log: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Start(ctx) }()
+	return reg, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Start = %v, want nil", err)
+		}
+	}
+}
+
 // The first scan waits for the source to be synced, and follows it within
 // a second. Time is the bubble's: a minute unsynced passes at once, and
 // each check is made once every goroutine has done what it can.
@@ -27,14 +47,7 @@ func TestStartWaitsForTheSource(t *testing.T) {
 			objs:       map[string]Objects{"shop": objs},
 			cluster:    Snapshot(objs),
 		}
-		reg := prometheus.NewRegistry()
-		a, err := New(Options{Source: src, Client: fake.NewClientBuilder().Build(), Settings: newSettingsBox(nil), Registerer: reg, Log: testr.New(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, stop := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- a.Start(ctx) }()
+		reg, stop := startAuditor(t, src, newSettingsBox(nil))
 		start := time.Now()
 
 		time.Sleep(time.Minute)
@@ -55,9 +68,6 @@ func TestStartWaitsForTheSource(t *testing.T) {
 		}
 
 		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Start = %v, want nil", err)
-		}
 	})
 }
 
@@ -110,15 +120,7 @@ func testStartRetriesSoon(t *testing.T, scaledObjects bool) {
 		}}
 		src.synced.Store(true)
 		src.notReady.Store(2)
-		reg := prometheus.NewRegistry()
-		settings := newSettingsBox(func(s *policies.Settings) { s.Audit.IntervalSeconds = 300 })
-		a, err := New(Options{Source: src, Client: fake.NewClientBuilder().Build(), Settings: settings, Registerer: reg, Log: testr.New(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, stop := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- a.Start(ctx) }()
+		reg, stop := startAuditor(t, src, newSettingsBox(func(s *policies.Settings) { s.Audit.IntervalSeconds = 300 }))
 		start := time.Now()
 
 		// Two scans fail (at 0 and 5 s); the third, at 10 s, completes.
@@ -132,8 +134,5 @@ func testStartRetriesSoon(t *testing.T, scaledObjects bool) {
 			t.Errorf("violations once the view was ready = %g, want 1", n)
 		}
 		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Start = %v, want nil", err)
-		}
 	})
 }

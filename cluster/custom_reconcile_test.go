@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,9 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
@@ -115,14 +112,7 @@ func TestCustomWorkloadsWatchInterrupted(t *testing.T) {
 	rollout.SetManagedFields(nil)
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{rolloutKind.GroupVersionResource(): "RolloutList"}, rollout)
-	var down atomic.Bool
-	down.Store(true)
-	dyn.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
-		if down.Load() {
-			return true, nil, errors.New("connection refused")
-		}
-		return false, nil, nil
-	})
+	down := failWatches(dyn)
 	c := &customWorkloads{dyn: dyn, discover: newScaleDiscoveryWith(disco, time.Minute),
 		listed: func() []policies.WorkloadKind { return []policies.WorkloadKind{rolloutKind} },
 		direct: &directWorkloads{calls: &liveCalls{now: time.Now}, lookups: newDirectLookups()}, log: logr.Discard(), byKind: map[string]*customInformer{}}

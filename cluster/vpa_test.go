@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,9 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/scaleguard/scaleguard/policies"
 	"github.com/scaleguard/scaleguard/test/harness"
@@ -138,14 +135,7 @@ func TestVPAWatchInterrupted(t *testing.T) {
 	scheme := runtime.NewScheme()
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{vpaGVR: "VerticalPodAutoscalerList"},
 		storedVPA("web-vpa", "web", nil))
-	var down atomic.Bool
-	down.Store(true)
-	dyn.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
-		if down.Load() {
-			return true, nil, errors.New("connection refused")
-		}
-		return false, nil, nil
-	})
+	down := failWatches(dyn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := newVPAWatch(dyn, vpaDiscovery{served: true}, time.Hour, logr.Discard())

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 )
@@ -140,4 +143,18 @@ func TestWatchHealth(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	current(true, "resumed and quiet for the grace")
+}
+
+// failWatches makes every watch of dyn fail, as against an API server that
+// is down, until the returned switch is set to false.
+func failWatches(dyn *dynamicfake.FakeDynamicClient) *atomic.Bool {
+	var down atomic.Bool
+	down.Store(true)
+	dyn.PrependWatchReactor("*", func(k8stesting.Action) (bool, watch.Interface, error) {
+		if down.Load() {
+			return true, nil, errors.New("connection refused")
+		}
+		return false, nil, nil
+	})
+	return &down
 }
