@@ -135,7 +135,9 @@ func SetupWithManager(mgr manager.Manager, o Options) (*Auditor, error) {
 func (a *Auditor) NeedLeaderElection() bool { return true }
 
 // notReadyRetry is how soon a scan that found a part of the cluster view
-// not ready is tried again.
+// not ready is tried again; it doubles with each such scan in a row, up to
+// the interval, so that a part that never gets ready (an informer without
+// RBAC to list its kind) is not retried every few seconds for ever.
 const notReadyRetry = 5 * time.Second
 
 // Start implements manager.Runnable. It scans at once, then every
@@ -144,12 +146,13 @@ const notReadyRetry = 5 * time.Second
 // stops the manager, which also serves admission. A scan that could not
 // read a part of the view not ready yet (policies.ErrUnknown: a custom
 // workload kind just added to the settings, its informer still listing) is
-// retried after notReadyRetry instead; the reports keep the last complete
-// scan meanwhile.
+// retried after notReadyRetry instead, then after twice that, and so on up
+// to the interval; the reports keep the last complete scan meanwhile.
 func (a *Auditor) Start(ctx context.Context) error {
 	a.log.Info("audit running on this replica")
 	var last time.Time
 	cleared := false
+	retry := notReadyRetry
 	for {
 		s := a.settings.Current()
 		// The settings validator asks for at least 10 s; settings built in
@@ -170,12 +173,15 @@ func (a *Auditor) Start(ctx context.Context) error {
 				cleared = false
 				last = time.Now()
 				if _, err := a.ScanOnce(ctx); err != nil && ctx.Err() == nil {
-					if errors.Is(err, policies.ErrUnknown) && interval > notReadyRetry {
-						a.log.Info("audit incomplete: a part of the cluster view is not ready yet; retrying soon", "reason", err.Error(), "after", notReadyRetry)
-						last = last.Add(notReadyRetry - interval)
+					if errors.Is(err, policies.ErrUnknown) && interval > retry {
+						a.log.Info("audit incomplete: a part of the cluster view is not ready yet; retrying soon", "reason", err.Error(), "after", retry)
+						last = last.Add(retry - interval)
+						retry *= 2
 					} else {
 						a.log.Error(err, "audit incomplete; retrying at the next interval")
 					}
+				} else if err == nil {
+					retry = notReadyRetry
 				}
 			}
 			wait = min(wait, max(time.Until(last.Add(interval)), 0))
@@ -386,12 +392,15 @@ func (a *Auditor) read(ctx context.Context, namespace string, s *policies.Settin
 	if err := errors.Join(errs...); err != nil {
 		return Objects{}, err
 	}
-	// A view that does not know yet whether ScaledObjects are served
-	// (its first seconds) or whose watch of them is interrupted answers
-	// policies.ErrUnknown: the scan fails, Start tries again shortly, and
-	// the reports keep the last complete scan rather than losing the
-	// ScaledObjects' findings for one.
-	if objs.ScaledObjects, err = a.source.ScaledObjects(ctx, namespace); err != nil {
+	objs.ScaledObjects, err = a.source.ScaledObjects(ctx, namespace)
+	switch {
+	case errors.Is(err, policies.ErrUnknown):
+		// The view has not asked discovery yet (the first seconds after
+		// start), cannot list them (no RBAC: never synced), or its watch
+		// of them is interrupted: this scan judges the rest, so that a
+		// cluster without access to ScaledObjects is still audited.
+		a.log.Info("ScaledObjects not judged in this scan", "namespace", namespace, "reason", err.Error())
+	case err != nil:
 		return Objects{}, fmt.Errorf("listing ScaledObjects: %w", err)
 	}
 	return objs, nil

@@ -38,8 +38,8 @@ type Source interface {
 	HPAs(ctx context.Context, namespace string) ([]autoscalingv2.HorizontalPodAutoscaler, error)
 	// ScaledObjects reads KEDA's ScaledObjects of namespace: none when the
 	// cluster does not serve them, policies.ErrUnknown while the source
-	// does not know yet whether it does or its watch of them is
-	// interrupted (the scan is then tried again shortly).
+	// does not know yet whether it does or cannot say (not synced, its
+	// watch interrupted): the scan then judges the rest.
 	ScaledObjects(ctx context.Context, namespace string) ([]*policies.ScaledObject, error)
 	// LimitRanges reads the LimitRanges of namespace. The scan asks only
 	// when Cluster is nil: a view of the cluster answers them itself.
