@@ -70,14 +70,24 @@ func fillSegment(img *image.RGBA, x1, y1, x2, y2, width float64, c color.RGBA) {
 	length := math.Hypot(x2-x1, y2-y1)
 	// The normal, half a width long.
 	nx, ny := -(y2-y1)/length*width/2, (x2-x1)/length*width/2
-	b := img.Bounds()
-	r := vector.NewRasterizer(b.Dx(), b.Dy())
-	r.MoveTo(float32(x1+nx), float32(y1+ny))
-	r.LineTo(float32(x2+nx), float32(y2+ny))
-	r.LineTo(float32(x2-nx), float32(y2-ny))
-	r.LineTo(float32(x1-nx), float32(y1-ny))
+	xs := [4]float64{x1 + nx, x2 + nx, x2 - nx, x1 - nx}
+	ys := [4]float64{y1 + ny, y2 + ny, y2 - ny, y1 - ny}
+	// The rasterizer covers the segment's own box, not the whole image: it
+	// clears and scans every pixel it covers, and a chart draws hundreds of
+	// dashes.
+	box := image.Rect(int(math.Floor(min(xs[0], xs[1], xs[2], xs[3]))), int(math.Floor(min(ys[0], ys[1], ys[2], ys[3]))),
+		int(math.Ceil(max(xs[0], xs[1], xs[2], xs[3]))), int(math.Ceil(max(ys[0], ys[1], ys[2], ys[3])))).Intersect(img.Bounds())
+	if box.Empty() {
+		return
+	}
+	r := vector.NewRasterizer(box.Dx(), box.Dy())
+	at := func(i int) (float32, float32) { return float32(xs[i] - float64(box.Min.X)), float32(ys[i] - float64(box.Min.Y)) }
+	r.MoveTo(at(0))
+	for i := 1; i < 4; i++ {
+		r.LineTo(at(i))
+	}
 	r.ClosePath()
-	r.Draw(img, b, image.NewUniform(c), image.Point{})
+	r.Draw(img, box, image.NewUniform(c), image.Point{})
 }
 
 // faces are the label faces: the SVG's 12 px sans-serif, and its 15 px
