@@ -81,7 +81,9 @@ func fillSegment(img *image.RGBA, x1, y1, x2, y2, width float64, c color.RGBA) {
 		return
 	}
 	r := vector.NewRasterizer(box.Dx(), box.Dy())
-	at := func(i int) (float32, float32) { return float32(xs[i] - float64(box.Min.X)), float32(ys[i] - float64(box.Min.Y)) }
+	at := func(i int) (float32, float32) {
+		return float32(xs[i] - float64(box.Min.X)), float32(ys[i] - float64(box.Min.Y))
+	}
 	r.MoveTo(at(0))
 	for i := 1; i < 4; i++ {
 		r.LineTo(at(i))
