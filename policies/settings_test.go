@@ -143,9 +143,22 @@ func TestDefaultsAreValid(t *testing.T) {
 	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
+	// The shipped default of each rule, written out: the catalogue derives
+	// Defaults() from RuleInfo.Default, so only a list kept apart from it
+	// notices a default that changed by accident.
+	want := map[string]Action{
+		RequestsRequired: Deny, HPAAPIVersion: Deny, MinReplicas: Mutate, MemoryTarget: Mutate,
+		BehaviorDefaults: Mutate, BehaviorConsistency: Deny, TargetExists: Warn, ScaleTargetKind: Deny,
+		DuplicateHPA: Deny, TargetRequests: Deny, UtilizationReachable: Deny, HPAVPAConflict: Deny,
+		MetricsAvailable: Warn, CostCeiling: Off, QuotaCeiling: Warn, DrainAtMinimum: Warn,
+		SelectorOverlap: Warn, HPAReplicasConflict: Warn, ExemptionReason: Warn,
+	}
+	if len(want) != len(Catalogue()) {
+		t.Errorf("the list names %d rules, the catalogue has %d", len(want), len(Catalogue()))
+	}
 	for _, r := range Catalogue() {
-		if got := s.Action(r.ID); got != r.Actions[0] {
-			t.Errorf("%s: default action %s, catalogue says %s", r.ID, got, r.Actions[0])
+		if got := s.Action(r.ID); got != want[r.ID] {
+			t.Errorf("%s: default action %s, want %s", r.ID, got, want[r.ID])
 		}
 	}
 }
