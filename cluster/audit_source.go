@@ -133,11 +133,9 @@ func (s auditSource) customWorkloads(k policies.WorkloadKind, namespace string) 
 		return nil, fmt.Errorf("%s %s not watched yet: %w", k.APIVersion(), k.Resource, policies.ErrUnknown)
 	case ci.informer == nil:
 		return nil, nil
-	case !ci.informer.HasSynced():
-		return nil, fmt.Errorf("%s not synced yet: %w", k.Resource, policies.ErrUnknown)
 	}
-	if err := ci.health.current(); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, policies.ErrUnknown)
+	if err := informerReady(k.Resource, ci.informer, ci.health); err != nil {
+		return nil, err
 	}
 	objs, err := ci.informer.GetIndexer().ByIndex(toolscache.NamespaceIndex, namespace)
 	if err != nil {

@@ -158,11 +158,9 @@ func (w *crdWatch) inNamespace(namespace string) ([]any, error) {
 			}
 		}
 		return nil, nil
-	case !informer.HasSynced():
-		return nil, fmt.Errorf("%s not synced yet: %w", w.gvr.Resource, policies.ErrUnknown)
 	}
-	if err := health.current(); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, policies.ErrUnknown)
+	if err := informerReady(w.gvr.Resource, informer, health); err != nil {
+		return nil, err
 	}
 	if namespace == metav1.NamespaceAll {
 		return informer.GetStore().List(), nil

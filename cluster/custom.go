@@ -184,13 +184,8 @@ func (c *customWorkloads) ready(kind string) (customInformer, error) {
 		return ci, fmt.Errorf("the cluster view holds Deployments, StatefulSets and the kinds of settings.workloadKinds, not %s", kind)
 	case ci.informer == nil:
 		return ci, fmt.Errorf("%s %s is not served by the API server: install its CRD, or remove it from settings.workloadKinds", ci.kind.APIVersion(), kind)
-	case !ci.informer.HasSynced():
-		return ci, fmt.Errorf("%s not synced yet: %w", ci.kind.Resource, policies.ErrUnknown)
 	}
-	if err := ci.health.current(); err != nil {
-		return ci, fmt.Errorf("%w: %w", err, policies.ErrUnknown)
-	}
-	return ci, nil
+	return ci, informerReady(ci.kind.Resource, ci.informer, ci.health)
 }
 
 // workload looks up a custom workload, and on a miss asks the API server

@@ -229,13 +229,7 @@ func (v *View) Synced() bool {
 // own informer only, so a resource the view cannot list (RBAC) leaves the
 // others working.
 func (v *View) ready(name string) error {
-	if !v.informers[name].HasSynced() {
-		return fmt.Errorf("%s not synced yet: %w", name, policies.ErrUnknown)
-	}
-	if err := v.health[name].current(); err != nil {
-		return fmt.Errorf("%w: %w", err, policies.ErrUnknown)
-	}
-	return nil
+	return informerReady(name, v.informers[name], v.health[name])
 }
 
 // Manager is the manager hosting leader election, for runnables that share

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/scaleguard/scaleguard/policies"
 )
 
 // watchHealth says whether an informer's store is current. An informer that
@@ -47,6 +49,19 @@ type watchHealth struct {
 	// breaks counts broke calls, so that a resumed watch's grace timer
 	// cannot end a staleness that began after it was armed.
 	breaks int
+}
+
+// informerReady is nil once informer has synced while health says its
+// store is current, and otherwise policies.ErrUnknown saying which of the
+// two is missing: every lookup of an informer's store asks it first.
+func informerReady(resource string, informer toolscache.SharedIndexInformer, health *watchHealth) error {
+	if !informer.HasSynced() {
+		return fmt.Errorf("%s not synced yet: %w", resource, policies.ErrUnknown)
+	}
+	if err := health.current(); err != nil {
+		return fmt.Errorf("%w: %w", err, policies.ErrUnknown)
+	}
+	return nil
 }
 
 // resumeGrace is watchHealth.grace: ten times the delay of the error event
