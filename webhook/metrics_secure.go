@@ -38,11 +38,9 @@ func (s *Server) listenMetrics(ctx context.Context) (*auxServer, error) {
 		}
 	}()
 	cfg := &tls.Config{GetCertificate: certs.GetCertificate}
+	// configureTLS offers h2 only when HTTP/2 is enabled: without it in
+	// the listener's ALPN, no client can agree on it.
 	s.opts.configureTLS(cfg)
-	if !s.opts.EnableHTTP2 {
-		// A non-nil empty map keeps net/http from adding h2 on its own.
-		a.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
-	}
 	a.ln = tls.NewListener(a.ln, cfg)
 	return a, nil
 }

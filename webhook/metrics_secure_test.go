@@ -60,6 +60,17 @@ func TestSecureMetrics(t *testing.T) {
 		if got := servedSerial(t); got != ts.initialSerial.String() {
 			t.Errorf("metrics port serves serial %s, want the webhook's %s", got, ts.initialSerial)
 		}
+		// HTTP/2 is off by default: a client offering h2 gets HTTP/1.1.
+		h2 := tlsConfig.Clone()
+		h2.NextProtos = []string{"h2", "http/1.1"}
+		if conn, err := tls.Dial("tcp", ts.metricsAddr, h2); err != nil {
+			t.Error(err)
+		} else {
+			if p := conn.ConnectionState().NegotiatedProtocol; p == "h2" {
+				t.Errorf("metrics port agreed on %q with HTTP/2 off", p)
+			}
+			conn.Close()
+		}
 		old := tlsConfig.Clone()
 		old.MaxVersion = tls.VersionTLS12
 		if conn, err := tls.Dial("tcp", ts.metricsAddr, old); err == nil {
