@@ -37,7 +37,7 @@ var (
 
 	// hpaFields are where an HPA writes the fields the scaling analyses
 	// name: its own.
-	hpaFields = scaling.Fields{MinReplicas: pathMinReplicas, MaxReplicas: pathMaxReplicas, Behavior: pathBehavior}
+	hpaFields = scaling.HPAFields()
 )
 
 // minReplicasRule raises minReplicas to the minimum: with one replica, a
