@@ -3,9 +3,8 @@
 // The operations are gomodules.xyz/jsonpatch's CreatePatch, the diff
 // controller-runtime's defaulter makes. Its own code chooses what
 // CreatePatch diffs and drops what the Go type alone would change: members
-// finds an object's members without decoding them (in a tenth of the time
-// jsontext.Decoder takes to skip to the spec of a 12 KB HPA), so that only
-// what changed is decoded and diffed.
+// finds an object's members without decoding them, so that only what
+// changed is decoded and diffed.
 package patch
 
 import (
