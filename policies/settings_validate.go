@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -125,7 +126,7 @@ func validateBehavior(b autoscalingv2.HorizontalPodAutoscalerBehavior, path *fie
 		switch p := r.SelectPolicy; {
 		case p == nil:
 			errs = append(errs, field.Required(dir.Child("selectPolicy"), "Max or Min"))
-		case *p != autoscalingv2.MaxChangePolicySelect && *p != autoscalingv2.MinChangePolicySelect:
+		case !slices.Contains(selects, *p):
 			e := field.NotSupported(dir.Child("selectPolicy"), *p, selects)
 			e.Detail += " (a Disabled default would stop every HPA)"
 			errs = append(errs, e)
